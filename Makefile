@@ -1,0 +1,41 @@
+# The README's two commands: `make book` and `make test`. Each sets up .venv itself.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DATASET ?= avdigits
+PROFILE ?= full
+DATA_DIR ?=
+STAMP := $(VENV)/.installed
+
+.PHONY: book test reproduce html lint clean help setup
+
+help:
+	@echo "make book  - set up .venv, run every notebook (DATASET=$(DATASET) PROFILE=$(PROFILE)), build _build/html"
+	@echo "make test  - set up .venv, run ruff and the test-suite"
+	@echo "make clean - remove build outputs (keeps .venv and the data cache)"
+
+setup: $(STAMP)
+
+# The venv is (re)built whenever the pinned requirements or the package metadata change.
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+book: $(STAMP)
+	$(VENV)/bin/paper-lib book --dataset $(DATASET) --profile $(PROFILE) $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
+
+reproduce: $(STAMP)
+	$(VENV)/bin/paper-lib reproduce --dataset $(DATASET) --profile $(PROFILE) $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check paper_lib notebooks tests
+	@# pytest exits 5 when it collected no test: treat that as a failure, not a pass
+	@$(PY) -m pytest -q tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+clean:
+	rm -rf _build results

@@ -1,0 +1,118 @@
+"""The ``paper-lib`` command line.
+
+Subcommands: ``reproduce`` (execute the notebooks), ``book`` (reproduce, then build the HTML),
+``data`` (list / fetch / verify datasets), ``run`` (one method, cross-validated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from paper_lib import __version__
+from paper_lib.pipeline.params import PROFILES, ParamError
+
+
+def _parse_param(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"-p expects NAME=VALUE, got {text!r}")
+    name, raw = text.split("=", 1)
+    try:
+        value: Any = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        value = raw
+    return name.strip(), value
+
+
+def _add_pipeline_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", default="avdigits",
+                   help="dataset name (see `paper-lib data list`) or a path to a generic .h5 file")
+    p.add_argument("--profile", default="full", help=f"parameter profile: {', '.join(PROFILES)}")
+    p.add_argument("--data-dir", default="", help="root folder of real datasets")
+    p.add_argument("-p", "--param", action="append", type=_parse_param, default=[],
+                   metavar="NAME=VALUE", help="override a profile knob, e.g. -p epochs=3")
+    p.add_argument("--only", action="append", metavar="NOTEBOOK",
+                   help="run only this notebook (repeatable), e.g. --only 01_data_overview")
+    p.add_argument("--force", action="store_true", help="re-execute even if nothing changed")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paper-lib",
+        description="Reproducible companion of TNN-C-CCA (Zeng, Yu, Oyama, ACM TOMM 2020).")
+    parser.add_argument("--version", action="version", version=f"paper-lib {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    rep = sub.add_parser("reproduce", help="execute every notebook with papermill (cached)")
+    _add_pipeline_args(rep)
+    book = sub.add_parser("book", help="reproduce, then build the HTML book in _build/html")
+    _add_pipeline_args(book)
+    book.add_argument("--no-strict", action="store_true", help="do not turn warnings into errors")
+    from paper_lib.data.cli import add_data_parser
+
+    add_data_parser(sub)
+    try:
+        from paper_lib.experiment_cli import add_run_parser
+    except ImportError:  # the runner is not part of this build yet
+        pass
+    else:
+        add_run_parser(sub)
+    return parser
+
+
+def _pipeline(args: argparse.Namespace, build_book: bool) -> int:
+    from paper_lib.pipeline.execute import NotebookFailed, reproduce
+
+    try:
+        reproduce(args.dataset, args.profile, args.data_dir, extra=dict(args.param),
+                  only=args.only, force=args.force)
+    except NotebookFailed as exc:
+        print(exc.traceback, file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if build_book:
+        from paper_lib.pipeline.book import BookError, build
+
+        if args.only:
+            print("error: --only runs part of the book; build the book without it",
+                  file=sys.stderr)
+            return 2
+        try:
+            build(args.dataset, args.profile, strict=not args.no_strict)
+        except BookError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        if args.command in ("reproduce", "book"):
+            return _pipeline(args, build_book=args.command == "book")
+        if args.command == "data":
+            from paper_lib.data.cli import run_data
+
+            return run_data(args)
+        if args.command == "run":
+            from paper_lib.experiment_cli import run_command
+
+            return run_command(args)
+    except ParamError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # DataError and other input errors: one clear line
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

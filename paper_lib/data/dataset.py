@@ -1,0 +1,197 @@
+"""The dataset model: two paired views, one class label per clip, folds or a fixed split.
+
+Every loader (embedded or real) returns a :class:`PairedDataset`. Nothing here assumes a number of
+classes, a view width or equal class sizes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+class DataError(ValueError):
+    """Bad or missing data. The message names the file (or field) and the problem."""
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """One evaluation split: indices into the dataset's rows."""
+
+    name: str            # "fold0" ... "fold4", or "test" for a fixed split
+    fold: int            # fold number (0 for a fixed split)
+    train: np.ndarray    # (n_train,) int64 row indices; nothing fitted may see ``test``
+    test: np.ndarray     # (n_test,) int64 row indices
+
+
+@dataclass(frozen=True, eq=False)
+class PairedDataset:
+    """Paired audio/visual clips.
+
+    Attributes
+    ----------
+    name:        dataset name (``synthetic``, ``avdigits``, ``vegas``, a file stem, ...).
+    audio:       (N, d_a) float clip-level audio features.
+    visual:      (N, d_v) float clip-level visual features.
+    labels:      (N,) int64 class ids in ``[0, len(class_names))``.
+    class_names: one name per class id.
+    clip_ids:    (N,) unique string ids; every array is keyed by them.
+    folds:       (N,) int fold id in ``[0, n_folds)``, or ``None`` when ``is_test`` is given.
+    is_test:     (N,) bool fixed train/test flag, or ``None`` when ``folds`` is given.
+    audio_seq, visual_seq: optional (N, T, d) per-second sequences, zero-padded in time.
+    seq_len:     (N,) number of valid seconds per clip (required with sequences).
+    media:       optional extras for the book (e.g. ``{"waveforms": ..., "sample_rate": 16000,
+                 "images": ...}`` for ``avdigits``).
+    source:      where the data came from (a path, or ``embedded:<generator>``).
+    """
+
+    name: str
+    audio: np.ndarray
+    visual: np.ndarray
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+    clip_ids: np.ndarray
+    folds: np.ndarray | None = None
+    is_test: np.ndarray | None = None
+    audio_seq: np.ndarray | None = None
+    visual_seq: np.ndarray | None = None
+    seq_len: np.ndarray | None = None
+    media: dict[str, Any] | None = field(default=None)
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    # -- shape facts ---------------------------------------------------------------------------
+    @property
+    def n_clips(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def n_folds(self) -> int:
+        return 1 if self.folds is None else int(self.folds.max()) + 1
+
+    @property
+    def has_sequences(self) -> bool:
+        return self.audio_seq is not None and self.visual_seq is not None
+
+    def class_counts(self) -> np.ndarray:
+        return np.bincount(self.labels, minlength=self.n_classes)
+
+    # -- evaluation splits ---------------------------------------------------------------------
+    def splits(self, folds: list[int] | None = None) -> Iterator[Split]:
+        """Yield the evaluation splits: fold k is the test set, the other folds train.
+
+        For a dataset with a fixed train/test split there is one split, named ``test``.
+        """
+        if self.is_test is not None:
+            yield Split("test", 0, np.flatnonzero(~self.is_test), np.flatnonzero(self.is_test))
+            return
+        assert self.folds is not None
+        wanted = range(self.n_folds) if folds is None else folds
+        for k in wanted:
+            if not 0 <= k < self.n_folds:
+                raise DataError(f"folds: fold {k} does not exist (dataset {self.name!r} has "
+                                f"{self.n_folds} folds, 0..{self.n_folds - 1}).")
+            yield Split(f"fold{k}", k, np.flatnonzero(self.folds != k),
+                        np.flatnonzero(self.folds == k))
+
+    def subset(self, rows: np.ndarray) -> dict[str, np.ndarray | None]:
+        """Arrays of the given rows (for methods): audio, visual, labels, sequences."""
+        def take(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[rows]
+
+        return {"audio": self.audio[rows], "visual": self.visual[rows],
+                "labels": self.labels[rows], "audio_seq": take(self.audio_seq),
+                "visual_seq": take(self.visual_seq), "seq_len": take(self.seq_len)}
+
+    # -- identity ------------------------------------------------------------------------------
+    def checksum(self) -> str:
+        """sha256 over every array and name that defines the data (for provenance and caching)."""
+        h = hashlib.sha256()
+        h.update(self.name.encode())
+        for arr in (self.audio, self.visual, self.labels, self.folds, self.is_test,
+                    self.audio_seq, self.visual_seq, self.seq_len):
+            if arr is None:
+                h.update(b"none")
+                continue
+            a = np.ascontiguousarray(arr)
+            h.update(str(a.dtype).encode() + str(a.shape).encode())
+            h.update(a.tobytes())
+        h.update("\x1f".join(self.class_names).encode())
+        h.update("\x1f".join(map(str, self.clip_ids)).encode())
+        return h.hexdigest()
+
+
+def validate(ds: PairedDataset, where: str | None = None) -> None:
+    """Check a dataset's consistency; raise :class:`DataError` naming the field and problem."""
+    src = where or ds.source or ds.name
+    n = ds.labels.shape[0] if ds.labels.ndim == 1 else -1
+
+    def fail(msg: str) -> None:
+        raise DataError(f"{src}: {msg}")
+
+    if ds.labels.ndim != 1:
+        fail(f"labels must be 1-d, got shape {ds.labels.shape}")
+    if n == 0:
+        fail("the dataset has no clips")
+    if not np.issubdtype(ds.labels.dtype, np.integer):
+        fail(f"labels must be integers, got dtype {ds.labels.dtype}")
+    for view in ("audio", "visual"):
+        X = getattr(ds, view)
+        if X.ndim != 2:
+            fail(f"{view} features must be 2-d (clips x dims), got shape {X.shape}")
+        if X.shape[1] == 0:
+            fail(f"{view} view is empty (0 feature columns)")
+        if X.shape[0] != n:
+            fail(f"{view} has {X.shape[0]} rows but there are {n} labels (ids do not align)")
+        if not np.issubdtype(X.dtype, np.floating):
+            fail(f"{view} features must be floating point, got dtype {X.dtype}")
+        if not np.isfinite(X).all():
+            rows = np.flatnonzero(~np.isfinite(X).all(axis=1))
+            fail(f"{view} has NaN or inf values in {rows.size} clip(s), e.g. "
+                 f"{ds.clip_ids[rows[0]] if len(ds.clip_ids) == n else rows[0]}")
+    if len(ds.clip_ids) != n:
+        fail(f"{len(ds.clip_ids)} clip ids for {n} clips")
+    uniq, counts = np.unique(np.asarray(ds.clip_ids, dtype=str), return_counts=True)
+    if uniq.size != n:
+        fail(f"duplicate clip ids, e.g. {uniq[counts > 1][0]!r}")
+    if ds.labels.min() < 0 or ds.labels.max() >= len(ds.class_names):
+        fail(f"labels out of range: found {ds.labels.min()}..{ds.labels.max()} but there are "
+             f"{len(ds.class_names)} class names")
+    if np.unique(ds.labels).size < 2:
+        fail("a single class: cross-modal retrieval by class needs at least two")
+    if (ds.folds is None) == (ds.is_test is None):
+        fail("give exactly one of folds (fold id per clip) or is_test (fixed train/test flag)")
+    if ds.folds is not None:
+        if ds.folds.shape != (n,) or not np.issubdtype(ds.folds.dtype, np.integer):
+            fail(f"folds must be an integer vector of length {n}")
+        k = int(ds.folds.max()) + 1
+        if ds.folds.min() < 0 or np.unique(ds.folds).size != k:
+            fail(f"fold ids must cover 0..{k - 1} without gaps")
+        if k < 2:
+            fail("at least two folds are needed")
+    if ds.is_test is not None:
+        if ds.is_test.shape != (n,) or ds.is_test.dtype != bool:
+            fail(f"is_test must be a boolean vector of length {n}")
+        if ds.is_test.all() or not ds.is_test.any():
+            fail("the fixed split needs both training and test clips")
+    if (ds.audio_seq is None) != (ds.visual_seq is None):
+        fail("give both audio_seq and visual_seq, or neither")
+    if ds.audio_seq is not None:
+        if ds.seq_len is None or ds.seq_len.shape != (n,):
+            fail(f"seq_len (valid seconds per clip, length {n}) is required with sequences")
+        for view, S, X in (("audio_seq", ds.audio_seq, ds.audio),
+                           ("visual_seq", ds.visual_seq, ds.visual)):
+            if S.ndim != 3 or S.shape[0] != n or S.shape[2] != X.shape[1]:
+                fail(f"{view} must have shape ({n}, T, {X.shape[1]}), got {S.shape}")
+        if ds.seq_len.min() < 1 or ds.seq_len.max() > ds.audio_seq.shape[1]:
+            fail("seq_len values must lie in 1..T")

@@ -1,0 +1,128 @@
+"""What a notebook calls: resolve parameters, load the dataset, save results with provenance, glue.
+
+A notebook stays thin::
+
+    run = start("data_overview", dataset=dataset, profile=profile, seed=seed, folds=folds,
+                data_dir=data_dir)
+    ds = run.dataset()
+    run.save_table(df, "class_counts")     # results/<dataset>-<profile>/data_overview/class_counts.csv
+    run.save_figure(fig, "class_counts")   # ... .png and .svg
+    run.glue("n_clips", ds.n_clips)        # quoted in the prose with {glue:text}
+    run.finish()                           # provenance.json with the total wall time
+
+Every file is written atomically, and ``provenance.json`` lists every file the run wrote.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from paper_lib import atomic, paths
+from paper_lib.data.dataset import PairedDataset
+from paper_lib.pipeline import provenance
+from paper_lib.pipeline.params import RunParams, resolve
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
+
+
+def results_root(dataset: str, profile: str) -> Path:
+    """``results/<dataset>-<profile>``; a dataset given as a path is keyed by its file stem."""
+    key = Path(dataset).stem if dataset.lower().endswith((".h5", ".hdf5")) else dataset
+    return paths.results_dir() / f"{key}-{profile}"
+
+
+class NotebookRun:
+    """One execution of one notebook: parameters, dataset, and the files it writes."""
+
+    def __init__(self, notebook: str, params: RunParams) -> None:
+        if not _NAME.match(notebook):
+            raise ValueError(f"notebook name {notebook!r} must be lower-case letters, digits, _ . -")
+        self.notebook = notebook
+        self.params = params
+        self.out_dir = results_root(params.dataset, params.profile) / notebook
+        self._t0 = time.perf_counter()
+        self._dataset: PairedDataset | None = None
+        self._files: list[str] = []
+        self._glued: dict[str, Any] = {}
+
+    # -- data ----------------------------------------------------------------------------------
+    def dataset(self) -> PairedDataset:
+        """The run's dataset (loaded once, from the embedded generator or the real files)."""
+        if self._dataset is None:
+            from paper_lib.data.registry import load_dataset
+
+            self._dataset = load_dataset(self.params.dataset, data_dir=self.params.data_dir or None,
+                                         seed=self.params.seed)
+        return self._dataset
+
+    # -- results -------------------------------------------------------------------------------
+    def save_table(self, df: pd.DataFrame, name: str) -> Path:
+        """Write a tidy table as CSV (atomically) and record it in the provenance."""
+        path = self._path(name, ".csv")
+        atomic.write_text(path, df.to_csv(index=False))
+        return self._wrote(path)
+
+    def save_json(self, obj: Any, name: str) -> Path:
+        path = self._path(name, ".json")
+        atomic.write_json(path, obj)
+        return self._wrote(path)
+
+    def save_figure(self, fig: Any, name: str) -> list[Path]:
+        """Save a matplotlib figure as PNG and SVG (atomically)."""
+        out = []
+        for ext in (".png", ".svg"):
+            path = self._path(name, ext)
+            atomic.write_with(path, lambda tmp, ext=ext: fig.savefig(
+                tmp, format=ext[1:], dpi=120, bbox_inches="tight", metadata=_fig_metadata(ext)))
+            out.append(self._wrote(path))
+        return out
+
+    def glue(self, key: str, value: Any, display: bool = False) -> Any:
+        """``myst_nb.glue`` the value (for ``{glue:text}`` in the prose) and remember it."""
+        from myst_nb import glue
+
+        self._glued[key] = value if isinstance(value, int | float | str) else repr(type(value))
+        glue(key, value, display=display)
+        return value
+
+    def finish(self) -> Path:
+        """Write ``provenance.json``: parameters, dataset checksum, code, versions, wall time."""
+        return self._write_provenance()
+
+    # -- internals -----------------------------------------------------------------------------
+    def _path(self, name: str, ext: str) -> Path:
+        if not _NAME.match(name):
+            raise ValueError(f"result name {name!r} must be lower-case letters, digits, _ . -")
+        return self.out_dir / f"{name}{ext}"
+
+    def _wrote(self, path: Path) -> Path:
+        rel = path.name
+        if rel not in self._files:
+            self._files.append(rel)
+        self._write_provenance()
+        return path
+
+    def _write_provenance(self) -> Path:
+        ds = self._dataset
+        rec = provenance.record(
+            self.params.as_dict(), dataset_name=ds.name if ds else self.params.dataset,
+            dataset_checksum=ds.checksum() if ds else "not loaded",
+            wall_time_s=time.perf_counter() - self._t0,
+            extra={"notebook": self.notebook, "files": sorted(self._files),
+                   "glued": self._glued, "dataset_source": ds.source if ds else ""})
+        return atomic.write_json(self.out_dir / "provenance.json", rec)
+
+
+def _fig_metadata(ext: str) -> dict[str, Any]:
+    # fixed metadata so identical figures give identical files (no creation date)
+    return {"Date": None} if ext == ".svg" else {}
+
+
+def start(notebook: str, **params: Any) -> NotebookRun:
+    """Validate the notebook's parameters (see :func:`paper_lib.pipeline.params.resolve`)."""
+    return NotebookRun(notebook, resolve(**params))

@@ -1,0 +1,128 @@
+"""Tables and figures describing a dataset: class counts, feature statistics, folds, examples."""
+
+from __future__ import annotations
+
+import io
+import wave
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from paper_lib.data.dataset import PairedDataset
+
+
+def class_counts(ds: PairedDataset) -> pd.DataFrame:
+    """Tidy table: one row per class with its clip count and share."""
+    counts = ds.class_counts()
+    return pd.DataFrame({"class_id": np.arange(ds.n_classes), "class_name": list(ds.class_names),
+                         "clips": counts, "share": counts / counts.sum()})
+
+
+def feature_stats(ds: PairedDataset) -> pd.DataFrame:
+    """Per view: width, value range, mean, std, and the mean per-dimension std (clip level)."""
+    rows = []
+    for view, X in (("audio", ds.audio), ("visual", ds.visual)):
+        rows.append({"view": view, "clips": X.shape[0], "dims": X.shape[1],
+                     "min": float(X.min()), "max": float(X.max()), "mean": float(X.mean()),
+                     "std": float(X.std()), "mean_dim_std": float(X.std(axis=0).mean())})
+    if ds.has_sequences:
+        assert ds.seq_len is not None
+        rows.append({"view": "seconds per clip", "clips": ds.n_clips, "dims": 1,
+                     "min": float(ds.seq_len.min()), "max": float(ds.seq_len.max()),
+                     "mean": float(ds.seq_len.mean()), "std": float(ds.seq_len.std()),
+                     "mean_dim_std": float("nan")})
+    return pd.DataFrame(rows)
+
+
+def fold_table(ds: PairedDataset) -> pd.DataFrame:
+    """Tidy table: clips of every class in every fold (or in the fixed train/test split)."""
+    if ds.folds is not None:
+        part, names = ds.folds, [f"fold{k}" for k in range(ds.n_folds)]
+    else:
+        assert ds.is_test is not None
+        part, names = ds.is_test.astype(int), ["train", "test"]
+    rows = [{"part": names[p], "class_name": ds.class_names[c],
+             "clips": int(np.sum((part == p) & (ds.labels == c)))}
+            for p in range(len(names)) for c in range(ds.n_classes)]
+    return pd.DataFrame(rows)
+
+
+def plot_class_counts(ds: PairedDataset) -> plt.Figure:
+    table = class_counts(ds)
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.bar(table["class_name"], table["clips"], color="#4c72b0")
+    ax.set_ylabel("clips")
+    ax.set_title(f"{ds.name}: {ds.n_clips} clips in {ds.n_classes} classes")
+    ax.tick_params(axis="x", rotation=45)
+    fig.tight_layout()
+    return fig
+
+
+def plot_feature_means(ds: PairedDataset) -> plt.Figure:
+    """Class-mean feature profiles of both views: does each view carry class structure?"""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    for ax, (view, X) in zip(axes, (("audio", ds.audio), ("visual", ds.visual)), strict=True):
+        means = np.stack([X[ds.labels == c].mean(axis=0) for c in range(ds.n_classes)])
+        im = ax.imshow(means, aspect="auto", cmap="viridis", interpolation="nearest")
+        ax.set_yticks(range(ds.n_classes), labels=list(ds.class_names), fontsize=7)
+        ax.set_xlabel(f"{view} feature dimension")
+        ax.set_title(f"class means, {view} ({X.shape[1]}-d)")
+        fig.colorbar(im, ax=ax, fraction=0.04)
+    fig.tight_layout()
+    return fig
+
+
+def example_rows(ds: PairedDataset, per_class: int = 1, seed: int = 0) -> np.ndarray:
+    """Deterministic choice of example clips: ``per_class`` rows of every class."""
+    rng = np.random.default_rng(seed)
+    rows = [rng.choice(np.flatnonzero(ds.labels == c), size=per_class, replace=False)
+            for c in range(ds.n_classes)]
+    return np.concatenate(rows)
+
+
+def wav_bytes(waveform: np.ndarray, sample_rate: int) -> bytes:
+    """A 16-bit mono WAV file in memory (for an offline, embedded audio player)."""
+    x = np.asarray(waveform, dtype=np.float64)
+    if np.issubdtype(np.asarray(waveform).dtype, np.integer):
+        x = x / 32768.0
+    pcm = (np.clip(x, -1.0, 1.0) * 32767).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(int(sample_rate))
+        w.writeframes(pcm.tobytes())
+    return buf.getvalue()
+
+
+class ClipMedia:
+    """The raw media of one clip, where the dataset keeps it (``avdigits`` does)."""
+
+    def __init__(self, waveform: np.ndarray | None, sample_rate: int, image: np.ndarray | None):
+        self.waveform = waveform
+        self.sample_rate = sample_rate
+        self.image = image
+
+
+def clip_media(ds: PairedDataset, row: int) -> ClipMedia:
+    """Waveform and image of one clip from ``ds.media`` (``None`` where absent)."""
+    media = ds.media or {}
+    wave_data = media.get("waveforms")
+    waveform = None
+    if wave_data is not None:
+        waveform = np.asarray(wave_data[row])
+        lengths = media.get("waveform_lengths")
+        if lengths is not None:
+            waveform = waveform[: int(lengths[row])]
+    images = media.get("images")
+    return ClipMedia(waveform, int(media.get("sample_rate", 16000)),
+                     None if images is None else np.asarray(images[row]))
+
+
+def image_figure(image: np.ndarray, size: float = 1.2) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(image, cmap="gray_r")
+    ax.axis("off")
+    plt.close(fig)
+    return fig

@@ -1,0 +1,66 @@
+"""Parameters and profiles: bad values stop with one line naming the parameter and the choices."""
+
+from __future__ import annotations
+
+import pytest
+
+from paper_lib.cli import main
+from paper_lib.pipeline.params import PROFILES, ParamError, resolve
+
+
+def test_profiles_fill_knobs_and_overrides_win():
+    p = resolve(dataset="synthetic", profile="quick")
+    assert p.epochs == PROFILES["quick"]["epochs"] and p.n_folds == 2
+    q = resolve(dataset="synthetic", profile="full", epochs=3, seeds="0,1")
+    assert q.epochs == 3 and q.seeds == [0, 1] and q.n_folds == 5
+
+
+@pytest.mark.parametrize("kwargs, name, allowed", [
+    ({"dataset": "nosuchdata"}, "dataset", "synthetic"),
+    ({"profile": "fast"}, "profile", "quick, full"),
+    ({"epochs": -3}, "epochs", ">= 1"),
+    ({"epochs": 2.5}, "epochs", ">= 1"),
+    ({"seed": -1}, "seed", ">= 0"),
+    ({"folds": "one"}, "folds", "all"),
+    ({"learning_rate": 1}, "learning_rate", "allowed"),
+])
+def test_bad_parameters_name_the_parameter_and_the_allowed_values(kwargs, name, allowed):
+    base = {"dataset": "synthetic", "profile": "quick"} | kwargs
+    with pytest.raises(ParamError) as err:
+        resolve(**base)
+    msg = str(err.value)
+    assert msg.startswith(f"{name}:") and allowed in msg and "\n" not in msg
+
+
+def test_a_missing_generic_file_is_named(tmp_path):
+    with pytest.raises(ParamError, match="does not exist"):
+        resolve(dataset=str(tmp_path / "mine.h5"))
+
+
+def test_fold_selection():
+    p = resolve(dataset="synthetic", profile="full", folds="0,2")
+    assert p.fold_list(5) == [0, 2]
+    assert resolve(dataset="synthetic", profile="quick").fold_list(5) == [0, 1]
+    with pytest.raises(ParamError, match="folds"):
+        p.fold_list(2)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["reproduce", "--dataset", "nosuchdata", "--profile", "quick"], "dataset:"),
+    (["reproduce", "--dataset", "synthetic", "--profile", "fast"], "profile:"),
+    (["reproduce", "--dataset", "synthetic", "--profile", "quick", "-p", "epochs=-1"], "epochs:"),
+])
+def test_cli_stops_with_one_clear_line(argv, needle, capsys, isolated_dirs):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {needle}")
+    assert not (isolated_dirs["build"] / "executed").exists()  # nothing was run
+
+
+def test_cli_help_lists_the_subcommands(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for sub in ("reproduce", "book", "data"):
+        assert sub in out
