@@ -1,0 +1,100 @@
+"""The methods of the paper's comparison, by the book's names (the paper's, in lower snake case).
+
+Each entry builds a *fresh, unfitted* estimator from ``(dim, seed, epochs, **hyper_parameters)``,
+so the runner re-initialises every fitted object for every fold and seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from paper_lib.methods.base import CrossModalEstimator
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str                 # the book's name, e.g. "tnn_c_cca"
+    paper_name: str           # as printed in the paper, e.g. "TNN-C-CCA"
+    description: str
+    build: Callable[..., CrossModalEstimator]
+    deep: bool = False        # trained by gradient descent (uses ``epochs``)
+
+
+def _cca(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
+    from paper_lib.methods.cca import CCA
+    return CCA(n_components=dim, random_state=seed, **hp)
+
+
+def _c_cca(variant: str) -> Callable[..., CrossModalEstimator]:
+    def build(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
+        from paper_lib.methods.cluster_cca import ClusterCCA
+        return ClusterCCA(n_components=dim, variant=hp.pop("variant", variant), random_state=seed,
+                          **hp)
+    return build
+
+
+def _kcca(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
+    from paper_lib.methods.kcca import KCCA
+    return KCCA(n_components=dim, random_state=seed, **hp)
+
+
+def _c_kcca(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
+    from paper_lib.methods.kcca import ClusterKCCA
+    return ClusterKCCA(n_components=dim, random_state=seed, **hp)
+
+
+def _dcca(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
+    from paper_lib.methods.dcca import DCCA
+    return DCCA(n_components=dim, epochs=epochs, random_state=seed, **hp)
+
+
+def _c_dcca(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
+    from paper_lib.methods.dcca import ClusterDCCA
+    return ClusterDCCA(n_components=dim, epochs=epochs, random_state=seed, **hp)
+
+
+def _lstm(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
+    from paper_lib.methods.lstm import LSTMClusterCCA
+    return LSTMClusterCCA(n_components=dim, epochs=epochs, random_state=seed, **hp)
+
+
+def _tnn(mining: str) -> Callable[..., CrossModalEstimator]:
+    def build(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
+        from paper_lib.methods.tnn import TNNCCCA
+        return TNNCCCA(n_components=dim, epochs=epochs, mining=hp.pop("mining", mining),
+                       random_state=seed, **hp)
+    return build
+
+
+METHODS: dict[str, MethodSpec] = {m.name: m for m in (
+    MethodSpec("cca", "CCA", "regularised linear CCA on the one-to-one pairs", _cca),
+    MethodSpec("kcca", "KCCA", "RBF kernel CCA (exact, or Nystroem for large N)", _kcca),
+    MethodSpec("dcca", "DCCA", "deep CCA (Andrew et al. 2013): two MLPs + linear CCA", _dcca,
+               deep=True),
+    MethodSpec("c_cca", "C-CCA", "Cluster-CCA, the authors' beta-mixed variant (beta=0.2)",
+               _c_cca("beta")),
+    MethodSpec("c_cca_rasiwasia", "C-CCA (Rasiwasia)",
+               "Cluster-CCA as published (Rasiwasia et al. 2014): all within-class pairs",
+               _c_cca("rasiwasia")),
+    MethodSpec("c_kcca", "C-KCCA", "Cluster kernel CCA (RBF)", _c_kcca),
+    MethodSpec("c_dcca", "C-DCCA / S-DCCA", "supervised (cluster) deep CCA", _c_dcca, deep=True),
+    MethodSpec("lstm_c_cca", "lstm_C-CCA", "per-second LSTM summaries, then Cluster-CCA", _lstm,
+               deep=True),
+    MethodSpec("tnn_c_cca_random", "TNN-C-CCA (random triplets)",
+               "Cluster-CCA then the triplet network, random triplets", _tnn("random"), deep=True),
+    MethodSpec("tnn_c_cca", "TNN-C-CCA (batch-all)",
+               "Cluster-CCA then the triplet network, batch-all triplets (the paper's method)",
+               _tnn("batch_all"), deep=True),
+)}
+
+#: the paper's main comparison, in its order (the four state-of-the-art baselines come later)
+PAPER_METHODS = ("cca", "kcca", "dcca", "c_cca", "c_kcca", "c_dcca", "lstm_c_cca",
+                 "tnn_c_cca_random", "tnn_c_cca")
+
+
+def get_method(name: str) -> MethodSpec:
+    if name not in METHODS:
+        raise ValueError(f"method: unknown method {name!r}; allowed: {', '.join(METHODS)}")
+    return METHODS[name]

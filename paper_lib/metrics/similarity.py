@@ -1,0 +1,87 @@
+"""Query-by-gallery score matrices: the first step of every retrieval table and curve.
+
+The paper ranks the gallery by **cosine similarity** between the query embedding and every
+gallery embedding. ``similarity`` returns a score matrix where *higher means more similar*, so the
+ranking code in :mod:`paper_lib.metrics.retrieval` never needs to know which metric produced it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+Metric = Literal["cosine", "euclidean"]
+METRICS: tuple[str, ...] = ("cosine", "euclidean")
+
+
+def _check_embeddings(X: object, name: str) -> np.ndarray:
+    """Return ``X`` as a finite, non-empty 2-d float64 array or raise ``ValueError`` naming it."""
+    A = np.asarray(X)
+    if A.dtype == object or np.issubdtype(A.dtype, np.complexfloating):
+        raise ValueError(f"{name} must hold real numbers, got dtype {A.dtype}.")
+    A = A.astype(np.float64, copy=False)
+    if A.ndim != 2:
+        raise ValueError(f"{name} must be a 2-d array (n_items, n_features), got shape {A.shape}.")
+    if A.shape[0] == 0 or A.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {A.shape}).")
+    if not np.isfinite(A).all():
+        bad = int((~np.isfinite(A)).any(axis=1).sum())
+        raise ValueError(f"{name} contains NaN or inf values in {bad} row(s).")
+    return A
+
+
+def _unit_rows(X: np.ndarray) -> np.ndarray:
+    """Divide every row by its L2 norm; all-zero rows stay zero (so their cosine is 0, not NaN)."""
+    norms = np.linalg.norm(X, axis=1, keepdims=True)  # (n, 1)
+    # [choice] a zero vector has no direction: its cosine with anything is defined as 0.
+    return X / np.where(norms > 0.0, norms, 1.0)
+
+
+def cosine_similarity(Q: np.ndarray, G: np.ndarray) -> np.ndarray:
+    """cos(q, g) = qᵀg / (‖q‖‖g‖) for every query row q and gallery row g; 0 for a zero vector."""
+    return _unit_rows(Q) @ _unit_rows(G).T  # (n_q, n_g)
+
+
+def negative_euclidean(Q: np.ndarray, G: np.ndarray) -> np.ndarray:
+    """-‖q - g‖₂ for every pair, via ‖q‖² + ‖g‖² - 2qᵀg (one matrix product, no (n_q, n_g, d) array).
+
+    Rounding can make the expanded squared distance slightly negative: it is clipped at 0.
+    """
+    sq_q = np.einsum("ij,ij->i", Q, Q)[:, None]  # (n_q, 1)  ‖q‖²
+    sq_g = np.einsum("ij,ij->i", G, G)[None, :]  # (1, n_g)  ‖g‖²
+    sq_dist = sq_q + sq_g - 2.0 * (Q @ G.T)      # (n_q, n_g)
+    return -np.sqrt(np.maximum(sq_dist, 0.0))
+
+
+def similarity(Q: np.ndarray, G: np.ndarray, metric: Metric = "cosine") -> np.ndarray:
+    """Score every query against every gallery item; higher = more similar.
+
+    Parameters
+    ----------
+    Q:      (n_q, d) query embeddings (e.g. the audio embeddings of a test fold for A→V).
+    G:      (n_g, d) gallery embeddings (e.g. the visual embeddings of the same fold).
+    metric: ``"cosine"`` (the paper's score) or ``"euclidean"`` (returns the *negative* Euclidean
+            distance, so that the ranking is still "descending score").
+
+    Returns
+    -------
+    (n_q, n_g) float64 score matrix ``S`` with ``S[i, j]`` the score of gallery item ``j`` for
+    query ``i``. Cosine scores of an all-zero row are 0 (never NaN).
+
+    Raises
+    ------
+    ValueError for an unknown ``metric``, a non-2-d / empty / non-finite ``Q`` or ``G``, or
+    ``Q`` and ``G`` of different widths.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}.")
+    Qa = _check_embeddings(Q, "Q")
+    Ga = _check_embeddings(G, "G")
+    if Qa.shape[1] != Ga.shape[1]:
+        raise ValueError(
+            f"Q and G must have the same number of columns (one embedding space), "
+            f"got Q with {Qa.shape[1]} and G with {Ga.shape[1]}.")
+    if metric == "cosine":
+        return cosine_similarity(Qa, Ga)
+    return negative_euclidean(Qa, Ga)

@@ -1,0 +1,109 @@
+"""The experiment runner keeps the protocol: no test-fold row reaches fit, fresh estimators per
+fold, per-view test embeddings, one metrics module, tidy records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from paper_lib.data.dataset import PairedDataset
+from paper_lib.data.folds import make_folds
+from paper_lib.experiment import RECORD_COLUMNS, cross_validate, evaluate_split, summarise
+from paper_lib.methods.base import CrossModalEstimator
+from paper_lib.methods.cca import CCA
+from paper_lib.metrics.retrieval import mean_average_precision
+from paper_lib.metrics.similarity import similarity
+
+
+def _toy(n_per_class: int = 12, n_classes: int = 3, seed: int = 0) -> PairedDataset:
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(n_classes), n_per_class)
+    centres_a, centres_v = rng.normal(size=(n_classes, 6)), rng.normal(size=(n_classes, 9))
+    audio = centres_a[y] + 0.5 * rng.normal(size=(y.size, 6))
+    visual = centres_v[y] + 0.5 * rng.normal(size=(y.size, 9))
+    return PairedDataset(name="toy", audio=audio, visual=visual, labels=y,
+                         class_names=tuple(f"c{k}" for k in range(n_classes)),
+                         clip_ids=np.array([f"clip{i:03d}" for i in range(y.size)]),
+                         folds=make_folds(y, 4, seed=0), source="test")
+
+
+class SpyCCA(CrossModalEstimator):
+    """Records every row it is fitted on and every row it transforms, view by view."""
+
+    instances: list[SpyCCA] = []
+
+    def __init__(self) -> None:
+        self.inner = CCA(n_components=2)
+        self.fit_rows: list[bytes] = []
+        self.transform_calls: list[tuple[bool, bool]] = []
+        SpyCCA.instances.append(self)
+
+    def fit(self, X_audio, X_visual, y=None, **kw):
+        assert not hasattr(self, "fitted_"), "an estimator was reused across folds"
+        self.fit_rows = [r.tobytes() for r in np.asarray(X_audio)]
+        self.inner.fit(X_audio, X_visual, y)
+        self.fitted_ = True
+        return self
+
+    def transform(self, X_audio=None, X_visual=None, **kw):
+        self.transform_calls.append((X_audio is not None, X_visual is not None))
+        return self.inner.transform(X_audio, X_visual)
+
+
+def test_no_test_fold_row_reaches_fit_and_views_are_embedded_separately():
+    ds = _toy()
+    for split in ds.splits():
+        spy = SpyCCA()
+        evaluate_split(ds, spy, split)
+        test_rows = {r.tobytes() for r in ds.audio[split.test]}
+        assert len(spy.fit_rows) == split.train.size
+        assert not test_rows & set(spy.fit_rows)
+        # each view embedded on its own: never both views in one transform call
+        assert spy.transform_calls == [(True, False), (False, True)]
+
+
+def test_metrics_come_from_the_metrics_module_on_the_whole_test_fold():
+    ds = _toy()
+    split = next(ds.splits([1]))
+    res = evaluate_split(ds, "cca", split, dim=2)
+    est = CCA(n_components=2).fit(ds.audio[split.train], ds.visual[split.train])
+    Za, Zv = est.transform(ds.audio[split.test], ds.visual[split.test])
+    S = similarity(Za, Zv)
+    y = ds.labels[split.test]
+    assert res.Z_audio.shape[0] == split.test.size  # no partial batch dropped
+    assert res.metrics["a2v"]["map"] == pytest.approx(mean_average_precision(S, y, y), abs=1e-12)
+    assert res.metrics["v2a"]["map"] == pytest.approx(mean_average_precision(S.T, y, y), abs=1e-12)
+
+
+def test_cross_validate_gives_tidy_records_and_summary():
+    ds = _toy()
+    df = cross_validate(ds, ["cca", "c_cca"], seeds=[0, 1], dim=2)
+    assert list(df.columns) == RECORD_COLUMNS
+    maps = df[df.metric == "map"]
+    assert set(maps.direction) == {"a2v", "v2a"} and set(maps.fold) == {0, 1, 2, 3}
+    assert len(maps) == 2 * 4 * 2 * 2  # methods x folds x seeds x directions
+    assert {"p@10", "wall_time_s", "peak_rss_mb"} <= set(df.metric)
+    summary = summarise(df)
+    row = summary[(summary.method == "cca") & (summary.direction == "a2v")].iloc[0]
+    vals = maps[(maps.method == "cca") & (maps.direction == "a2v")].value
+    assert row["mean"] == pytest.approx(vals.mean()) and row["std"] == pytest.approx(vals.std())
+    assert row["n"] == 8
+
+
+def test_fresh_estimator_every_fold():
+    SpyCCA.instances.clear()
+    ds = _toy()
+    for split in ds.splits():
+        evaluate_split(ds, SpyCCA(), split)
+    assert len({id(s) for s in SpyCCA.instances}) == 4
+
+
+def test_unknown_method_fails_before_training():
+    with pytest.raises(ValueError, match="method: unknown method 'nope'; allowed: cca"):
+        cross_validate(_toy(), ["cca", "nope"])
+
+
+def test_records_are_a_dataframe_of_floats():
+    df = cross_validate(_toy(), ["cca"], folds=[0], dim=2)
+    assert isinstance(df, pd.DataFrame) and df["value"].dtype == float
