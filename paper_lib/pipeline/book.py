@@ -26,7 +26,7 @@ BOOK_DIR = "book"
 #: where the local MathJax copy lands inside the HTML (see ``mathjax_path`` in ``_config.yml``)
 MATHJAX_TARGET = "_vendor/mathjax"
 _REMOTE = re.compile(r"""<(?:script|link|img|iframe|source|audio|video)\b[^>]*?"""
-                     r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.IGNORECASE)
+                     r"""(?:src|href)\s*=\s*["'](?:https?:)?//[^"']*""", re.IGNORECASE)
 
 
 class BookError(RuntimeError):
@@ -115,6 +115,24 @@ def remote_references(html: Path) -> list[str]:
     return found
 
 
+_LOCAL = re.compile(r"""(?:src|href)\s*=\s*["']([^"'#?]+)[^"']*["']""", re.IGNORECASE)
+
+
+def broken_internal_links(html: Path) -> list[str]:
+    """Every relative ``href``/``src`` in the built HTML whose target file does not exist."""
+    broken = []
+    pages = [p for p in sorted(html.rglob("*.html"))
+             if not {"_static", "_vendor", "_sources"} & set(p.relative_to(html).parts)]
+    for page in pages:
+        for target in _LOCAL.findall(page.read_text(encoding="utf-8", errors="replace")):
+            if re.match(r"^[a-z][a-z0-9+.\-]*:|^//", target, re.IGNORECASE):
+                continue  # http:, data:, mailto:, javascript: ... (remote ones checked above)
+            path = (page.parent / target).resolve()
+            if not path.exists():
+                broken.append(f"{page.relative_to(html)} -> {target}")
+    return broken
+
+
 def build(dataset: str, profile: str, strict: bool = True, log: Callable[[str], None] = print
           ) -> Path:
     """Stage, compile with Jupyter Book (strict), add MathJax, check offline, publish."""
@@ -139,6 +157,9 @@ def build(dataset: str, profile: str, strict: bool = True, log: Callable[[str], 
     remote = remote_references(built)
     if remote:
         raise BookError("the HTML loads resources from the network:\n  " + "\n  ".join(remote[:10]))
+    broken = broken_internal_links(built)
+    if broken:
+        raise BookError("broken internal links:\n  " + "\n  ".join(broken[:10]))
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(built, out)

@@ -1,0 +1,299 @@
+"""Kernel CCA ("KCCA") and Cluster kernel CCA ("C-KCCA") through explicit feature maps.
+
+[choice] Both are implemented as *linear* (Cluster-)CCA in an explicit kernel feature space:
+
+- ``approx="exact"``: the empirical kernel map of the training set. With the centred kernel matrix
+  K_c = H K H = Q Λ Qᵀ (H = I − 11ᵀ/N), the training features are Φ = Q_r Λ_r^{1/2} (so ΦΦᵀ = K_c;
+  eigenvalues below ``EXACT_EIG_RTOL·λ_max`` dropped) and a new row x maps to
+  φ(x) = Λ_r^{-1/2} Q_rᵀ k_c(x), where k_c(x) is its kernel vector against the training rows centred
+  with the *training* kernel means. Linear CCA on Φ with ridge Σ + reg·I is exactly the regularised
+  kernel CCA of Hardoon, Szedmak & Shawe-Taylor (2004, Sec. 3.3),
+      ρ = max αᵀK_aK_vβ / sqrt((αᵀK_a²α + κ αᵀK_aα)(βᵀK_v²β + κ βᵀK_vβ)),  with κ = N·reg,
+  since w = Φᵀα gives αᵀK²α = N·wᵀΣw and αᵀKα = ‖w‖². Cost O(N³): meant for N ≲ 2000.
+- ``approx="nystrom"``: scikit-learn's ``Nystroem`` map on ``n_landmarks`` random training rows
+  (ΦΦᵀ ≈ K); with all N rows as landmarks it spans the same space as the exact map.
+- ``approx="auto"``: exact when N ≤ 2000, Nyström otherwise.
+
+C-KCCA uses the Cluster-CCA covariances (all within-class pairs, see ``cluster_cca.py``) of the
+same feature maps. ``transform`` embeds each view from itself only, through the kernel against the
+training rows (exact) or the landmarks (Nyström).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+from sklearn.kernel_approximation import Nystroem
+from sklearn.metrics.pairwise import pairwise_kernels
+
+from paper_lib.methods._linalg import center
+from paper_lib.methods._validation import check_views
+from paper_lib.methods.base import CrossModalEstimator
+from paper_lib.methods.cca import (
+    Covariances,
+    cca_from_covariances,
+    check_n_components,
+    check_reg,
+    check_transform_view,
+    paired_covariances,
+)
+from paper_lib.methods.cluster_cca import check_cluster_hyperparameters, cluster_covariances
+
+KERNELS = ("rbf", "laplacian", "linear")
+APPROXIMATIONS = ("auto", "exact", "nystrom")
+#: "auto" uses the exact kernel map up to this many training rows, Nyström above
+# [choice] 2000: the exact map needs an N×N eigendecomposition per view (a few seconds at 2000
+# on 2 CPU cores, 32 MB per kernel matrix); VEGAS folds (~22k rows) therefore use Nyström.
+AUTO_EXACT_MAX_N = 2000
+#: eigenvalues of the centred training kernel below this fraction of the largest are dropped
+# [choice] 1e-10: removes the numerically-zero directions (e.g. beyond rank d for a linear
+# kernel, and the constant direction removed by centring) without touching real structure.
+EXACT_EIG_RTOL = 1e-10
+
+
+# -- kernels -------------------------------------------------------------------------------------
+def scale_gamma(X: np.ndarray) -> float:
+    """The "scale" heuristic γ = 1 / (d · Var(X)) (scikit-learn's SVC default); 1.0 if Var = 0."""
+    var = float(X.var())
+    return 1.0 / (X.shape[1] * var) if var > 0 else 1.0
+
+
+def kernel_matrix(X: np.ndarray, Y: np.ndarray, kernel: str, gamma: float | None) -> np.ndarray:
+    """k(X, Y) as an (n_X, n_Y) matrix; ``gamma`` is ignored by the linear kernel."""
+    params = {} if kernel == "linear" else {"gamma": gamma}
+    return pairwise_kernels(X, Y, metric=kernel, **params)
+
+
+class ExactKernelMap:
+    """Empirical (kernel-PCA) feature map of the training rows: Φ Φᵀ = K_c on the training set."""
+
+    def __init__(self, kernel: str, gamma: float | None) -> None:
+        self.kernel = kernel
+        self.gamma = gamma
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        """Fit on the training rows ``X`` (N, d); return their features Φ = Q_r Λ_r^{1/2} (N, r)."""
+        K = kernel_matrix(X, X, self.kernel, self.gamma)            # (N, N)
+        self.train_ = X.copy()                                      # (N, d) training rows
+        self.col_mean_ = K.mean(axis=0)                             # (1/N) Σ_i k(x_i, x_j)
+        self.grand_mean_ = float(self.col_mean_.mean())
+        # K_c = H K H: double centring with the training kernel means
+        K -= self.col_mean_[None, :]
+        K -= self.col_mean_[:, None]
+        K += self.grand_mean_
+        eigval, eigvec = np.linalg.eigh(0.5 * (K + K.T))
+        del K
+        keep = eigval > EXACT_EIG_RTOL * max(float(eigval[-1]), 0.0)
+        if not keep.any():
+            raise ValueError("the centred kernel matrix is zero (all training rows identical "
+                             "in kernel space?): kernel CCA is undefined.")
+        eigval, eigvec = eigval[keep][::-1], eigvec[:, keep][:, ::-1]   # descending
+        self.projection_ = eigvec / np.sqrt(eigval)                  # Q_r Λ_r^{-1/2}  (N, r)
+        return eigvec * np.sqrt(eigval)                              # Q_r Λ_r^{1/2}   (N, r)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """φ(x) = Λ_r^{-1/2} Q_rᵀ k_c(x) for new rows (n, d) -> (n, r), training centring only."""
+        k = kernel_matrix(X, self.train_, self.kernel, self.gamma)  # (n, N)
+        # k_c(x, x_j) = k(x, x_j) − mean_l k(x, x_l) − mean_i k(x_i, x_j) + mean_il k(x_i, x_l)
+        k_c = k - k.mean(axis=1, keepdims=True) - self.col_mean_[None, :] + self.grand_mean_
+        return k_c @ self.projection_
+
+
+class NystromKernelMap:
+    """Nyström feature map (scikit-learn ``Nystroem``) on ``n_landmarks`` random training rows."""
+
+    def __init__(self, kernel: str, gamma: float | None, n_landmarks: int,
+                 random_state: Any) -> None:
+        self.kernel = kernel
+        self.gamma = gamma
+        self.n_landmarks = n_landmarks
+        self.random_state = random_state
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        """Fit on the training rows ``X`` (N, d); return their features (N, min(n_landmarks, N))."""
+        # [choice] at most N landmarks (scikit-learn would clip and warn).
+        self.nystroem_ = Nystroem(kernel=self.kernel,
+                                  gamma=None if self.kernel == "linear" else self.gamma,
+                                  n_components=min(self.n_landmarks, X.shape[0]),
+                                  random_state=self.random_state)
+        return self.nystroem_.fit_transform(X)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Features of new rows from their kernel against the landmarks only."""
+        return self.nystroem_.transform(X)
+
+
+# -- estimators ----------------------------------------------------------------------------------
+def _variate_signs(Z: np.ndarray) -> np.ndarray:
+    """±1 per column so that the entry of largest magnitude of each column of Z is positive."""
+    rows = np.argmax(np.abs(Z), axis=0)
+    signs = np.sign(Z[rows, np.arange(Z.shape[1])])
+    signs[signs == 0] = 1.0
+    return signs
+
+
+class KernelCCABase(CrossModalEstimator):
+    """Shared fit/transform of KCCA and C-KCCA; subclasses only build the feature-space Σ's.
+
+    Fitted attributes: ``approx_`` ("exact"/"nystrom"), ``gamma_audio_``, ``gamma_visual_``,
+    ``feature_map_audio_``, ``feature_map_visual_``, and, in the kernel feature space,
+    ``mean_audio_`` (r_a,), ``mean_visual_`` (r_v,), ``weights_audio_`` (r_a, d),
+    ``weights_visual_`` (r_v, d), ``correlations_`` (d,) descending (training correlations).
+    """
+
+    n_components: int
+    kernel: str
+    gamma: float | None
+    reg: float
+    approx: str
+    n_landmarks: int
+    random_state: Any
+
+    def _validate_hyperparameters(self) -> None:
+        """Raise ``ValueError`` for bad hyper-parameters (called at the start of ``fit``)."""
+        check_n_components(self.n_components)
+        check_reg(self.reg)
+        if self.kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, got {self.kernel!r}.")
+        if self.approx not in APPROXIMATIONS:
+            raise ValueError(f"approx must be one of {APPROXIMATIONS}, got {self.approx!r}.")
+        if self.gamma is not None and (isinstance(self.gamma, bool)
+                                       or not isinstance(self.gamma, numbers.Real)
+                                       or not np.isfinite(self.gamma) or self.gamma <= 0):
+            raise ValueError(f"gamma must be None ('scale' heuristic) or a number > 0, "
+                             f"got {self.gamma!r}.")
+        if isinstance(self.n_landmarks, bool) or not isinstance(self.n_landmarks, numbers.Integral) \
+                or self.n_landmarks < 1:
+            raise ValueError(f"n_landmarks must be a positive integer, got {self.n_landmarks!r}.")
+
+    def _covariances(self, Fa: np.ndarray, Fv: np.ndarray,
+                     y: np.ndarray | None) -> Covariances:
+        raise NotImplementedError
+
+    def _make_map(self, approx: str, gamma: float | None) -> ExactKernelMap | NystromKernelMap:
+        if approx == "exact":
+            return ExactKernelMap(self.kernel, gamma)
+        return NystromKernelMap(self.kernel, gamma, int(self.n_landmarks), self.random_state)
+
+    def _view_gamma(self, X: np.ndarray) -> float | None:
+        if self.kernel == "linear":
+            return None
+        return float(self.gamma) if self.gamma is not None else scale_gamma(X)
+
+    def fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None = None,
+            **kwargs: Any) -> KernelCCABase:
+        """Fit the two kernel feature maps on the training rows, then (Cluster-)CCA in them."""
+        self._validate_hyperparameters()
+        # n_components is checked against the kernel feature spaces below, not the input widths
+        Xa, Xv, labels = check_views(X_audio, X_visual, y, need_labels=self.supervised)
+        d = int(self.n_components)
+        n = Xa.shape[0]
+        if d > n:
+            raise ValueError(f"n_components={d} exceeds the number of samples ({n}).")
+        approx = self.approx
+        if approx == "auto":
+            approx = "exact" if n <= AUTO_EXACT_MAX_N else "nystrom"
+        gamma_a, gamma_v = self._view_gamma(Xa), self._view_gamma(Xv)
+        map_a, map_v = self._make_map(approx, gamma_a), self._make_map(approx, gamma_v)
+        Fa, Fv = map_a.fit_transform(Xa), map_v.fit_transform(Xv)        # (N, r_a), (N, r_v)
+        if d > min(Fa.shape[1], Fv.shape[1]):
+            raise ValueError(
+                f"n_components={d} exceeds the dimension of the kernel feature space "
+                f"(audio {Fa.shape[1]}, visual {Fv.shape[1]}: rank of the centred kernel matrix "
+                f"or number of landmarks).")
+        C_aa, C_vv, C_av, mean_a, mean_v = self._covariances(Fa, Fv, labels)
+        W_a, W_v, rho = cca_from_covariances(C_aa, C_vv, C_av, d)
+        # [choice] signs: the training audio variate's entry of largest magnitude is positive.
+        # Unlike a loading-based rule this does not depend on the (arbitrary) basis of the
+        # feature space, so the exact and Nyström maps give comparable signs.
+        signs = _variate_signs(center(Fa, mean_a)[0] @ W_a)
+        self.approx_, self.gamma_audio_, self.gamma_visual_ = approx, gamma_a, gamma_v
+        self.feature_map_audio_, self.feature_map_visual_ = map_a, map_v
+        self.mean_audio_, self.mean_visual_ = mean_a, mean_v
+        self.weights_audio_, self.weights_visual_ = W_a * signs, W_v * signs
+        self.correlations_ = rho
+        self.n_features_audio_, self.n_features_visual_ = Xa.shape[1], Xv.shape[1]
+        return self
+
+    def transform(self, X_audio: np.ndarray | None = None, X_visual: np.ndarray | None = None,
+                  **kwargs: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Embed each view from itself only: Z = (φ(X) − training feature mean) · W."""
+        self._check_fitted("weights_audio_")
+        Z_a = Z_v = None
+        if X_audio is not None:
+            Xa = check_transform_view(X_audio, "X_audio", self.n_features_audio_)
+            Fa = self.feature_map_audio_.transform(Xa)
+            Z_a = center(Fa, self.mean_audio_)[0] @ self.weights_audio_       # (n, d)
+        if X_visual is not None:
+            Xv = check_transform_view(X_visual, "X_visual", self.n_features_visual_)
+            Fv = self.feature_map_visual_.transform(Xv)
+            Z_v = center(Fv, self.mean_visual_)[0] @ self.weights_visual_     # (n, d)
+        return Z_a, Z_v
+
+
+class KCCA(KernelCCABase):
+    """Regularised kernel CCA (Hardoon et al. 2004) via an exact or Nyström kernel feature map.
+
+    Parameters
+    ----------
+    n_components : number d of canonical directions kept.
+    kernel : "rbf" (default), "laplacian" or "linear".
+    gamma : kernel width; None = "scale" heuristic 1/(d·Var(X)) computed per view on the
+        training rows.
+    reg : absolute ridge added to the feature-space covariances (κ_Hardoon = N·reg).
+        [choice] 1e-3: the exact-map feature variances λ_i/N sum to ≤ 1 for RBF kernels, so
+        1e-3 is a small ridge that still prevents the trivial ρ = 1 solutions of unregularised KCCA.
+    approx : "auto" (exact if N ≤ 2000, else Nyström), "exact" or "nystrom".
+    n_landmarks : number of Nyström landmarks (clipped to N). [choice] 500 by default.
+    random_state : seed of the Nyström landmark draw.
+    """
+
+    def __init__(self, n_components: int = 10, kernel: str = "rbf", gamma: float | None = None,
+                 reg: float = 1e-3, approx: str = "auto", n_landmarks: int = 500,
+                 random_state: Any = None) -> None:
+        self.n_components = n_components
+        self.kernel = kernel
+        self.gamma = gamma
+        self.reg = reg
+        self.approx = approx
+        self.n_landmarks = n_landmarks
+        self.random_state = random_state
+
+    def _covariances(self, Fa: np.ndarray, Fv: np.ndarray,
+                     y: np.ndarray | None) -> Covariances:
+        return paired_covariances(Fa, Fv, float(self.reg))
+
+
+class ClusterKCCA(KernelCCABase):
+    """Cluster kernel CCA ("C-KCCA"): Cluster-CCA in the kernel feature space (supervised).
+
+    Same parameters as :class:`KCCA`, plus ``variant`` ("rasiwasia" or "beta") and ``beta`` with
+    the meaning of :class:`paper_lib.methods.cluster_cca.ClusterCCA`.
+    """
+
+    supervised = True
+
+    def __init__(self, n_components: int = 10, kernel: str = "rbf", gamma: float | None = None,
+                 reg: float = 1e-3, approx: str = "auto", n_landmarks: int = 500,
+                 variant: str = "rasiwasia", beta: float = 0.2,
+                 random_state: Any = None) -> None:
+        self.n_components = n_components
+        self.kernel = kernel
+        self.gamma = gamma
+        self.reg = reg
+        self.approx = approx
+        self.n_landmarks = n_landmarks
+        self.variant = variant
+        self.beta = beta
+        self.random_state = random_state
+
+    def _validate_hyperparameters(self) -> None:
+        super()._validate_hyperparameters()
+        check_cluster_hyperparameters(self.variant, self.beta)
+
+    def _covariances(self, Fa: np.ndarray, Fv: np.ndarray,
+                     y: np.ndarray | None) -> Covariances:
+        assert y is not None  # guaranteed by check_views(need_labels=True)
+        return cluster_covariances(Fa, Fv, y, float(self.reg), self.variant, float(self.beta))

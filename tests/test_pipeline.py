@@ -1,0 +1,105 @@
+"""The papermill -> Jupyter Book pipeline, end to end on the embedded `synthetic` data (quick)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from paper_lib.pipeline import execute
+from paper_lib.pipeline.book import broken_internal_links, build, remote_references
+from paper_lib.pipeline.execute import NotebookFailed, notebook_sources, reproduce, run_notebook
+
+BROKEN = '''# %% tags=["parameters"]
+x = 1
+
+# %%
+y = x + 1
+
+# %%
+raise RuntimeError("deliberate failure in cell three")
+'''
+
+
+def test_a_failing_notebook_keeps_its_partial_output_and_reports_the_cell(tmp_path):
+    source = tmp_path / "99_broken.py"
+    source.write_text(BROKEN)
+    output = tmp_path / "out" / "99_broken.ipynb"
+    with pytest.raises(NotebookFailed) as err:
+        run_notebook(source, output, {"x": 5})
+    assert "deliberate failure in cell three" in err.value.traceback
+    assert not output.exists()
+    partial = json.loads(err.value.partial.read_text())
+    outputs = [c.get("outputs") for c in partial["cells"] if c["cell_type"] == "code"]
+    assert any(o for o in outputs)  # the cells before the failure ran
+    assert source.read_text() == BROKEN  # the source is never written to
+
+
+def test_cache_key_follows_every_input(tmp_path):
+    source = tmp_path / "01_x.py"
+    source.write_text("a = 1\n")
+    k0 = execute.input_key(source, {"profile": "quick"}, "embedded:synthetic")
+    assert k0 == execute.input_key(source, {"profile": "quick"}, "embedded:synthetic")
+    assert k0 != execute.input_key(source, {"profile": "full"}, "embedded:synthetic")
+    assert k0 != execute.input_key(source, {"profile": "quick"}, "embedded:avdigits")
+    source.write_text("a = 2\n")
+    assert k0 != execute.input_key(source, {"profile": "quick"}, "embedded:synthetic")
+
+
+def test_real_data_fingerprint_changes_with_the_files(tmp_path):
+    root = tmp_path / "vegas"
+    root.mkdir()
+    (root / "a.txt").write_text("1")
+    f0 = execute.data_fingerprint("vegas", str(tmp_path))
+    (root / "b.txt").write_text("2")
+    assert execute.data_fingerprint("vegas", str(tmp_path)) != f0
+
+
+@pytest.mark.slow
+def test_quick_book_on_synthetic_end_to_end(isolated_dirs):
+    logs: list[str] = []
+    outcomes = reproduce("synthetic", "quick", log=logs.append)
+    assert [o.notebook for o in outcomes] == [s.stem for s in notebook_sources()]
+    assert all(o.status == "executed" for o in outcomes)
+    assert any("left)" in line for line in logs)  # progress: how many are left
+    # every notebook wrote results with provenance
+    results = isolated_dirs["results"] / "synthetic-quick"
+    for prov in results.glob("*/provenance.json"):
+        rec = json.loads(prov.read_text())
+        assert rec["parameters"]["profile"] == "quick"
+        assert len(rec["dataset"]["sha256"]) == 64 and rec["git_commit"]
+        assert rec["packages"]["torch"].startswith("2.13.0")
+        for name in rec["files"]:
+            assert (prov.parent / name).is_file()
+    assert list(results.glob("*/provenance.json"))
+
+    html = build("synthetic", "quick", log=logs.append)
+    assert (html / "index.html").is_file()
+    pages = list(html.rglob("*.html"))
+    assert remote_references(html) == []
+    assert broken_internal_links(html) == []
+    assert (html / "_vendor" / "mathjax" / "tex-chtml.js").is_file()
+    method = (html / "book" / "method.html").read_text()
+    assert "_vendor/mathjax/tex-chtml.js" in method
+    assert len(pages) >= 8
+
+    # a second run with nothing changed re-executes nothing and skips the HTML build
+    again = reproduce("synthetic", "quick", log=logs.append)
+    assert all(o.status == "cached" for o in again)
+    build("synthetic", "quick", log=logs.append)
+    assert logs[-1].startswith("book: unchanged")
+
+
+def test_link_checkers(tmp_path):
+    """remote_references flags network loads, not data: URIs; broken relative links are found."""
+    page = tmp_path / "p.html"
+    page.write_text('<script src="_static/x.js"></script><audio src="data:audio/wav;base64,AA">'
+                    '<link href="https://cdn.example/x.css" rel="stylesheet">')
+    found = remote_references(Path(tmp_path))
+    assert len(found) == 1 and "cdn.example" in found[0]
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "_static" / "x.js").write_text("")
+    (tmp_path / "q.html").write_text('<a href="p.html#top">ok</a><a href="missing.html">no</a>'
+                                     '<a href="mailto:x@y.z">m</a>')
+    assert broken_internal_links(tmp_path) == ["q.html -> missing.html"]
