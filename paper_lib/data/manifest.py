@@ -24,7 +24,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import yaml
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from paper_lib import paths
 from paper_lib.atomic import atomic_path

@@ -109,7 +109,21 @@ def run_notebook(source: Path, output: Path, parameters: dict[str, Any]) -> floa
                 os.replace(tmp_out, failed)
                 tb = _ANSI.sub("", "\n".join(exc.traceback))
                 raise NotebookFailed(source.stem, f"cell {exc.exec_count}: {tb}", failed) from None
+            _fold_parameter_cells(tmp_out)
     return time.perf_counter() - t0
+
+
+def _fold_parameter_cells(path: Path) -> None:
+    """Fold the ``parameters`` and papermill's ``injected-parameters`` cells in the book
+    (``hide-cell``): the reader sees the resolved parameters, not two cells of literals."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if {"parameters", "injected-parameters"} & set(tags) and "hide-cell" not in tags:
+            tags.append("hide-cell")
+    nbformat.write(nb, path)
 
 
 def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, Any] | None = None,
