@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ from paper_lib.metrics.retrieval import retrieval_report
 from paper_lib.metrics.similarity import similarity
 
 DIRECTIONS = ("a2v", "v2a")
-RECORD_COLUMNS = ["dataset", "method", "fold", "seed", "dim", "direction", "metric", "value"]
+RECORD_COLUMNS = ["dataset", "method", "setting", "fold", "seed", "dim", "direction", "metric", "value"]
 
 
 @dataclass
@@ -113,10 +113,10 @@ def evaluate_split(ds: PairedDataset, method: str | CrossModalEstimator, split: 
     return SplitResult(name, split, seed, Z_a, Z_v, y_te, metrics, seconds, mem.peak_mb, est)
 
 
-def records(result: SplitResult, dataset: str, dim: int) -> list[dict[str, Any]]:
+def records(result: SplitResult, dataset: str, dim: int, setting: str = "") -> list[dict[str, Any]]:
     """Tidy rows: one per (method, fold, seed, direction, metric), plus time and memory."""
-    base = {"dataset": dataset, "method": result.method, "fold": result.split.fold,
-            "seed": result.seed, "dim": dim}
+    base = {"dataset": dataset, "method": result.method, "setting": setting,
+            "fold": result.split.fold, "seed": result.seed, "dim": dim}
     rows = [base | {"direction": d, "metric": m, "value": float(v)}
             for d, report in result.metrics.items() for m, v in report.items()]
     rows.append(base | {"direction": "fit", "metric": "wall_time_s", "value": result.fit_seconds})
@@ -124,32 +124,66 @@ def records(result: SplitResult, dataset: str, dim: int) -> list[dict[str, Any]]
     return rows
 
 
-def cross_validate(ds: PairedDataset, methods: Sequence[str], *, folds: Iterable[int] | None = None,
-                   seeds: Sequence[int] = (0,), dim: int = 10, epochs: int = 10,
-                   hyper: dict[str, dict[str, Any]] | None = None,
-                   log: Any = None) -> pd.DataFrame:
-    """Every method x split x seed; a tidy frame with :data:`RECORD_COLUMNS`."""
-    for m in methods:
-        get_method(m)  # unknown names fail before any training
+@dataclass(frozen=True)
+class Config:
+    """One cell of an experiment grid: a method with its hyper-parameters.
+
+    ``setting`` labels the cell in the records (e.g. ``margin=0.3`` in an ablation).
+    """
+
+    method: str
+    dim: int = 10
+    epochs: int = 10
+    hyper: dict[str, Any] = field(default_factory=dict)
+    setting: str = ""
+
+
+def run_configs(ds: PairedDataset, configs: Sequence[Config], *,
+                folds: Iterable[int] | None = None, seeds: Sequence[int] = (0,),
+                cache: bool = False, log: Callable[[str], None] | None = None
+                ) -> tuple[pd.DataFrame, list[SplitResult]]:
+    """Every config x split x seed -> (tidy records with :data:`RECORD_COLUMNS`, results).
+
+    With ``cache=True`` a split already evaluated with identical inputs is read back
+    (:mod:`paper_lib.experiment_cache`) instead of refitted.
+    """
+    for c in configs:
+        get_method(c.method)  # unknown names fail before any training
     fold_list = None if folds is None else list(folds)
     rows: list[dict[str, Any]] = []
-    for method in methods:
+    results: list[SplitResult] = []
+    for c in configs:
         for split in ds.splits(fold_list):
             for seed in seeds:
-                res = evaluate_split(ds, method, split, seed=seed, dim=dim, epochs=epochs,
-                                     hyper=(hyper or {}).get(method))
-                rows += records(res, ds.name, dim)
+                if cache:
+                    from paper_lib.experiment_cache import evaluate_split_cached
+                    res = evaluate_split_cached(ds, c.method, split, seed=seed, dim=c.dim,
+                                                epochs=c.epochs, hyper=c.hyper)
+                else:
+                    res = evaluate_split(ds, c.method, split, seed=seed, dim=c.dim,
+                                         epochs=c.epochs, hyper=c.hyper)
+                rows += records(res, ds.name, c.dim, c.setting)
+                results.append(res)
                 if log:
-                    log(f"{method} {split.name} seed={seed}: MAP a2v "
+                    log(f"{c.method} {c.setting} {split.name} seed={seed}: MAP a2v "
                         f"{res.metrics['a2v']['map']:.4f} v2a {res.metrics['v2a']['map']:.4f} "
                         f"({res.fit_seconds:.1f} s)")
-    return pd.DataFrame(rows, columns=RECORD_COLUMNS)
+    return pd.DataFrame(rows, columns=RECORD_COLUMNS), results
+
+
+def cross_validate(ds: PairedDataset, methods: Sequence[str], *, folds: Iterable[int] | None = None,
+                   seeds: Sequence[int] = (0,), dim: int = 10, epochs: int = 10,
+                   hyper: dict[str, dict[str, Any]] | None = None, cache: bool = False,
+                   log: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Every method x split x seed; a tidy frame with :data:`RECORD_COLUMNS`."""
+    configs = [Config(m, dim, epochs, dict((hyper or {}).get(m, {}))) for m in methods]
+    return run_configs(ds, configs, folds=folds, seeds=seeds, cache=cache, log=log)[0]
 
 
 def summarise(df: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
-    """Mean and standard deviation (over folds and seeds) per method and direction."""
+    """Mean and standard deviation (over folds and seeds) per method, setting and direction."""
     sub = df[(df["metric"] == metric) & df["direction"].isin(DIRECTIONS)]
-    out = (sub.groupby(["method", "direction"], sort=False)["value"]
+    out = (sub.groupby(["method", "setting", "direction"], sort=False)["value"]
            .agg(mean="mean", std=lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0,
                 n="count").reset_index())
     return out

@@ -107,3 +107,19 @@ def test_unknown_method_fails_before_training():
 def test_records_are_a_dataframe_of_floats():
     df = cross_validate(_toy(), ["cca"], folds=[0], dim=2)
     assert isinstance(df, pd.DataFrame) and df["value"].dtype == float
+
+
+def test_cached_splits_equal_fresh_ones_and_keys_follow_the_inputs(isolated_dirs):
+    from paper_lib.experiment import Config, run_configs
+    from paper_lib.experiment_cache import cache_root
+
+    ds = _toy()
+    df1, res1 = run_configs(ds, [Config("cca", dim=2)], folds=[0], cache=True)
+    assert len(list(cache_root().glob("*.npz"))) == 1
+    df2, res2 = run_configs(ds, [Config("cca", dim=2)], folds=[0], cache=True)
+    assert res2[0].estimator is None  # read back, not refitted
+    np.testing.assert_array_equal(res1[0].Z_audio, res2[0].Z_audio)
+    pd.testing.assert_series_equal(df1["value"], df2["value"])
+    run_configs(ds, [Config("cca", dim=2, hyper={"reg": 1e-2})], folds=[0], cache=True)
+    run_configs(ds, [Config("cca", dim=2)], folds=[1], cache=True)
+    assert len(list(cache_root().glob("*.npz"))) == 3

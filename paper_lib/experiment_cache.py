@@ -1,0 +1,58 @@
+"""Cache of evaluated splits, so several notebooks share one fit (main table, PR curves,
+t-SNE, retrieval examples and statistics all read the same test embeddings).
+
+An entry is keyed by everything that determines it: the dataset checksum, method, hyper-parameters,
+fold, seed, d, epochs, similarity and the ``paper_lib`` code fingerprint. It stores the test
+embeddings, labels, test row indices and metrics (``.npz`` + ``.json``, written atomically).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from paper_lib import atomic, paths
+from paper_lib.data.dataset import PairedDataset, Split
+from paper_lib.experiment import SplitResult, evaluate_split
+from paper_lib.pipeline.provenance import code_fingerprint
+
+
+def _key(ds: PairedDataset, method: str, split: Split, seed: int, dim: int, epochs: int,
+         metric: str, hyper: dict[str, Any] | None) -> str:
+    spec = {"dataset": ds.checksum(), "method": method, "fold": split.fold, "split": split.name,
+            "seed": seed, "dim": dim, "epochs": epochs, "metric": metric,
+            "hyper": hyper or {}, "code": code_fingerprint()}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def cache_root() -> Path:
+    return paths.cache_dir() / "experiments"
+
+
+def evaluate_split_cached(ds: PairedDataset, method: str, split: Split, *, seed: int = 0,
+                          dim: int = 10, epochs: int = 10, metric: str = "cosine",
+                          hyper: dict[str, Any] | None = None) -> SplitResult:
+    """:func:`paper_lib.experiment.evaluate_split`, stored and re-used (``estimator`` is ``None``
+    for a result read from the cache)."""
+    key = _key(ds, method, split, seed, dim, epochs, metric, hyper)
+    arrays, meta = cache_root() / f"{key}.npz", cache_root() / f"{key}.json"
+    if arrays.is_file() and meta.is_file():
+        info = json.loads(meta.read_text())
+        with np.load(arrays, allow_pickle=False) as z:
+            if np.array_equal(z["test"], split.test):
+                return SplitResult(method, split, seed, z["Z_audio"], z["Z_visual"], z["labels"],
+                                   info["metrics"], info["fit_seconds"], info["peak_rss_mb"],
+                                   None)  # type: ignore[arg-type]
+    res = evaluate_split(ds, method, split, seed=seed, dim=dim, epochs=epochs, metric=metric,
+                         hyper=hyper)
+    atomic.write_with(arrays, lambda p: np.savez(p, Z_audio=res.Z_audio, Z_visual=res.Z_visual,
+                                                  labels=res.labels, test=split.test))
+    # not sorted: the metric order of the report is kept
+    atomic.write_text(meta, json.dumps({"method": method, "metrics": res.metrics,
+                                        "fit_seconds": res.fit_seconds,
+                                        "peak_rss_mb": res.peak_rss_mb}, indent=1))
+    return res
