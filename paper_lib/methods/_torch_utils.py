@@ -1,0 +1,201 @@
+"""Small PyTorch helpers shared by the deep methods (TNN-C-CCA, DCCA, lstm_C-CCA).
+
+Everything runs on the CPU (``DEVICE``). Each helper does one job: seeding, array <-> tensor
+conversion, minibatch index generation, an MLP builder, input standardisation, a stratified
+validation split, and batched inference. Thread counts are left to PyTorch's defaults.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+#: every deep method in this package trains and infers on the CPU
+DEVICE = torch.device("cpu")
+#: float32 for training speed; outputs are returned to callers as float64 numpy arrays
+DTYPE = torch.float32
+
+
+# -- seeding -------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[torch.Generator]:
+    """Seed torch's global RNG inside the block (restored afterwards) and yield a fresh generator.
+
+    The global RNG drives weight initialisation and dropout; the yielded generator drives data
+    order (shuffling) and random mining. ``torch.random.fork_rng`` keeps the caller's global RNG
+    state untouched, so fitting an estimator has no side effect on other code.
+    """
+    seed = int(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        generator = torch.Generator(device="cpu")
+        generator.manual_seed(seed + 1)  # distinct stream from the global one
+        yield generator
+
+
+def check_seed(random_state: int | None) -> int:
+    """Turn ``random_state`` into an int seed; ``None`` means 0 (deep methods are always seeded)."""
+    if random_state is None:
+        return 0
+    if isinstance(random_state, bool) or not isinstance(random_state, int | np.integer):
+        raise ValueError(f"random_state must be an int or None, got {random_state!r}.")
+    return int(random_state)
+
+
+# -- conversion ----------------------------------------------------------------------------------
+def to_tensor(X: np.ndarray) -> torch.Tensor:
+    """numpy array -> float32 CPU tensor (a copy, contiguous)."""
+    return torch.as_tensor(np.ascontiguousarray(X), dtype=DTYPE, device=DEVICE)
+
+
+def to_numpy(T: torch.Tensor) -> np.ndarray:
+    """tensor -> float64 numpy array (detached)."""
+    return T.detach().cpu().numpy().astype(np.float64)
+
+
+# -- minibatches ---------------------------------------------------------------------------------
+def resolve_batch_size(n_samples: int, batch_size: int | None, n_batches: int | None) -> int:
+    """Batch size from either ``batch_size`` or the paper's "batch number" ``n_batches``.
+
+    The paper's "batch number" is the number of chunks the training set is cut into, so the
+    batch size is ``ceil(N / n_batches)``; ``n_batches`` overrides ``batch_size`` when given.
+    """
+    if n_batches is not None:
+        if int(n_batches) < 1:
+            raise ValueError(f"n_batches must be >= 1, got {n_batches}.")
+        return max(1, int(np.ceil(n_samples / int(n_batches))))
+    if batch_size is None or int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1 (or give n_batches), got {batch_size}.")
+    return min(int(batch_size), n_samples)
+
+
+def minibatch_indices(n_samples: int, batch_size: int, generator: torch.Generator,
+                      shuffle: bool = True) -> list[torch.Tensor]:
+    """Index tensors of ``ceil(N / batch_size)`` near-equal chunks of a seeded permutation.
+
+    [choice] the chunks differ in size by at most one (``torch.tensor_split``) instead of leaving
+    a small last remainder: no sample is dropped and no batch is tiny (a tiny batch would give a
+    degenerate covariance in DCCA or a triplet-free batch in TNN). Call once per epoch: the
+    permutation changes every epoch but is fully determined by the generator's seed.
+    """
+    order = (torch.randperm(n_samples, generator=generator) if shuffle
+             else torch.arange(n_samples))
+    n_chunks = -(-n_samples // batch_size)  # ceil
+    return list(torch.tensor_split(order, n_chunks))
+
+
+# -- networks ------------------------------------------------------------------------------------
+def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, *, activation: type[nn.Module] = nn.Tanh,
+        dropout: float = 0.0, out_activation: type[nn.Module] | None = None) -> nn.Sequential:
+    """Linear -> activation -> dropout for each hidden width, then Linear (-> out_activation)."""
+    layers: list[nn.Module] = []
+    width = in_dim
+    for h in hidden:
+        layers += [nn.Linear(width, int(h)), activation()]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        width = int(h)
+    layers.append(nn.Linear(width, out_dim))
+    if out_activation is not None:
+        layers.append(out_activation())
+    return nn.Sequential(*layers)
+
+
+@torch.no_grad()
+def predict(module: nn.Module, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    """Run ``module`` in eval mode (dropout off) over all rows of ``X`` in chunks; float64 out.
+
+    Chunks cover every row (the last partial chunk is kept); the module's train/eval mode is
+    restored afterwards.
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        Xt = to_tensor(X)
+        outs = [module(chunk) for chunk in torch.split(Xt, batch_size)]
+    finally:
+        module.train(was_training)
+    return to_numpy(torch.cat(outs, dim=0))
+
+
+def snapshot(module: nn.Module) -> dict[str, torch.Tensor]:
+    """A deep copy of a module's parameters (for best-epoch model selection)."""
+    return copy.deepcopy(module.state_dict())
+
+
+# -- preprocessing -------------------------------------------------------------------------------
+class Standardizer:
+    """Column-wise z-scoring fitted on training rows only (``mean_``, ``scale_``).
+
+    Works on (N, d) arrays and on (N, T, d) sequences, where only the valid frames (``mask``)
+    contribute to the statistics.
+    """
+
+    def fit(self, X: np.ndarray, mask: np.ndarray | None = None) -> Standardizer:
+        rows = X.reshape(-1, X.shape[-1]) if mask is None else X[mask]  # (n_rows, d)
+        self.mean_ = rows.mean(axis=0)
+        std = rows.std(axis=0)
+        self.scale_ = np.where(std > 1e-12, std, 1.0)  # constant columns are left unscaled
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return (X - self.mean_) / self.scale_
+
+
+def stratified_holdout(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split row indices into (train, validation), taking ``fraction`` of every class.
+
+    Every class keeps at least one training row; a class with one row gives none to validation.
+    Used to carve a validation split out of the TRAINING data only (never from the test fold).
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}.")
+    rng = np.random.default_rng(seed)
+    val: list[np.ndarray] = []
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        n_val = min(int(round(fraction * idx.size)), idx.size - 1)
+        val.append(idx[:n_val])
+    val_idx = np.sort(np.concatenate(val))
+    train_idx = np.setdiff1d(np.arange(y.size), val_idx)
+    if val_idx.size == 0:
+        raise ValueError(
+            f"validation_fraction={fraction} leaves no validation rows: use a larger fraction.")
+    return train_idx, val_idx
+
+
+# -- input checks for one view -------------------------------------------------------------------
+def check_one_view(X: np.ndarray, name: str, n_features: int, ndim: int = 2) -> np.ndarray:
+    """Validate a single view at transform time: ``ndim`` dims, finite, ``n_features`` columns."""
+    A = np.asarray(X, dtype=np.float64)
+    if A.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-d array, got shape {A.shape}.")
+    if A.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {A.shape}).")
+    if A.shape[-1] != n_features:
+        raise ValueError(
+            f"{name} has {A.shape[-1]} features but the model was fitted with {n_features}.")
+    if not np.isfinite(A).all():
+        bad = int((~np.isfinite(A)).any(axis=tuple(range(1, A.ndim))).sum())
+        raise ValueError(f"{name} contains NaN or inf values in {bad} row(s).")
+    return A
+
+
+def validation_map(Z_audio: np.ndarray, Z_visual: np.ndarray, y: np.ndarray) -> float:
+    """Mean of the A->V and V->A cosine MAP (full ranking) on a validation split.
+
+    Uses the project's one retrieval-metrics module (imported lazily: only needed when a
+    validation split is requested).
+    """
+    from paper_lib.metrics.retrieval import mean_average_precision
+    from paper_lib.metrics.similarity import similarity
+
+    S = similarity(Z_audio, Z_visual, "cosine")  # (n, n): audio queries x visual gallery
+    a2v = mean_average_precision(S, y, y)
+    v2a = mean_average_precision(S.T, y, y)
+    return 0.5 * (float(a2v) + float(v2a))

@@ -1,0 +1,298 @@
+"""Deep CCA (Andrew, Arora, Bilmes, Livescu, ICML 2013) and its supervised cluster version.
+
+DCCA: two MLPs f_a, f_v are trained to maximise the total canonical correlation of their outputs
+H_a = f_a(X_a), H_v = f_v(X_v) (both (m, o)) on each minibatch (Andrew 2013, Sec. 2-3)::
+
+    Σ_aa = (1/m) H̃_aᵀ H̃_a + r·I,   Σ_vv = (1/m) H̃_vᵀ H̃_v + r·I,   Σ_av = (1/m) H̃_aᵀ H̃_v
+    T = Σ_aa^{-1/2} Σ_av Σ_vv^{-1/2},      corr(H_a, H_v) = ||T||_tr = Σ_i σ_i(T)
+
+after which linear CCA (``paper_lib.methods.cca.CCA``) is fitted on the network outputs.
+
+C-DCCA / S-DCCA (``ClusterDCCA``, supervised): the same networks, but the objective uses the
+Cluster-CCA covariances of the minibatch (all within-class pairs, from class sums; see
+``cluster_cca.py``), and ``ClusterCCA`` is fitted on the outputs.
+
+Implementation notes:
+- σ_i(Σ_aa^{-1/2} Σ_av Σ_vv^{-1/2}) = σ_i(L_a^{-1} Σ_av L_v^{-T}) with Cholesky factors
+  Σ = L Lᵀ, because L^{-1} = Q Σ^{-1/2} for an orthogonal Q. [choice] The Cholesky form is used
+  for the gradient: unlike ``eigh``'s backward it never divides by eigenvalue gaps.
+- the objective is evaluated in float64 (o × o matrices: negligible cost) for stable factorisations.
+- [choice] 1/m normalisation, as ``cca.py`` (1/N), so the objective equals the sum of the
+  canonical correlations that ``cca_from_covariances`` finds on the same batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from paper_lib.methods._torch_utils import (
+    Standardizer,
+    check_one_view,
+    check_seed,
+    minibatch_indices,
+    mlp,
+    predict,
+    resolve_batch_size,
+    seeded,
+    to_tensor,
+)
+from paper_lib.methods._validation import check_views
+from paper_lib.methods.base import CrossModalEstimator
+
+Covariances = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # (Σ_aa, Σ_vv, Σ_av)
+OBJECTIVE_VARIANTS = ("rasiwasia", "beta")
+
+
+# -- minibatch covariances (torch, differentiable) ----------------------------------------------
+def _ridge(d: int, reg: float, like: torch.Tensor) -> torch.Tensor:
+    return reg * torch.eye(d, dtype=like.dtype, device=like.device)
+
+
+def paired_covariances_torch(Ha: torch.Tensor, Hv: torch.Tensor, reg: float) -> Covariances:
+    """One-to-one paired covariances of (m, o_a), (m, o_v) outputs, ridge r on the diagonals."""
+    m = Ha.shape[0]
+    Ha_c = Ha - Ha.mean(dim=0)  # H̃_a (m, o_a)
+    Hv_c = Hv - Hv.mean(dim=0)  # H̃_v (m, o_v)
+    S_aa = Ha_c.T @ Ha_c / m + _ridge(Ha.shape[1], reg, Ha)
+    S_vv = Hv_c.T @ Hv_c / m + _ridge(Hv.shape[1], reg, Hv)
+    S_av = Ha_c.T @ Hv_c / m
+    return S_aa, S_vv, S_av
+
+
+def _class_indicator(labels: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """One-hot (m, C_batch) of the classes present in the batch, and their sizes n_c (C_batch,)."""
+    _, index, counts = torch.unique(labels, return_inverse=True, return_counts=True)
+    onehot = nn.functional.one_hot(index, counts.numel()).to(dtype)
+    return onehot, counts.to(dtype)
+
+
+def within_class_cross_covariance_torch(Ha_c: torch.Tensor, Hv_c: torch.Tensor,
+                                        labels: torch.Tensor) -> torch.Tensor:
+    """Σ_av = (1/M) Σ_c (Σ_{x∈c} x̃)(Σ_{y∈c} ỹ)ᵀ on centred outputs, M = Σ_c n_c² (class sums)."""
+    onehot, counts = _class_indicator(labels, Ha_c.dtype)
+    S_a = onehot.T @ Ha_c  # (C, o_a) class sums
+    S_v = onehot.T @ Hv_c  # (C, o_v)
+    return S_a.T @ S_v / counts.pow(2).sum()
+
+
+def rasiwasia_covariances_torch(Ha: torch.Tensor, Hv: torch.Tensor, labels: torch.Tensor,
+                                reg: float) -> Covariances:
+    """Cluster-CCA covariances of the batch (Rasiwasia 2014), as ``cluster_cca.rasiwasia_covariances``.
+
+    pair-weighted means m = (1/M) Σ_i n_c(i) x_i;  Σ_aa = (1/M) Σ_i n_c(i) x̃_i x̃_iᵀ + r·I.
+    """
+    onehot, counts = _class_indicator(labels, Ha.dtype)
+    w = onehot @ counts                                  # (m,): row i occurs n_c(i) times
+    M = w.sum()                                          # Σ_c n_c²
+    Ha_c = Ha - (w @ Ha) / M
+    Hv_c = Hv - (w @ Hv) / M
+    S_aa = (Ha_c * w[:, None]).T @ Ha_c / M + _ridge(Ha.shape[1], reg, Ha)
+    S_vv = (Hv_c * w[:, None]).T @ Hv_c / M + _ridge(Hv.shape[1], reg, Hv)
+    S_av = within_class_cross_covariance_torch(Ha_c, Hv_c, labels)
+    return S_aa, S_vv, S_av
+
+
+def beta_covariances_torch(Ha: torch.Tensor, Hv: torch.Tensor, labels: torch.Tensor,
+                           reg: float, beta: float) -> Covariances:
+    """The authors' variant: ordinary Σ_aa, Σ_vv; Σ_av = β·paired + (1−β)·within-class pairs."""
+    S_aa, S_vv, S_paired = paired_covariances_torch(Ha, Hv, reg)
+    S_cluster = within_class_cross_covariance_torch(Ha - Ha.mean(dim=0), Hv - Hv.mean(dim=0),
+                                                    labels)
+    return S_aa, S_vv, beta * S_paired + (1.0 - beta) * S_cluster
+
+
+def total_correlation(S_aa: torch.Tensor, S_vv: torch.Tensor, S_av: torch.Tensor) -> torch.Tensor:
+    """Σ_i σ_i(Σ_aa^{-1/2} Σ_av Σ_vv^{-1/2}) (Andrew 2013, eq. 10), differentiable.
+
+    Computed as the nuclear norm of L_a^{-1} Σ_av L_v^{-T} (Cholesky factors; same singular
+    values, see the module docstring).
+    """
+    L_a = torch.linalg.cholesky(S_aa)
+    L_v = torch.linalg.cholesky(S_vv)
+    X = torch.linalg.solve_triangular(L_a, S_av, upper=False)          # L_a^{-1} Σ_av
+    T = torch.linalg.solve_triangular(L_v, X.T, upper=False).T         # ... L_v^{-T}
+    return torch.linalg.svdvals(T).sum()
+
+
+# -- estimators ----------------------------------------------------------------------------------
+class DCCA(CrossModalEstimator):
+    """Deep CCA: two MLPs maximising the minibatch total correlation, then linear CCA.
+
+    Parameters
+    ----------
+    n_components : d, dimensions kept by the final linear CCA (10).
+    hidden : hidden widths of each MLP (tanh); the output layer is linear.
+    out_dim : network output width o; ``None`` = ``n_components`` (Andrew 2013 use o = k, so the
+        objective is the sum of all o correlations).
+    epochs, lr, batch_size : Adam training schedule.
+    reg : ridge r on the view covariances, in the objective and in the final (Cluster-)CCA.
+    random_state : seeds weights and data order.
+
+    Fitted attributes: ``net_audio_``, ``net_visual_``, ``cca_`` (the final linear stage),
+    ``scaler_audio_``, ``scaler_visual_``, ``history_`` (per epoch: mean minibatch correlation and
+    full-training-set correlation), ``initial_train_correlation_``, ``batch_size_``.
+    """
+
+    supervised = False
+
+    # [choice] defaults chosen to train in seconds on a few thousand clips on 2 CPU cores:
+    # two hidden layers of 256, large batches (covariances of 10-d outputs need a few hundred
+    # rows to be stable; Wang et al. 2015 use similarly large DCCA minibatches), 30 epochs.
+    def __init__(self, n_components: int = 10, hidden: Sequence[int] = (256, 256),
+                 out_dim: int | None = None, epochs: int = 30, lr: float = 1e-3,
+                 batch_size: int = 500, reg: float = 1e-4,
+                 random_state: int | None = 0) -> None:
+        self.n_components = n_components
+        self.hidden = hidden
+        self.out_dim = out_dim
+        self.epochs = epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.reg = reg
+        self.random_state = random_state
+
+    # -- hooks overridden by ClusterDCCA -------------------------------------------------------
+    def _batch_covariances(self, Ha: torch.Tensor, Hv: torch.Tensor,
+                           labels: torch.Tensor) -> Covariances:
+        return paired_covariances_torch(Ha, Hv, float(self.reg))
+
+    def _make_final_stage(self) -> Any:
+        from paper_lib.methods.cca import CCA  # lazy: a sibling module
+
+        return CCA(n_components=self.n_components, reg=self.reg, random_state=self.random_state)
+
+    # -- the objective -------------------------------------------------------------------------
+    def objective(self, Ha: torch.Tensor, Hv: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The correlation maximised on a batch (float64 for stable factorisations)."""
+        return total_correlation(*self._batch_covariances(Ha.double(), Hv.double(), labels))
+
+    # -- fit -----------------------------------------------------------------------------------
+    def _check_params(self) -> int:
+        out_dim = int(self.n_components if self.out_dim is None else self.out_dim)
+        if out_dim < int(self.n_components):
+            raise ValueError(f"out_dim={out_dim} must be >= n_components={self.n_components} "
+                             f"(the final CCA works on the network outputs).")
+        if int(self.epochs) < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}.")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}.")
+        if not self.reg > 0:
+            raise ValueError(f"reg must be > 0 (the objective needs Σ + r·I invertible), "
+                             f"got {self.reg}.")
+        if any(int(h) < 1 for h in self.hidden):
+            raise ValueError(f"hidden widths must be >= 1, got {self.hidden}.")
+        return out_dim
+
+    def fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None = None,
+            **kwargs: Any) -> DCCA:
+        """Train both networks on the training clips, then the final linear stage."""
+        Xa, Xv, labels = check_views(X_audio, X_visual, y, n_components=self.n_components,
+                                     need_labels=self.supervised)
+        out_dim = self._check_params()
+        labels = np.zeros(Xa.shape[0], dtype=np.int64) if labels is None else labels
+        seed = check_seed(self.random_state)
+        self.n_features_audio_, self.n_features_visual_ = Xa.shape[1], Xv.shape[1]
+        # [choice] inputs are z-scored with training statistics before the tanh MLPs
+        self.scaler_audio_ = Standardizer().fit(Xa)
+        self.scaler_visual_ = Standardizer().fit(Xv)
+        Ha_in, Hv_in = self.scaler_audio_.transform(Xa), self.scaler_visual_.transform(Xv)
+        with seeded(seed) as generator:
+            self.net_audio_ = mlp(Xa.shape[1], self.hidden, out_dim, activation=nn.Tanh)
+            self.net_visual_ = mlp(Xv.shape[1], self.hidden, out_dim, activation=nn.Tanh)
+            self._train(Ha_in, Hv_in, labels, generator)
+        self.cca_ = self._make_final_stage().fit(predict(self.net_audio_, Ha_in),
+                                                 predict(self.net_visual_, Hv_in),
+                                                 labels if self.supervised else None)
+        return self
+
+    @torch.no_grad()
+    def _full_correlation(self, A: torch.Tensor, V: torch.Tensor, Y: torch.Tensor) -> float:
+        """The objective on all training rows (networks in eval mode)."""
+        self.net_audio_.eval()
+        self.net_visual_.eval()
+        return float(self.objective(self.net_audio_(A), self.net_visual_(V), Y))
+
+    def _train(self, Xa: np.ndarray, Xv: np.ndarray, y: np.ndarray,
+               generator: torch.Generator) -> None:
+        A, V, Y = to_tensor(Xa), to_tensor(Xv), torch.as_tensor(y)
+        params = list(self.net_audio_.parameters()) + list(self.net_visual_.parameters())
+        optimizer = torch.optim.Adam(params, lr=self.lr, foreach=True)
+        self.batch_size_ = resolve_batch_size(len(Y), self.batch_size, None)
+        self.initial_train_correlation_ = self._full_correlation(A, V, Y)
+        self.history_: list[dict[str, float]] = []
+        for epoch in range(1, int(self.epochs) + 1):
+            self.net_audio_.train()
+            self.net_visual_.train()
+            batch_corr = []
+            for idx in minibatch_indices(len(Y), self.batch_size_, generator):
+                corr = self.objective(self.net_audio_(A[idx]), self.net_visual_(V[idx]), Y[idx])
+                optimizer.zero_grad()
+                (-corr).backward()  # maximise the total correlation
+                optimizer.step()
+                batch_corr.append(float(corr.detach()))
+            self.history_.append({"epoch": epoch,
+                                  "batch_correlation": float(np.mean(batch_corr)),
+                                  "train_correlation": self._full_correlation(A, V, Y)})
+        self.net_audio_.eval()
+        self.net_visual_.eval()
+
+    # -- transform -----------------------------------------------------------------------------
+    def transform(self, X_audio: np.ndarray | None = None, X_visual: np.ndarray | None = None,
+                  **kwargs: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Embed each given view from itself: standardise -> its network -> final CCA."""
+        self._check_fitted("cca_")
+        Ha = Hv = None
+        if X_audio is not None:
+            Xa = check_one_view(X_audio, "X_audio", self.n_features_audio_)
+            Ha = predict(self.net_audio_, self.scaler_audio_.transform(Xa))
+        if X_visual is not None:
+            Xv = check_one_view(X_visual, "X_visual", self.n_features_visual_)
+            Hv = predict(self.net_visual_, self.scaler_visual_.transform(Xv))
+        return self.cca_.transform(Ha, Hv)
+
+
+class ClusterDCCA(DCCA):
+    """C-DCCA / S-DCCA (supervised deep CCA): the DCCA networks trained on the Cluster-CCA
+    objective of each minibatch (all within-class pairs, from class sums), then ``ClusterCCA``.
+
+    Extra parameters: ``variant`` ("rasiwasia" | "beta") and ``beta``, used both in the minibatch
+    objective and in the final ``ClusterCCA`` stage.
+    """
+
+    supervised = True
+
+    # [choice] default variant "rasiwasia" (the published Cluster-CCA, also ClusterCCA's default);
+    # the authors' S-DCCA code is not public.
+    def __init__(self, n_components: int = 10, hidden: Sequence[int] = (256, 256),
+                 out_dim: int | None = None, epochs: int = 30, lr: float = 1e-3,
+                 batch_size: int = 500, reg: float = 1e-4, variant: str = "rasiwasia",
+                 beta: float = 0.2, random_state: int | None = 0) -> None:
+        super().__init__(n_components=n_components, hidden=hidden, out_dim=out_dim,
+                         epochs=epochs, lr=lr, batch_size=batch_size, reg=reg,
+                         random_state=random_state)
+        self.variant = variant
+        self.beta = beta
+
+    def _check_params(self) -> int:
+        if self.variant not in OBJECTIVE_VARIANTS:
+            raise ValueError(f"variant must be one of {OBJECTIVE_VARIANTS}, got {self.variant!r}.")
+        if not 0.0 <= self.beta <= 1.0:
+            raise ValueError(f"beta must be in [0, 1], got {self.beta}.")
+        return super()._check_params()
+
+    def _batch_covariances(self, Ha: torch.Tensor, Hv: torch.Tensor,
+                           labels: torch.Tensor) -> Covariances:
+        if self.variant == "rasiwasia":
+            return rasiwasia_covariances_torch(Ha, Hv, labels, float(self.reg))
+        return beta_covariances_torch(Ha, Hv, labels, float(self.reg), float(self.beta))
+
+    def _make_final_stage(self) -> Any:
+        from paper_lib.methods.cluster_cca import ClusterCCA  # lazy: a sibling module
+
+        return ClusterCCA(n_components=self.n_components, variant=self.variant, beta=self.beta,
+                          reg=self.reg, random_state=self.random_state)

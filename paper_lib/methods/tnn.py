@@ -1,0 +1,302 @@
+"""TNN-C-CCA: a cross-modal triplet network on top of Cluster-CCA (Zeng, Yu, Oyama 2020).
+
+Default pipeline (``order="ccca_first"``, the paper's)::
+
+    X_audio (N, d_a) --+                                +--> audio branch  f_a --> Z_audio (N, out_dim)
+                       |-- Cluster-CCA to d dims -------|
+    X_visual (N, d_v) -+                                +--> visual branch f_v --> Z_visual (N, out_dim)
+
+Each branch is an MLP ``d -> 100 -> 100 -> 100 -> out_dim``: tanh and dropout 0.1 after every
+hidden layer, a sigmoid on the output [paper/code]. The branches are trained with the
+cross-modal triplet margin loss (audio anchor, visual positive of the same class, visual
+negative of another class; see :mod:`paper_lib.methods.triplet`), Adam, lr 1e-3, 10 epochs,
+margin 0.5. Retrieval then ranks by cosine similarity of the branch outputs.
+
+Options the paper leaves open ([choice], all off by default except where stated):
+- ``order="tnn_first"``: train the triplet net on the (standardised) raw features, then fit
+  Cluster-CCA on its outputs;
+- ``shared_branch=True``: one MLP for both modalities (needs equal input widths);
+- ``symmetric=True``: also visual anchors with audio positives/negatives;
+- ``mining``: "batch_all" (paper), "batch_hard", "random" (the paper's "random triplets");
+- ``validation_fraction > 0``: best-epoch model selection on a class-stratified split carved
+  out of the TRAINING rows (Cluster-CCA is then fitted on the remaining training rows only).
+
+Unlike the authors' scripts, minibatches are reshuffled every epoch with a seeded generator,
+and the hinge is always applied.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from paper_lib.methods._torch_utils import (
+    Standardizer,
+    check_one_view,
+    check_seed,
+    minibatch_indices,
+    mlp,
+    predict,
+    resolve_batch_size,
+    seeded,
+    snapshot,
+    stratified_holdout,
+    to_tensor,
+    validation_map,
+)
+from paper_lib.methods._validation import check_views
+from paper_lib.methods.base import CrossModalEstimator
+from paper_lib.methods.triplet import (
+    BatchAllMiner,
+    BatchHardMiner,
+    RandomMiner,
+    TripletMarginLoss,
+    TripletMiner,
+)
+
+MININGS = ("batch_all", "batch_hard", "random")
+ORDERS = ("ccca_first", "tnn_first")
+
+
+def make_branch(in_dim: int, hidden: int, n_hidden_layers: int, out_dim: int,
+                dropout: float) -> nn.Sequential:
+    """One modality branch: (Linear -> tanh -> dropout) x n_hidden_layers -> Linear -> sigmoid."""
+    return mlp(in_dim, [hidden] * n_hidden_layers, out_dim, activation=nn.Tanh,
+               dropout=dropout, out_activation=nn.Sigmoid)
+
+
+def make_miner(mining: str, seed: int) -> TripletMiner:
+    """The triplet miner named by ``mining`` (the random one seeded by ``seed``)."""
+    if mining == "batch_all":
+        return BatchAllMiner()
+    if mining == "batch_hard":
+        return BatchHardMiner()
+    if mining == "random":
+        return RandomMiner(seed)
+    raise ValueError(f"mining must be one of {MININGS}, got {mining!r}.")
+
+
+class TNNCCCA(CrossModalEstimator):
+    """Triplet neural network with Cluster-CCA (TNN-C-CCA).
+
+    Parameters
+    ----------
+    n_components : d, the Cluster-CCA dimension (10 in the paper).
+    hidden, n_hidden_layers : width and number of hidden layers of each branch (100, 3).
+    out_dim : branch output width (10).
+    dropout : dropout after each hidden layer (0.1).
+    margin : triplet hinge margin (0.5).
+    mining : "batch_all" | "batch_hard" | "random".
+    lr, epochs : Adam learning rate (1e-3) and number of epochs (10).
+    batch_size : clips per minibatch (40, i.e. the paper's ~560 chunks of ~22.5k clips);
+    n_batches : the paper's "batch number" (number of chunks); overrides ``batch_size``.
+    shared_branch : one MLP for both modalities.
+    symmetric : add visual-anchor triplets.
+    order : "ccca_first" (paper) | "tnn_first".
+    ccca_variant, beta, reg : passed to ``ClusterCCA`` ("beta" = the authors' code, β = 0.2).
+    validation_fraction : 0 = fixed epochs; > 0 = keep the epoch with the best validation MAP.
+    random_state : seeds weights, dropout, data order, random mining and the validation split.
+
+    Fitted attributes: ``ccca_`` (the Cluster-CCA stage), ``branch_audio_``, ``branch_visual_``,
+    ``history_`` (one dict per epoch: loss, mean_hinge, active_fraction[, val_map]),
+    ``best_epoch_``, ``batch_size_``, ``n_features_audio_``, ``n_features_visual_``.
+    """
+
+    supervised = True
+
+    def __init__(self, n_components: int = 10, hidden: int = 100, n_hidden_layers: int = 3,
+                 out_dim: int = 10, dropout: float = 0.1, margin: float = 0.5,
+                 mining: str = "batch_all", lr: float = 1e-3, epochs: int = 10,
+                 batch_size: int = 40, n_batches: int | None = None,
+                 shared_branch: bool = False, symmetric: bool = False,
+                 order: str = "ccca_first", ccca_variant: str = "beta", beta: float = 0.2,
+                 reg: float = 1e-4, validation_fraction: float = 0.0,
+                 random_state: int | None = 0) -> None:
+        self.n_components = n_components
+        self.hidden = hidden
+        self.n_hidden_layers = n_hidden_layers
+        self.out_dim = out_dim
+        self.dropout = dropout
+        self.margin = margin
+        self.mining = mining
+        self.lr = lr
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.n_batches = n_batches
+        self.shared_branch = shared_branch
+        self.symmetric = symmetric
+        self.order = order
+        self.ccca_variant = ccca_variant
+        self.beta = beta
+        self.reg = reg
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+
+    # -- checks --------------------------------------------------------------------------------
+    def _check_params(self, d_a: int, d_v: int) -> None:
+        if self.mining not in MININGS:
+            raise ValueError(f"mining must be one of {MININGS}, got {self.mining!r}.")
+        if self.order not in ORDERS:
+            raise ValueError(f"order must be one of {ORDERS}, got {self.order!r}.")
+        for name in ("hidden", "n_hidden_layers", "out_dim", "epochs"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}.")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}.")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError(
+                f"validation_fraction must be in [0, 1), got {self.validation_fraction}.")
+        if self.order == "tnn_first":
+            if self.n_components > self.out_dim:
+                raise ValueError(
+                    f"order='tnn_first' fits Cluster-CCA on the {self.out_dim}-d branch outputs: "
+                    f"n_components={self.n_components} must be <= out_dim.")
+            if self.shared_branch and d_a != d_v:
+                raise ValueError(
+                    f"shared_branch=True needs equal input widths, but with order='tnn_first' the "
+                    f"branches see the raw features (X_audio {d_a}, X_visual {d_v} columns).")
+
+    def _make_ccca(self) -> Any:
+        from paper_lib.methods.cluster_cca import ClusterCCA  # lazy: a sibling module
+
+        return ClusterCCA(n_components=self.n_components, variant=self.ccca_variant,
+                          beta=self.beta, reg=self.reg, random_state=self.random_state)
+
+    # -- fit -----------------------------------------------------------------------------------
+    def fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None = None,
+            **kwargs: Any) -> TNNCCCA:
+        """Fit Cluster-CCA and the triplet branches on the training clips (labels required)."""
+        Xa, Xv, labels = check_views(X_audio, X_visual, y, n_components=self.n_components,
+                                     need_labels=True)
+        assert labels is not None
+        self._check_params(Xa.shape[1], Xv.shape[1])
+        seed = check_seed(self.random_state)
+        self.n_features_audio_, self.n_features_visual_ = Xa.shape[1], Xv.shape[1]
+
+        if self.validation_fraction > 0:
+            train_idx, val_idx = stratified_holdout(labels, self.validation_fraction, seed)
+        else:
+            train_idx, val_idx = np.arange(labels.size), np.array([], dtype=np.int64)
+        Xa_tr, Xv_tr, y_tr = Xa[train_idx], Xv[train_idx], labels[train_idx]
+
+        with seeded(seed) as generator:
+            Ha, Hv = self._fit_input_stage(Xa_tr, Xv_tr, y_tr)  # (n, d_in_a), (n, d_in_v)
+            self._build_branches(Ha.shape[1], Hv.shape[1])
+            validation = None
+            if val_idx.size:
+                validation = (*self._input_stage(Xa[val_idx], Xv[val_idx]), labels[val_idx])
+            self._train(Ha, Hv, y_tr, generator, seed, validation)
+        if self.order == "tnn_first":
+            # Cluster-CCA on the trained branch outputs (training rows only)
+            self.ccca_ = self._make_ccca().fit(predict(self.branch_audio_, Ha),
+                                               predict(self.branch_visual_, Hv), y_tr)
+        return self
+
+    def _fit_input_stage(self, Xa: np.ndarray, Xv: np.ndarray,
+                         y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What the branches are trained on: C-CCA projections, or standardised raw features."""
+        if self.order == "ccca_first":
+            self.ccca_ = self._make_ccca().fit(Xa, Xv, y)
+        else:
+            # [choice] raw features are z-scored (training statistics) before the tanh MLP
+            self.scaler_audio_ = Standardizer().fit(Xa)
+            self.scaler_visual_ = Standardizer().fit(Xv)
+        return self._input_stage(Xa, Xv)
+
+    def _input_stage(self, Xa: np.ndarray | None,
+                     Xv: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Map raw views to branch inputs, each view on its own."""
+        if self.order == "ccca_first":
+            return self.ccca_.transform(Xa, Xv)
+        Ha = None if Xa is None else self.scaler_audio_.transform(Xa)
+        Hv = None if Xv is None else self.scaler_visual_.transform(Xv)
+        return Ha, Hv
+
+    def _build_branches(self, d_in_a: int, d_in_v: int) -> None:
+        if self.shared_branch and d_in_a != d_in_v:
+            raise ValueError(f"shared_branch=True needs equal branch input widths, got "
+                             f"{d_in_a} (audio) and {d_in_v} (visual).")
+        self.branch_audio_ = make_branch(d_in_a, int(self.hidden), int(self.n_hidden_layers),
+                                         int(self.out_dim), float(self.dropout))
+        self.branch_visual_ = (self.branch_audio_ if self.shared_branch else
+                               make_branch(d_in_v, int(self.hidden), int(self.n_hidden_layers),
+                                           int(self.out_dim), float(self.dropout)))
+
+    def _parameters(self) -> list[nn.Parameter]:
+        params = list(self.branch_audio_.parameters())
+        if not self.shared_branch:
+            params += list(self.branch_visual_.parameters())
+        return params
+
+    def _train(self, Ha: np.ndarray, Hv: np.ndarray, y: np.ndarray, generator: torch.Generator,
+               seed: int, validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> None:
+        """Adam on the triplet loss over reshuffled minibatches; fills ``history_``."""
+        A, V, Y = to_tensor(Ha), to_tensor(Hv), torch.as_tensor(y)  # (n, d_a'), (n, d_v'), (n,)
+        loss_fn = TripletMarginLoss(self.margin, make_miner(self.mining, seed + 2),
+                                    symmetric=self.symmetric)
+        # foreach: one fused update over all parameters (fewer tiny ops; same maths)
+        optimizer = torch.optim.Adam(self._parameters(), lr=self.lr, foreach=True)
+        self.batch_size_ = resolve_batch_size(len(Y), self.batch_size, self.n_batches)
+        self.history_: list[dict[str, float]] = []
+        best_score, best_state = -np.inf, None
+        self.best_epoch_ = int(self.epochs)
+        for epoch in range(1, int(self.epochs) + 1):
+            record = self._train_one_epoch(A, V, Y, loss_fn, optimizer, generator)
+            record["epoch"] = epoch
+            if validation is not None:
+                record["val_map"] = validation_map(predict(self.branch_audio_, validation[0]),
+                                                   predict(self.branch_visual_, validation[1]),
+                                                   validation[2])
+                if record["val_map"] > best_score:
+                    best_score, self.best_epoch_ = record["val_map"], epoch
+                    best_state = (snapshot(self.branch_audio_), snapshot(self.branch_visual_))
+            self.history_.append(record)
+        if best_state is not None:  # restore the best validation epoch
+            self.branch_audio_.load_state_dict(best_state[0])
+            self.branch_visual_.load_state_dict(best_state[1])
+        self.branch_audio_.eval()
+        self.branch_visual_.eval()
+
+    def _train_one_epoch(self, A: torch.Tensor, V: torch.Tensor, Y: torch.Tensor,
+                         loss_fn: TripletMarginLoss, optimizer: torch.optim.Optimizer,
+                         generator: torch.Generator) -> dict[str, float]:
+        """One pass over a fresh seeded permutation; returns the epoch's training statistics."""
+        self.branch_audio_.train()
+        self.branch_visual_.train()
+        losses, hinge_sum, n_triplets, n_active = [], 0.0, 0, 0
+        for idx in minibatch_indices(len(Y), self.batch_size_, generator):
+            za = self.branch_audio_(A[idx])   # (B, out_dim)
+            zv = self.branch_visual_(V[idx])  # (B, out_dim)
+            out = loss_fn(za, zv, Y[idx])
+            optimizer.zero_grad()
+            out.loss.backward()
+            optimizer.step()
+            losses.append(float(out.loss.detach()))
+            # sum over active = loss * n_active (inactive ones are 0)
+            hinge_sum += float(out.loss.detach()) * out.n_active
+            n_triplets += out.n_triplets
+            n_active += out.n_active
+        return {"loss": float(np.mean(losses)),
+                "mean_hinge": hinge_sum / max(n_triplets, 1),
+                "active_fraction": n_active / max(n_triplets, 1)}
+
+    # -- transform -----------------------------------------------------------------------------
+    def transform(self, X_audio: np.ndarray | None = None, X_visual: np.ndarray | None = None,
+                  **kwargs: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Embed each given view from itself alone; a view passed as ``None`` returns ``None``."""
+        self._check_fitted("branch_audio_")
+        Xa = None if X_audio is None else check_one_view(X_audio, "X_audio",
+                                                         self.n_features_audio_)
+        Xv = None if X_visual is None else check_one_view(X_visual, "X_visual",
+                                                          self.n_features_visual_)
+        Ha, Hv = self._input_stage(Xa, Xv)
+        Za = None if Ha is None else predict(self.branch_audio_, Ha)  # (n, out_dim)
+        Zv = None if Hv is None else predict(self.branch_visual_, Hv)
+        if self.order == "tnn_first":
+            Za, Zv = self.ccca_.transform(Za, Zv)
+        return Za, Zv

@@ -1,0 +1,218 @@
+"""Cross-modal triplet loss and triplet miners (after pytorch-metric-learning: loss and mining apart).
+
+A cross-modal triplet ``(i, j, k)`` in a paired minibatch of B clips with labels ``y`` is
+
+- anchor    ``a_i``  = audio embedding of clip i,
+- positive  ``v_j``  = visual embedding of a clip with ``y_j == y_i``,
+- negative  ``v_k``  = visual embedding of a clip with ``y_k != y_i``.
+
+[choice] The anchor's own partner (``j == i``, the true audio-visual pair) counts as a positive:
+it is the one correspondence that is certainly right, and retrieval also counts it as relevant.
+
+The loss (Hermans et al. 2017, as used by Zeng et al. 2020) is a hinge on SQUARED Euclidean
+distances::
+
+    L(i, j, k) = max(0, ||a_i - v_j||² - ||a_i - v_k||² + margin)        margin = 0.5 in the paper
+
+A miner chooses which triplets enter the loss:
+
+- ``BatchAllMiner``   every valid (i, j, k) of the batch (the paper's "batch-all");
+- ``BatchHardMiner``  per anchor the farthest positive and the closest negative;
+- ``RandomMiner``     per anchor one random positive and one random negative ("random triplets").
+
+Reduction [choice]: the mean over ACTIVE triplets (those with L > 0), and 0 when none is active
+(pytorch-metric-learning's ``AvgNonZeroTripletsReducer``). Averaging over all triplets instead
+would let the many already-satisfied triplets of batch-all dilute the gradient as training
+proceeds. With ``symmetric=True`` visual anchors with audio positives/negatives are added and
+the hinge values of both directions are reduced together.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+
+class Triplets(NamedTuple):
+    """Index triples into a minibatch: anchor rows (of the anchor view), positive and negative
+    rows (of the other view). Each a (T,) int64 tensor."""
+
+    anchor: torch.Tensor
+    positive: torch.Tensor
+    negative: torch.Tensor
+
+
+class TripletLossOutput(NamedTuple):
+    """The reduced loss (a scalar tensor with graph) and how many triplets were mined / active."""
+
+    loss: torch.Tensor
+    n_triplets: int
+    n_active: int
+
+
+# -- geometry ------------------------------------------------------------------------------------
+def squared_distances(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """D[i, j] = ||A_i - B_j||² for A (n, d), B (m, d) -> (n, m).
+
+    Computed from explicit differences (not ||a||² + ||b||² - 2a·b) so it is exact and never
+    negative; the (n, m, d) intermediate is small for minibatches.
+    """
+    return (A[:, None, :] - B[None, :, :]).pow(2).sum(dim=-1)
+
+
+def same_class(labels: torch.Tensor) -> torch.Tensor:
+    """S[i, j] = (y_i == y_j), (B, B) bool; the diagonal (the true pair) is True."""
+    return labels[:, None] == labels[None, :]
+
+
+def valid_triplet_mask(labels: torch.Tensor) -> torch.Tensor:
+    """M[i, j, k] = (y_j == y_i) and (y_k != y_i), (B, B, B) bool (O(B³) memory)."""
+    S = same_class(labels)
+    return S[:, :, None] & ~S[:, None, :]
+
+
+def _check_batch(anchors: torch.Tensor, others: torch.Tensor, labels: torch.Tensor) -> None:
+    if anchors.ndim != 2 or others.ndim != 2 or anchors.shape != others.shape:
+        raise ValueError(
+            f"anchors and others must be paired (B, d) tensors of one shape, got "
+            f"{tuple(anchors.shape)} and {tuple(others.shape)}.")
+    if labels.ndim != 1 or labels.shape[0] != anchors.shape[0]:
+        raise ValueError(
+            f"labels must be a (B,) tensor with B={anchors.shape[0]}, got {tuple(labels.shape)}.")
+
+
+# -- miners --------------------------------------------------------------------------------------
+class TripletMiner:
+    """Base class: ``mine(anchors (B, d), others (B, d), labels (B,)) -> Triplets``."""
+
+    def mine(self, anchors: torch.Tensor, others: torch.Tensor,
+             labels: torch.Tensor) -> Triplets:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class BatchAllMiner(TripletMiner):
+    """All valid triplets of the batch: sum_i n_pos(i) * n_neg(i) of them."""
+
+    def mask(self, labels: torch.Tensor) -> torch.Tensor:
+        """The (B, B, B) boolean mask of valid (anchor, positive, negative) triples."""
+        return valid_triplet_mask(labels)
+
+    def mine(self, anchors: torch.Tensor, others: torch.Tensor,
+             labels: torch.Tensor) -> Triplets:
+        _check_batch(anchors, others, labels)
+        i, j, k = torch.nonzero(self.mask(labels), as_tuple=True)
+        return Triplets(i, j, k)
+
+
+def _anchors_with_negative(labels: torch.Tensor) -> torch.Tensor:
+    """(B,) bool: anchors whose class is not the only class of the batch."""
+    return (~same_class(labels)).any(dim=1)
+
+
+class BatchHardMiner(TripletMiner):
+    """Per anchor: hardest positive = farthest same-class visual, hardest negative = closest
+    other-class visual (Hermans et al. 2017, "batch hard"). Anchors without a negative are
+    skipped; ties resolve to the lowest index."""
+
+    def mine(self, anchors: torch.Tensor, others: torch.Tensor,
+             labels: torch.Tensor) -> Triplets:
+        _check_batch(anchors, others, labels)
+        with torch.no_grad():
+            D = squared_distances(anchors, others)  # (B, B)
+            S = same_class(labels)
+            pos = D.masked_fill(~S, -torch.inf).argmax(dim=1)  # farthest positive
+            neg = D.masked_fill(S, torch.inf).argmin(dim=1)    # closest negative
+        keep = torch.nonzero(_anchors_with_negative(labels), as_tuple=True)[0]
+        return Triplets(keep, pos[keep], neg[keep])
+
+
+class RandomMiner(TripletMiner):
+    """Per anchor one uniformly random positive (possibly its own partner) and one uniformly
+    random negative, drawn from the miner's own seeded generator."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = int(seed)
+        self._generator = torch.Generator(device="cpu")
+        self._generator.manual_seed(self.seed)
+
+    def mine(self, anchors: torch.Tensor, others: torch.Tensor,
+             labels: torch.Tensor) -> Triplets:
+        _check_batch(anchors, others, labels)
+        B = labels.shape[0]
+        S = same_class(labels)
+        # a uniform random score per (anchor, candidate); the max over a masked row is a uniform
+        # draw from that row's allowed candidates
+        scores = torch.rand((B, B), generator=self._generator)
+        pos = scores.masked_fill(~S, -1.0).argmax(dim=1)
+        neg = scores.masked_fill(S, -1.0).argmax(dim=1)
+        keep = torch.nonzero(_anchors_with_negative(labels), as_tuple=True)[0]
+        return Triplets(keep, pos[keep], neg[keep])
+
+    def __repr__(self) -> str:
+        return f"RandomMiner(seed={self.seed})"
+
+
+# -- loss ----------------------------------------------------------------------------------------
+def triplet_hinge(anchors: torch.Tensor, others: torch.Tensor, triplets: Triplets,
+                  margin: float) -> torch.Tensor:
+    """Per-triplet hinge max(0, ||a_i - v_j||² - ||a_i - v_k||² + margin), (T,)."""
+    D = squared_distances(anchors, others)  # (B, B): D[i, j] = ||a_i - v_j||²
+    i, j, k = triplets
+    return torch.relu(D[i, j] - D[i, k] + margin)
+
+
+def mean_over_active(values: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Mean of the strictly positive entries (0 when there are none) and their count.
+
+    sum(values) / n_active equals the mean over active triplets because inactive ones are 0;
+    the result keeps its graph even when empty, so ``backward`` always works.
+    """
+    n_active = int((values > 0).sum())
+    return values.sum() / max(n_active, 1), n_active
+
+
+class TripletMarginLoss:
+    """Cross-modal triplet margin loss on squared Euclidean distances.
+
+    Parameters
+    ----------
+    margin : the hinge margin (0.5 in the paper).
+    miner : which triplets to use; ``None`` = ``BatchAllMiner()``.
+    symmetric : also use visual anchors with audio positives/negatives.
+
+    ``loss_fn(z_audio (B, d), z_visual (B, d), labels (B,)) -> TripletLossOutput``.
+    """
+
+    def __init__(self, margin: float = 0.5, miner: TripletMiner | None = None,
+                 symmetric: bool = False) -> None:
+        if not margin >= 0:
+            raise ValueError(f"margin must be >= 0, got {margin}.")
+        self.margin = float(margin)
+        self.miner = BatchAllMiner() if miner is None else miner
+        self.symmetric = bool(symmetric)
+
+    def hinge_values(self, z_audio: torch.Tensor, z_visual: torch.Tensor,
+                     labels: torch.Tensor) -> torch.Tensor:
+        """All mined per-triplet hinge values: audio anchors, then (if symmetric) visual ones."""
+        directions = [(z_audio, z_visual)]
+        if self.symmetric:
+            directions.append((z_visual, z_audio))
+        values = []
+        for anchors, others in directions:
+            triplets = self.miner.mine(anchors, others, labels)
+            values.append(triplet_hinge(anchors, others, triplets, self.margin))
+        return torch.cat(values)
+
+    def __call__(self, z_audio: torch.Tensor, z_visual: torch.Tensor,
+                 labels: torch.Tensor) -> TripletLossOutput:
+        values = self.hinge_values(z_audio, z_visual, labels)  # (T,)
+        loss, n_active = mean_over_active(values)
+        return TripletLossOutput(loss, int(values.numel()), n_active)
+
+    def __repr__(self) -> str:
+        return (f"TripletMarginLoss(margin={self.margin}, miner={self.miner!r}, "
+                f"symmetric={self.symmetric})")
