@@ -18,14 +18,18 @@ import numpy as np
 from paper_lib import atomic, paths
 from paper_lib.data.dataset import PairedDataset, Split
 from paper_lib.experiment import SplitResult, evaluate_split
+from paper_lib.methods.registry import get_method
 from paper_lib.pipeline.provenance import code_fingerprint
 
 
 def _key(ds: PairedDataset, method: str, split: Split, seed: int, dim: int, epochs: int,
          metric: str, hyper: dict[str, Any] | None) -> str:
+    # keyed by the estimator's *effective* parameters, so a default given explicitly
+    # (e.g. margin=0.5) and left implicit share one entry
+    est = get_method(method).build(dim, seed, epochs, **dict(hyper or {}))
     spec = {"dataset": ds.checksum(), "method": method, "fold": split.fold, "split": split.name,
-            "seed": seed, "dim": dim, "epochs": epochs, "metric": metric,
-            "hyper": hyper or {}, "code": code_fingerprint()}
+            "estimator": type(est).__name__, "params": est.get_params(), "metric": metric,
+            "code": code_fingerprint()}
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 

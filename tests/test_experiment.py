@@ -123,3 +123,6 @@ def test_cached_splits_equal_fresh_ones_and_keys_follow_the_inputs(isolated_dirs
     run_configs(ds, [Config("cca", dim=2, hyper={"reg": 1e-2})], folds=[0], cache=True)
     run_configs(ds, [Config("cca", dim=2)], folds=[1], cache=True)
     assert len(list(cache_root().glob("*.npz"))) == 3
+    # a default given explicitly is the same experiment
+    _, res3 = run_configs(ds, [Config("cca", dim=2, hyper={"reg": 1e-4})], folds=[0], cache=True)
+    assert res3[0].estimator is None and len(list(cache_root().glob("*.npz"))) == 3

@@ -17,10 +17,11 @@ from typing import Any
 #: book publishes. Knobs a notebook does not use are simply ignored by it.
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"n_folds": 2, "epochs": 2, "seeds": [0], "dims": [10, 20], "margins": [0.1, 0.5, 1.1],
-              "batch_numbers": [10, 40], "tsne_points": 300},
+              "batch_numbers": [300, 600, 900], "betas": [0.0, 0.2, 1.0], "tsne_points": 300},
     "full": {"n_folds": 5, "epochs": 10, "seeds": [0, 1, 2], "dims": [10, 20, 30, 40, 50],
              "margins": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1],
-             "batch_numbers": [5, 10, 15, 20, 25, 30, 40], "tsne_points": 1000},
+             "batch_numbers": [300, 350, 400, 450, 500, 550, 600, 650, 700, 800, 900],
+             "betas": [0.0, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0], "tsne_points": 1000},
 }
 
 EMBEDDED_DATASETS = ("synthetic", "avdigits")
@@ -45,6 +46,7 @@ class RunParams:
     dims: list[int]
     margins: list[float]
     batch_numbers: list[int]
+    betas: list[float]
     tsne_points: int
 
     def as_dict(self) -> dict[str, Any]:
@@ -126,6 +128,9 @@ def resolve(dataset: str = "avdigits", profile: str = "quick", seed: int = 0,
     values["batch_numbers"] = [_positive_int("batch_numbers", b)
                                for b in _as_list(values["batch_numbers"])]
     values["margins"] = [float(m) for m in _as_list(values["margins"])]
+    values["betas"] = [float(b) for b in _as_list(values["betas"])]
+    if any(not 0.0 <= b <= 1.0 for b in values["betas"]):
+        raise ParamError(f"betas: every beta must lie in [0, 1], got {values['betas']}")
     if any(m < 0 for m in values["margins"]):
         raise ParamError(f"margins: must be >= 0, got {values['margins']}")
     return RunParams(dataset=check_dataset(dataset), profile=profile,
