@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from paper_lib.pipeline import execute
-from paper_lib.pipeline.book import broken_internal_links, build, remote_references
-from paper_lib.pipeline.execute import NotebookFailed, notebook_sources, reproduce, run_notebook
+from paper_lib.pipeline.book import broken_internal_links, remote_references
+from paper_lib.pipeline.execute import NotebookFailed, notebook_sources, run_notebook
 
 BROKEN = '''# %% tags=["parameters"]
 x = 1
@@ -57,37 +57,34 @@ def test_real_data_fingerprint_changes_with_the_files(tmp_path):
 
 
 @pytest.mark.slow
-def test_quick_book_on_synthetic_end_to_end(isolated_dirs):
-    logs: list[str] = []
-    outcomes = reproduce("synthetic", "quick", log=logs.append)
+def test_quick_book_end_to_end(quick_book):
+    outcomes, logs = quick_book["outcomes"], quick_book["logs"]
     assert [o.notebook for o in outcomes] == [s.stem for s in notebook_sources()]
     assert all(o.status == "executed" for o in outcomes)
     assert any("left)" in line for line in logs)  # progress: how many are left
     # every notebook wrote results with provenance
-    results = isolated_dirs["results"] / "synthetic-quick"
-    for prov in results.glob("*/provenance.json"):
+    provs = list(quick_book["results"].glob("*/provenance.json"))
+    assert len(provs) == len(outcomes)
+    for prov in provs:
         rec = json.loads(prov.read_text())
         assert rec["parameters"]["profile"] == "quick"
         assert len(rec["dataset"]["sha256"]) == 64 and rec["git_commit"]
-        assert rec["packages"]["torch"].startswith("2.13.0")
+        assert rec["packages"]["torch"].startswith("2.13.0") and rec["wall_time_s"] > 0
         for name in rec["files"]:
             assert (prov.parent / name).is_file()
-    assert list(results.glob("*/provenance.json"))
 
-    html = build("synthetic", "quick", log=logs.append)
+    html: Path = quick_book["html"]
     assert (html / "index.html").is_file()
-    pages = list(html.rglob("*.html"))
     assert remote_references(html) == []
     assert broken_internal_links(html) == []
     assert (html / "_vendor" / "mathjax" / "tex-chtml.js").is_file()
-    method = (html / "book" / "method.html").read_text()
-    assert "_vendor/mathjax/tex-chtml.js" in method
-    assert len(pages) >= 8
+    assert "_vendor/mathjax/tex-chtml.js" in (html / "book" / "method.html").read_text()
+    # the parameters cells are folded, and the papermill-injected values are the run's
+    overview = (html / "notebooks" / "01_data_overview.html").read_text()
+    assert "injected-parameters" in overview or "Parameters" in overview
 
     # a second run with nothing changed re-executes nothing and skips the HTML build
-    again = reproduce("synthetic", "quick", log=logs.append)
-    assert all(o.status == "cached" for o in again)
-    build("synthetic", "quick", log=logs.append)
+    assert all(o.status == "cached" for o in quick_book["again"])
     assert logs[-1].startswith("book: unchanged")
 
 

@@ -26,6 +26,8 @@ from paper_lib import atomic, paths
 from paper_lib.pipeline import provenance
 
 NOTEBOOK_DIR = paths.REPO_ROOT / "notebooks"
+#: a notebook whose source contains this marker reads the results of the notebooks before it
+READS_EARLIER_RESULTS = "# paper_lib: reads-earlier-results"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -144,11 +146,16 @@ def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, A
     out_dir = executed_dir(dataset, profile)
     data_key = data_fingerprint(dataset, data_dir)
     outcomes: list[Outcome] = []
+    earlier_keys: list[str] = []
     t_start = time.perf_counter()
     for i, source in enumerate(sources, start=1):
         output = out_dir / f"{source.stem}.ipynb"
         stamp_path = output.with_suffix(".stamp.json")
         key = input_key(source, parameters, data_key)
+        if READS_EARLIER_RESULTS in source.read_text():
+            # a summary notebook re-runs whenever any notebook before it would
+            key = hashlib.sha256((key + "".join(earlier_keys)).encode()).hexdigest()
+        earlier_keys.append(key)
         stamp = json.loads(stamp_path.read_text()) if stamp_path.is_file() else {}
         prefix = f"[{i}/{len(sources)}] {source.stem}"
         if not force and output.is_file() and stamp.get("key") == key:
