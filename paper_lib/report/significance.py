@@ -1,0 +1,260 @@
+"""Per-class AP and a paired statistical comparison of two methods.
+
+Per-class AP: mean AP of the test queries of each class (:func:`paper_lib.metrics.retrieval.
+per_class_ap`), per fit, then averaged over folds and seeds.
+
+Paired comparison of method A against method B (same folds, same seeds, so the same test queries):
+
+1. **Fit level** (one pair per (fold, seed)): the difference of MAP.
+   - Wilcoxon signed-rank test (``scipy.stats.wilcoxon``, two-sided). With n pairs and no ties its
+     smallest attainable p-value is 2 / 2^n: 0.0625 for the paper's 5 folds, so with one seed it
+     can never reach 0.05, whatever the numbers.
+   - Paired t-test (``scipy.stats.ttest_rel``, two-sided): assumes roughly normal differences.
+2. **Query level** (pooled over folds and seeds; one pair per test query and fit): the
+   difference of per-query AP between the two methods for the same query.
+   - Sign test (exact binomial test of #(A > B) against #(A < B), ties dropped, two-sided).
+   - Percentile bootstrap 95 % CI of the mean per-query difference (queries resampled).
+   [choice] Both treat queries as independent given the fitted models: they measure how
+   consistently A ranks better over queries, not the variability of training (that is the fit
+   level's job). Queries of one fold share one fit, so the query-level p-values are optimistic
+   about generalisation to a new training set; they are reported beside the fit-level tests,
+   never instead of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from paper_lib.experiment import DIRECTIONS, SplitResult
+from paper_lib.methods.registry import get_method
+from paper_lib.metrics.retrieval import average_precision, per_class_ap
+from paper_lib.report.main_table import scores
+
+#: the methods of the per-class heat map (CCA, C-CCA, S-DCCA, TNN-C-CCA)
+PER_CLASS_METHODS: tuple[str, ...] = ("cca", "c_cca", "c_dcca", "tnn_c_cca")
+#: the comparisons: (method A, method B), A - B
+COMPARISONS: tuple[tuple[str, str], ...] = (("tnn_c_cca", "c_cca"), ("tnn_c_cca", "c_dcca"))
+SIGNIFICANCE_COLUMNS = ["method_a", "method_b", "direction", "test", "unit", "n", "statistic",
+                        "p_value", "mean_diff", "ci_low", "ci_high", "note"]
+# [choice] 10,000 bootstrap resamples (Monte-Carlo error of a 95 % percentile bound ~0.2 % of the
+# CI width), 95 % level, a fixed seed so the CI is reproducible.
+N_BOOTSTRAP = 10_000
+CI_LEVEL = 0.95
+_BOOT_CELLS = 4_000_000   # resample indices drawn per block (memory ~32 MB)
+
+
+# -- per-class AP -------------------------------------------------------------------------------
+def per_class_records(results: Sequence[SplitResult], class_names: Sequence[str],
+                      directions: Sequence[str] = DIRECTIONS) -> pd.DataFrame:
+    """Tidy per-class AP of every fit: method, fold, seed, direction, class_id, class_name, ap."""
+    rows = []
+    for r in results:
+        for d in directions:
+            for c, ap in per_class_ap(scores(r, d), r.labels, r.labels).items():
+                rows.append({"method": r.method, "fold": r.split.fold, "seed": r.seed,
+                             "direction": d, "class_id": c, "class_name": class_names[c],
+                             "ap": ap})
+    if not rows:
+        raise ValueError("results: no fitted splits")
+    return pd.DataFrame(rows)
+
+
+def per_class_summary(per_fit: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std (ddof = 1; 0 for one fit) of per-class AP over folds and seeds."""
+    def std(v: pd.Series) -> float:
+        return float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
+
+    return (per_fit.groupby(["method", "direction", "class_id", "class_name"], sort=False)["ap"]
+            .agg(ap_mean="mean", ap_std=std, n="count").reset_index())
+
+
+def plot_per_class(summary: pd.DataFrame, dataset: str) -> plt.Figure:
+    """Heat map of mean per-class AP: methods x classes, one panel per direction."""
+    methods = list(dict.fromkeys(summary["method"]))
+    classes = (summary[["class_id", "class_name"]].drop_duplicates().sort_values("class_id"))
+    fig, axes = plt.subplots(2, 1, figsize=(max(6.0, 0.75 * len(classes) + 2.5), 5.8))
+    for ax, d in zip(axes, DIRECTIONS, strict=True):
+        grid = (summary[summary["direction"] == d]
+                .pivot(index="method", columns="class_id", values="ap_mean")
+                .reindex(index=methods, columns=classes["class_id"]))
+        im = ax.imshow(grid.to_numpy(), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+        for (i, j), v in np.ndenumerate(grid.to_numpy()):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if v < 0.6 else "black")
+        ax.set_yticks(range(len(methods)), [get_method(m).paper_name for m in methods])
+        ax.set_xticks(range(len(classes)), classes["class_name"], rotation=45, ha="right")
+        ax.set_title(f"{'A→V' if d == 'a2v' else 'V→A'}: mean AP of each query class")
+        fig.colorbar(im, ax=ax, label="AP")
+    fig.suptitle(f"Per-class AP on {dataset} (mean over folds and seeds)")
+    fig.tight_layout()
+    return fig
+
+
+# -- pairing ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Paired:
+    """Paired values of method A and method B in one direction."""
+
+    fit_a: np.ndarray      # (n_fits,) MAP of A per (fold, seed)
+    fit_b: np.ndarray      # (n_fits,) MAP of B, same order
+    query_a: np.ndarray    # (n_queries,) per-query AP of A, pooled over fits
+    query_b: np.ndarray    # (n_queries,) per-query AP of B, same queries
+
+
+def pair_results(results: Sequence[SplitResult], method_a: str, method_b: str,
+                 direction: str) -> Paired:
+    """Match the fits of A and B by (fold, seed) and their queries by test row.
+
+    Raises ValueError if a (fold, seed) is missing for one method or the test rows differ.
+    """
+    def by_key(method: str) -> dict[tuple[int, int], SplitResult]:
+        out = {(r.split.fold, r.seed): r for r in results if r.method == method}
+        if not out:
+            raise ValueError(f"results: no fits of method {method!r}")
+        return out
+
+    a, b = by_key(method_a), by_key(method_b)
+    if set(a) != set(b):
+        raise ValueError(f"results: {method_a} and {method_b} were fitted on different "
+                         f"(fold, seed) pairs: {sorted(set(a) ^ set(b))}")
+    fit_a, fit_b, qa, qb = [], [], [], []
+    for key in sorted(a):
+        ra, rb = a[key], b[key]
+        if not np.array_equal(ra.split.test, rb.split.test):
+            raise ValueError(f"results: fold {key[0]} of {method_a} and {method_b} has "
+                             f"different test rows")
+        ap_a = average_precision(scores(ra, direction), ra.labels, ra.labels)   # (n_test,)
+        ap_b = average_precision(scores(rb, direction), rb.labels, rb.labels)
+        fit_a.append(ra.metrics[direction]["map"])
+        fit_b.append(rb.metrics[direction]["map"])
+        qa.append(ap_a)
+        qb.append(ap_b)
+    return Paired(np.asarray(fit_a), np.asarray(fit_b), np.concatenate(qa), np.concatenate(qb))
+
+
+# -- tests --------------------------------------------------------------------------------------
+def _row(test: str, unit: str, n: int, statistic: float, p: float, diff: float,
+         low: float = float("nan"), high: float = float("nan"), note: str = ""
+         ) -> dict[str, object]:
+    return {"test": test, "unit": unit, "n": n, "statistic": statistic, "p_value": p,
+            "mean_diff": diff, "ci_low": low, "ci_high": high, "note": note}
+
+
+def wilcoxon_row(a: np.ndarray, b: np.ndarray) -> dict[str, object]:
+    """Two-sided Wilcoxon signed-rank test of a - b (scipy), with its smallest attainable p."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    n = d.size
+    nonzero = int(np.count_nonzero(d))
+    floor = f"smallest attainable two-sided p with {nonzero} non-zero pairs: {2.0 / 2 ** nonzero:.4g}"
+    if nonzero == 0:
+        return _row("Wilcoxon signed-rank", "fit (fold, seed)", n, float("nan"), float("nan"),
+                    0.0, note="all differences are zero: no test")
+    res = stats.wilcoxon(a, b, alternative="two-sided")
+    return _row("Wilcoxon signed-rank", "fit (fold, seed)", n, float(res.statistic),
+                float(res.pvalue), float(d.mean()), note=floor)
+
+
+def paired_t_row(a: np.ndarray, b: np.ndarray) -> dict[str, object]:
+    """Two-sided paired t-test of a - b (scipy ``ttest_rel``) with a t-based 95 % CI of the mean."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    n = d.size
+    # constant differences (up to rounding) have no variance: t is undefined
+    if n < 2 or np.ptp(d) <= 1e-12 * max(1.0, float(np.abs(d).max())):
+        return _row("paired t-test", "fit (fold, seed)", n, float("nan"), float("nan"),
+                    float(d.mean()) if n else float("nan"),
+                    note="fewer than 2 pairs or constant differences: no test")
+    res = stats.ttest_rel(a, b)
+    ci = res.confidence_interval(CI_LEVEL)
+    return _row("paired t-test", "fit (fold, seed)", n, float(res.statistic), float(res.pvalue),
+                float(d.mean()), float(ci.low), float(ci.high), note=f"df = {n - 1}")
+
+
+def sign_test_row(a: np.ndarray, b: np.ndarray) -> dict[str, object]:
+    """Exact two-sided sign test: #(a > b) among the untied pairs ~ Binomial(n, 1/2)."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    pos, neg = int((d > 0).sum()), int((d < 0).sum())
+    note = f"{pos} queries better, {neg} worse, {d.size - pos - neg} ties (dropped)"
+    if pos + neg == 0:
+        return _row("sign test", "query (pooled)", d.size, float("nan"), float("nan"), 0.0,
+                    note=note)
+    res = stats.binomtest(pos, pos + neg, 0.5, alternative="two-sided")
+    return _row("sign test", "query (pooled)", d.size, float(pos), float(res.pvalue),
+                float(d.mean()), note=note)
+
+
+def bootstrap_mean_ci(d: np.ndarray, n_boot: int = N_BOOTSTRAP, level: float = CI_LEVEL,
+                      seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean of ``d`` (resampling its entries with replacement)."""
+    d = np.asarray(d, dtype=np.float64)
+    if d.ndim != 1 or d.size == 0:
+        raise ValueError(f"d must be a non-empty 1-d array, got shape {d.shape}")
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_boot)
+    block = max(1, _BOOT_CELLS // d.size)          # resamples per block, bounded memory
+    for start in range(0, n_boot, block):
+        stop = min(start + block, n_boot)
+        idx = rng.integers(0, d.size, size=(stop - start, d.size))   # (b, n)
+        means[start:stop] = d[idx].mean(axis=1)
+    alpha = (1.0 - level) / 2.0
+    low, high = np.quantile(means, [alpha, 1.0 - alpha])
+    return float(low), float(high)
+
+
+def bootstrap_row(a: np.ndarray, b: np.ndarray, seed: int = 0) -> dict[str, object]:
+    """Bootstrap 95 % CI of the mean per-query difference a - b (no p-value)."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    low, high = bootstrap_mean_ci(d, seed=seed)
+    return _row("bootstrap CI of the mean", "query (pooled)", d.size, float("nan"), float("nan"),
+                float(d.mean()), low, high,
+                note=f"percentile, {N_BOOTSTRAP} resamples, {CI_LEVEL:.0%}, seed {seed}")
+
+
+def compare(results: Sequence[SplitResult], method_a: str, method_b: str,
+            directions: Sequence[str] = DIRECTIONS, seed: int = 0) -> pd.DataFrame:
+    """Every test of A against B (A - B) in each direction; columns :data:`SIGNIFICANCE_COLUMNS`."""
+    rows = []
+    for d in directions:
+        p = pair_results(results, method_a, method_b, d)
+        for row in (wilcoxon_row(p.fit_a, p.fit_b), paired_t_row(p.fit_a, p.fit_b),
+                    sign_test_row(p.query_a, p.query_b),
+                    bootstrap_row(p.query_a, p.query_b, seed=seed)):
+            rows.append({"method_a": method_a, "method_b": method_b, "direction": d} | row)
+    return pd.DataFrame(rows, columns=SIGNIFICANCE_COLUMNS)
+
+
+def significance_table(results: Sequence[SplitResult],
+                       comparisons: Sequence[tuple[str, str]] = COMPARISONS,
+                       seed: int = 0) -> pd.DataFrame:
+    """:func:`compare` for every comparison, stacked."""
+    return pd.concat([compare(results, a, b, seed=seed) for a, b in comparisons],
+                     ignore_index=True)
+
+
+def glue_values(table: pd.DataFrame, prefix: str = "per_class_significance"
+                ) -> dict[str, float]:
+    """Mean differences, p-values and CI bounds under unique glue keys:
+    ``<prefix>_<a>_vs_<b>_<dir>_<wilcoxon|ttest|sign|bootstrap>_<diff|p|low|high>``.
+
+    The set of keys depends only on the tests, never on the numbers (a test that could not run
+    is glued as NaN), so prose may quote any of them: ``_p`` for every test but the bootstrap,
+    ``_low``/``_high`` for the t-test and the bootstrap.
+    """
+    short = {"Wilcoxon signed-rank": "wilcoxon", "paired t-test": "ttest", "sign test": "sign",
+             "bootstrap CI of the mean": "bootstrap"}
+    out: dict[str, float] = {}
+    for _, r in table.iterrows():
+        name = short[r["test"]]
+        key = f"{prefix}_{r['method_a']}_vs_{r['method_b']}_{r['direction']}_{name}"
+        out[f"{key}_diff"] = float(r["mean_diff"])
+        if name != "bootstrap":
+            out[f"{key}_p"] = float(r["p_value"])
+        if name in ("ttest", "bootstrap"):
+            out[f"{key}_low"] = float(r["ci_low"])
+            out[f"{key}_high"] = float(r["ci_high"])
+    return out

@@ -1,0 +1,199 @@
+"""The main table: shared configs, our summary (vs a manual groupby), the paper's numbers beside
+ours (never in the same column), placeholders, glue keys, secondary metrics and costs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from paper_lib.data.dataset import Split
+from paper_lib.data.manifest import load_reported
+from paper_lib.experiment import RECORD_COLUMNS, SplitResult
+from paper_lib.methods.registry import PAPER_METHODS
+from paper_lib.pipeline.params import resolve
+from paper_lib.report import main_table as mt
+
+METRICS = ("map", "p@10", "ndcg@30", "mrr", "pair_r@10")
+
+
+def _records(methods=mt.MAIN_METHODS, folds=(0, 1, 2), seeds=(0, 1), seed=0) -> pd.DataFrame:
+    """Hand-made tidy records with random values (the runner's columns)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for m in methods:
+        for f in folds:
+            for s in seeds:
+                base = {"dataset": "toy", "method": m, "setting": "", "fold": f, "seed": s,
+                        "dim": 10}
+                for d in ("a2v", "v2a"):
+                    for metric in METRICS:
+                        rows.append(base | {"direction": d, "metric": metric,
+                                            "value": float(rng.uniform())})
+                rows.append(base | {"direction": "fit", "metric": "wall_time_s",
+                                    "value": float(rng.uniform(0, 10))})
+                rows.append(base | {"direction": "fit", "metric": "peak_rss_mb",
+                                    "value": float(rng.uniform(0, 100))})
+    return pd.DataFrame(rows, columns=RECORD_COLUMNS)
+
+
+def test_main_configs_are_the_main_methods_in_order_and_identical_across_calls():
+    p = resolve(dataset="synthetic", profile="full")
+    configs = mt.main_configs(p)
+    assert [c.method for c in configs] == [*PAPER_METHODS, "c_cca_rasiwasia"]
+    assert all(c.dim == 10 and c.epochs == p.epochs and c.hyper == {} for c in configs)
+    assert mt.main_configs(p) == configs  # two notebooks -> the same configs -> same cache keys
+    sub = mt.main_configs(p, ["tnn_c_cca", "cca"])
+    assert sub == [c for c in configs if c.method == "tnn_c_cca"] + [configs[0]]
+    with pytest.raises(ValueError, match="methods: 'ugach'"):
+        mt.main_configs(p, ["ugach"])
+
+
+def test_main_configs_hit_the_same_cache_key(monkeypatch, tmp_path):
+    from paper_lib import experiment_cache as ec
+    from paper_lib.data.registry import load_dataset
+
+    monkeypatch.setenv("PAPER_LIB_CACHE", str(tmp_path))
+    ds = load_dataset("synthetic", n_per_class=6, d_audio=16, d_visual=24, use_cache=False)
+    split = next(ds.splits([0]))
+    p = resolve(dataset="synthetic", profile="quick")
+    a = mt.main_configs(p)[0]
+    b = mt.main_configs(p, ["cca"])[0]
+    key = ec._key(ds, a.method, split, 0, a.dim, a.epochs, "cosine", a.hyper)
+    assert key == ec._key(ds, b.method, split, 0, b.dim, b.epochs, "cosine", b.hyper)
+
+
+def test_main_seeds_default_to_the_notebook_seed():
+    p = resolve(dataset="synthetic", profile="full", seed=3)
+    assert mt.main_seeds(p) == [3]
+    q = resolve(dataset="synthetic", profile="full", seeds=[0, 1])
+    assert mt.main_seeds(q, [0, 1]) == [0, 1]
+
+
+def test_scores_are_cosine_and_transposed_for_v2a():
+    rng = np.random.default_rng(1)
+    Za, Zv = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    res = SplitResult("cca", Split("fold0", 0, np.arange(5, 10), np.arange(5)), 0, Za, Zv,
+                      np.zeros(5, int), {}, 0.0, 0.0, None)  # type: ignore[arg-type]
+    naive = np.array([[a @ v / np.linalg.norm(a) / np.linalg.norm(v) for v in Zv] for a in Za])
+    np.testing.assert_allclose(mt.scores(res, "a2v"), naive)
+    np.testing.assert_allclose(mt.scores(res, "v2a"), naive.T)
+    with pytest.raises(ValueError, match="direction"):
+        mt.scores(res, "a2a")
+
+
+def test_paper_reference_uses_the_dataset_or_vegas():
+    rep, ref = mt.paper_reference("mv10k")
+    assert ref == "MV-10K" and set(rep["dataset"]) == {"mv10k"}
+    assert set(rep["table"]) == {"main_comparison"}
+    for name in ("avdigits", "synthetic", "/some/file.h5"):
+        rep, ref = mt.paper_reference(name)
+        assert ref == "VEGAS" and set(rep["dataset"]) == {"vegas"}
+
+
+def test_main_table_equals_a_manual_groupby_and_keeps_the_paper_apart():
+    records = _records()
+    reported, ref = mt.paper_reference("avdigits")
+    table = mt.main_table(records, reported, ref)
+    # rows: our methods in order, then the four placeholders
+    assert list(table["method"]) == [*mt.MAIN_METHODS, "ugach", "ucal", "acmr", "agah"]
+    m = records[records["metric"] == "map"]
+    for _, row in table.iloc[: len(mt.MAIN_METHODS)].iterrows():
+        for d in ("a2v", "v2a"):
+            v = m[(m["method"] == row["method"]) & (m["direction"] == d)]["value"].to_numpy()
+            assert row[f"ours_map_{d}_mean"] == pytest.approx(v.mean())
+            assert row[f"ours_map_{d}_std"] == pytest.approx(v.std(ddof=1))
+        assert row["ours_n"] == 6
+    # the paper's numbers are the manifest's, in their own columns
+    vegas = load_reported("vegas")
+    vegas = vegas[vegas["table"] == "main_comparison"]
+    for _, r in vegas.iterrows():
+        got = table.loc[table["method"] == r["method"], f"paper_map_{r['direction']}"].item()
+        assert got == r["value"]
+    ours_cols = {c for c in table.columns if c.startswith("ours_")}
+    paper_cols = {c for c in table.columns if c.startswith("paper_") and c != "paper_name"}
+    assert ours_cols and paper_cols and not ours_cols & paper_cols
+    extra = table[table["method"] == "c_cca_rasiwasia"].iloc[0]
+    assert not extra["in_paper"] and np.isnan(extra["paper_map_a2v"])
+    assert extra["paper_dataset"] == "" and extra["paper_source"] == ""
+    tnn = table[table["method"] == "tnn_c_cca"].iloc[0]
+    assert tnn["paper_dataset"] == "VEGAS" and "main comparison" in tnn["paper_source"]
+
+
+def test_placeholders_have_no_numbers():
+    table = mt.main_table(_records(), *mt.paper_reference("vegas"))
+    ph = table[table["status"] == mt.STATUS_MISSING]
+    assert list(ph["paper_name"]) == list(mt.SOTA_BASELINES)
+    num = [c for c in table.columns if c.startswith(("ours_map", "paper_map"))]
+    assert ph[num].isna().all().all() and (ph["ours_n"] == 0).all()
+    shown = mt.display_table(table)
+    assert (shown.loc[ph.index, "ours MAP A→V"] == "").all()
+    assert (shown.loc[ph.index, "paper MAP A→V"] == "").all()
+
+
+def test_main_table_refuses_records_without_a_method():
+    records = _records(methods=("cca",))
+    with pytest.raises(ValueError, match="c_cca"):
+        mt.main_table(records, *mt.paper_reference("vegas"), methods=("cca", "c_cca"))
+
+
+def test_display_table_formats_mean_pm_std():
+    table = mt.main_table(_records(), *mt.paper_reference("vegas"))
+    shown = mt.display_table(table)
+    r = table.iloc[0]
+    assert shown.iloc[0]["ours MAP V→A"] == f"{r['ours_map_v2a_mean']:.4f} ± {r['ours_map_v2a_std']:.4f}"
+    assert shown.iloc[0]["paper MAP A→V"] == "0.3243"  # CCA on VEGAS, from the manifest
+    assert shown.iloc[0]["paper reported on"] == "VEGAS"
+
+
+def test_glue_values_cover_every_number_once():
+    table = mt.main_table(_records(), *mt.paper_reference("vegas"))
+    glued = mt.glue_values(table)
+    assert glued["main_table_cca_a2v_mean"] == table.iloc[0]["ours_map_a2v_mean"]
+    assert glued["main_table_tnn_c_cca_v2a_paper"] == 0.7376
+    assert "main_table_c_cca_rasiwasia_a2v_paper" not in glued      # no paper number
+    assert not any(k.startswith(("main_table_ugach", "main_table_agah")) for k in glued)
+    n_ours = 2 * 2 * len(mt.MAIN_METHODS)
+    n_paper = 2 * len(PAPER_METHODS)
+    assert len(glued) == n_ours + n_paper
+
+
+def test_other_metrics_and_cost_equal_manual_aggregates():
+    records = _records()
+    other = mt.other_metrics_table(records)
+    assert list(other.columns) == ["method", "direction", *mt.OTHER_METRICS]
+    assert list(other["method"][:2]) == ["cca", "cca"] and list(other["direction"][:2]) == [
+        "a2v", "v2a"]
+    for _, row in other.iterrows():
+        for metric in mt.OTHER_METRICS:
+            sel = records[(records["method"] == row["method"]) &
+                          (records["direction"] == row["direction"]) &
+                          (records["metric"] == metric)]["value"]
+            assert row[metric] == pytest.approx(sel.mean())
+    cost = mt.cost_table(records)
+    assert list(cost["method"]) == list(mt.MAIN_METHODS)
+    for _, row in cost.iterrows():
+        t = records[(records["method"] == row["method"]) & (records["metric"] == "wall_time_s")]
+        mem = records[(records["method"] == row["method"]) & (records["metric"] == "peak_rss_mb")]
+        assert row["wall_time_total_s"] == pytest.approx(t["value"].sum())
+        assert row["wall_time_mean_s"] == pytest.approx(t["value"].mean())
+        assert row["peak_rss_max_mb"] == pytest.approx(mem["value"].max())
+        assert row["fits"] == 6
+
+
+def test_metric_summary_single_fit_has_zero_std_and_unknown_metric_fails():
+    records = _records(methods=("cca",), folds=(0,), seeds=(0,))
+    s = mt.metric_summary(records, ("map",))
+    assert (s["std"] == 0).all() and (s["n"] == 1).all()
+    with pytest.raises(ValueError, match="no rows"):
+        mt.metric_summary(records, ("nope",))
+
+
+def test_plot_main_table_draws_both_directions():
+    import matplotlib.pyplot as plt
+
+    table = mt.main_table(_records(), *mt.paper_reference("vegas"))
+    fig = mt.plot_main_table(table, "toy")
+    assert len(fig.axes) == 2
+    assert len(fig.axes[0].patches) == len(mt.MAIN_METHODS)  # one bar per computed method
+    plt.close(fig)
