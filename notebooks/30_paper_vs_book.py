@@ -86,7 +86,7 @@ agreement.round(3)
 # plotting scripts, which hard-code the values drawn and disagree slightly with each other; the
 # authors' scripts never shuffle batches and their last loss variant dropped the hinge; the
 # paper does not state the standard deviation, the seeds or which Cluster-CCA variant each row
-# used. On the embedded datasets the data themselves differ (hundreds of clips, not 28,103; clean
+# used. On the embedded datasets the data themselves differ (2,000 clips, not 28,103; clean
 # spoken digits, not VEGAS's wild videos), so only the ordering is comparable.
 
 # %% [markdown]

@@ -117,10 +117,12 @@ def test_nystrom_with_all_landmarks_equals_exact_and_with_half_is_close() -> Non
         assert np.corrcoef(half.transform(Ta)[0][:, k], exact.transform(Ta)[0][:, k])[0, 1] > 0.99
 
 
-def test_auto_switches_to_nystrom_above_2000_rows() -> None:
-    Xa, Xv = quadratic_views(2001, seed=0)
+def test_auto_switches_to_nystrom_above_the_exact_limit() -> None:
+    from paper_lib.methods.kcca import AUTO_EXACT_MAX_N
+
+    Xa, Xv = quadratic_views(AUTO_EXACT_MAX_N + 1, seed=0)
     big = KCCA(n_components=2, approx="auto", n_landmarks=40, random_state=0).fit(Xa, Xv)
-    small = KCCA(n_components=2, approx="auto").fit(Xa[:100], Xv[:100])
+    small = KCCA(n_components=2, approx="auto").fit(Xa[:AUTO_EXACT_MAX_N], Xv[:AUTO_EXACT_MAX_N])
     assert big.approx_ == "nystrom" and big.weights_audio_.shape == (40, 2)
     assert small.approx_ == "exact"
 

