@@ -1,0 +1,284 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The evaluation protocol
+#
+# A retrieval number is only as good as the protocol behind it. The paper {cite:p}`zeng2020deep`
+# reports mean average precision (MAP) over 5-fold cross-validation, for audio-to-visual (A→V)
+# and visual-to-audio (V→A) queries, with cosine similarity; its public code and several public
+# implementations of related methods differ from that description in ways that change the
+# numbers. This chapter makes every step concrete: what average precision counts on a ranking
+# of ten items, why the ranking must not be truncated, how ties are broken, why the query's own
+# partner counts, how the precision-recall curves are defined, and how the folds keep every
+# fitted object away from the test data, with, for each pitfall, where the library guards
+# against it and which test checks it. All metrics come from `paper_lib.metrics`; the one
+# exception is the flawed truncated MAP, written in `paper_lib.report.teaching` only to measure
+# how much it inflates.
+
+# %% tags=["parameters"]
+dataset = "avdigits"
+profile = "quick"
+seed = 0
+folds = "all"
+data_dir = ""
+
+# %% tags=["hide-input"]
+import pandas as pd
+from IPython.display import Markdown, display
+
+from paper_lib.experiment import Config, run_configs
+from paper_lib.metrics import average_precision, mean_average_precision, pr_curve, similarity
+from paper_lib.paths import REPO_ROOT
+from paper_lib.pipeline.notebook import start
+from paper_lib.report import teaching as tc
+
+run = start("teach_protocol", dataset=dataset, profile=profile, seed=seed, folds=folds,
+            data_dir=data_dir)
+ds = run.dataset()
+p = run.params
+folds = p.fold_list(ds.n_folds)
+epochs = p.epochs
+
+# %% [markdown]
+# ## What MAP counts
+#
+# A query ranks the gallery by decreasing similarity. Let $\mathrm{rel}_k = 1$ when the item at
+# rank $k$ has the query's class, $P@k$ the fraction of relevant items among the top $k$, and
+# $R$ the number of relevant items in the whole gallery. Average precision and its mean over
+# the $Q$ queries are
+#
+# $$
+# \mathrm{AP} = \frac{1}{R} \sum_{k=1}^{n_g} P@k \cdot \mathrm{rel}_k, \qquad
+# \mathrm{MAP} = \frac{1}{Q} \sum_{q=1}^{Q} \mathrm{AP}_q .
+# $$ (eq-teach-protocol-ap)
+#
+# AP is the average of the precision measured at the rank of each relevant item; a relevant
+# item that is never reached would contribute 0. Here is a hand-made ranking of ten gallery
+# items, five of them relevant:
+
+# %% tags=["hide-input"]
+steps = tc.ap_steps()
+S_hand, q_hand, g_hand = tc.hand_toy()
+ap_lib = float(average_precision(S_hand, q_hand, g_hand)[0])
+ap_exact = tc.hand_ap()
+run.save_table(steps, "hand_ap_steps")
+run.glue("teach_protocol_hand_ap", ap_lib)
+run.glue("teach_protocol_hand_ap_fraction", f"{ap_exact.numerator}/{ap_exact.denominator}")
+run.glue("teach_protocol_hand_r", int(steps.rel_k.sum()))
+run.glue("teach_protocol_hand_sum", float(steps.precision_x_rel.sum()))
+fig = tc.plot_ap_steps(steps, ap_lib)
+run.save_figure(fig, "hand_ap_steps")
+steps.round(4)
+
+# %% [markdown]
+# The column $P@k\cdot\mathrm{rel}_k$ sums to {glue:text}`teach_protocol_hand_sum:.4f`; divided
+# by $R$ = {glue:text}`teach_protocol_hand_r` it gives AP =
+# {glue:text}`teach_protocol_hand_ap_fraction` = {glue:text}`teach_protocol_hand_ap:.4f`, the
+# value `paper_lib.metrics.average_precision` returns for this ranking (the tests compare the
+# two exactly).
+#
+# ## Why the full ranking
+#
+# A common shortcut stops the ranking at $k$ and divides by the number of hits found there:
+#
+# $$
+# \mathrm{AP@}k_{\text{trunc}} = \frac{1}{\sum_{j \le k} \mathrm{rel}_j}
+#                                \sum_{j=1}^{k} P@j \cdot \mathrm{rel}_j .
+# $$ (eq-teach-protocol-truncated)
+#
+# The relevant items below rank $k$ disappear from the denominator, so a ranking that places a
+# few relevant items first scores high however many it misses. This is **not** the paper's
+# metric and the book never reports it; `truncated_map_pitfall` exists only for this
+# comparison. On the hand-made ranking:
+
+# %% tags=["hide-input"]
+toy_trunc = tc.truncation_table(S_hand, q_hand, g_hand, list(range(1, 11)))
+run.save_table(toy_trunc, "hand_truncation")
+run.glue("teach_protocol_hand_trunc_k1", float(toy_trunc.truncated_map_pitfall.iloc[0]))
+run.glue("teach_protocol_hand_trunc_k5", float(toy_trunc.truncated_map_pitfall.iloc[4]))
+toy_trunc.round(4).set_index("k").T
+
+# %% [markdown]
+# At $k = 1$ the truncated score is {glue:text}`teach_protocol_hand_trunc_k1:.3f`, at $k = 5$
+# {glue:text}`teach_protocol_hand_trunc_k5:.3f`, against an AP of
+# {glue:text}`teach_protocol_hand_ap:.3f`; only at $k = n_g$, when every relevant item has been
+# found, do the two agree.
+#
+# On real test embeddings a query has many relevant items (a whole class of the test fold), so
+# the top $k$ can only ever hold a small share of them. Below: Cluster-CCA (the authors' variant, `c_cca`) and TNN-C-CCA, fitted on
+# the training folds of the first fold of the build's dataset (shared with the other chapters
+# through the experiment cache), A→V queries against the whole test fold:
+
+# %% tags=["hide-input"]
+configs = [Config("c_cca", dim=10, epochs=epochs), Config("tnn_c_cca", dim=10, epochs=epochs)]
+records, results = run_configs(ds, configs, folds=[folds[0]], seeds=[p.seed], cache=True)
+names = {"c_cca": "C-CCA", "tnn_c_cca": "TNN-C-CCA"}
+scores = {}
+for res in results:
+    S = similarity(res.Z_audio, res.Z_visual)        # (n_test, n_test): A→V
+    scores[names[res.method]] = (S, res.labels)
+n_test = int(results[0].labels.size)
+ks = sorted({k for k in (1, 5, 10, 20, 50, 100, 200, 500) if k < n_test} | {n_test})
+trunc_tables = {}
+for name, (S, y) in scores.items():
+    t = tc.truncation_table(S, y, y, ks)
+    t.insert(0, "method", name)
+    trunc_tables[name] = t
+trunc_all = pd.concat(trunc_tables.values(), ignore_index=True)
+run.save_table(trunc_all, "dataset_truncation")
+fig = tc.plot_truncation({f"{name} (A→V, {ds.name}, fold {folds[0]})": t
+                          for name, t in trunc_tables.items()})
+run.save_figure(fig, "dataset_truncation")
+run.glue("teach_protocol_ds_name", ds.name)
+run.glue("teach_protocol_ds_n_test", n_test)
+for name, key in (("C-CCA", "c_cca"), ("TNN-C-CCA", "tnn_c_cca")):
+    t = trunc_tables[name].set_index("k")
+    run.glue(f"teach_protocol_ds_{key}_map", float(t.map_full_ranking.iloc[0]))
+    run.glue(f"teach_protocol_ds_{key}_trunc10", float(t.loc[10, "truncated_map_pitfall"]))
+    run.glue(f"teach_protocol_ds_{key}_trunc100",
+             float(t.loc[min(100, n_test), "truncated_map_pitfall"]))
+trunc_all.pivot(index="k", columns="method", values="truncated_map_pitfall").round(4)
+
+# %% [markdown]
+# With {glue:text}`teach_protocol_ds_n_test` test clips of
+# {glue:text}`teach_protocol_ds_name`, Cluster-CCA has MAP
+# {glue:text}`teach_protocol_ds_c_cca_map:.3f` but a truncated "MAP@10" of
+# {glue:text}`teach_protocol_ds_c_cca_trunc10:.3f` (and {glue:text}`teach_protocol_ds_c_cca_trunc100:.3f`
+# at $k = 100$); TNN-C-CCA has MAP {glue:text}`teach_protocol_ds_tnn_c_cca_map:.3f` against
+# {glue:text}`teach_protocol_ds_tnn_c_cca_trunc10:.3f` at $k = 10$ and
+# {glue:text}`teach_protocol_ds_tnn_c_cca_trunc100:.3f` at $k = 100$. The truncated numbers
+# are not comparable with the paper's, nor with each other across values of $k$.
+#
+# ## Ties are broken by gallery order
+#
+# When several gallery items have the same score, the ranking, and hence AP, depends on the
+# order in which they are taken. Six tied items, two of them relevant:
+
+# %% tags=["hide-input"]
+ties = tc.tie_demo()
+run.save_table(ties, "tie_demo")
+run.glue("teach_protocol_tie_first", float(ties.ap.iloc[0]))
+run.glue("teach_protocol_tie_last", float(ties.ap.iloc[1]))
+tied = {name: tc.tied_query_fraction(S) for name, (S, _) in scores.items()}
+run.glue("teach_protocol_ds_c_cca_tied", tied["C-CCA"])
+run.glue("teach_protocol_ds_tnn_c_cca_tied", tied["TNN-C-CCA"])
+ties
+
+# %% [markdown]
+# The same scores give AP {glue:text}`teach_protocol_tie_first:.3f` or
+# {glue:text}`teach_protocol_tie_last:.3f` depending only on where the relevant items sit in the
+# gallery. An unstable sort may order tied items differently from run to run or from library to
+# library, so `paper_lib.metrics` uses one documented rule everywhere: a stable sort on the
+# descending score, tied items in gallery order (lower index first). Exact ties are rare with
+# continuous embeddings (here the fraction of A→V queries with at least one tied score is
+# {glue:text}`teach_protocol_ds_c_cca_tied:.3f` for C-CCA and
+# {glue:text}`teach_protocol_ds_tnn_c_cca_tied:.3f` for TNN-C-CCA), but they appear with
+# saturated or quantised outputs, and the rule makes every number reproducible.
+#
+# ## The query's own pair counts as relevant
+#
+# In a paired test fold the visual partner of an audio query has the query's class, so it is
+# one of the $R$ relevant items, and the protocol keeps it in the gallery. Removing it from each
+# query's gallery measures how much it contributes:
+
+# %% tags=["hide-input"]
+partner = []
+for name, (S, y) in scores.items():
+    partner.append({"method": name, "map_protocol": mean_average_precision(S, y, y),
+                    "map_without_own_partner": tc.map_without_partner(S, y)})
+partner = pd.DataFrame(partner)
+run.save_table(partner, "own_partner")
+pt = partner.set_index("method")
+for name, key in (("C-CCA", "c_cca"), ("TNN-C-CCA", "tnn_c_cca")):
+    run.glue(f"teach_protocol_ds_{key}_map_without_partner",
+             float(pt.loc[name, "map_without_own_partner"]))
+partner.round(4)
+
+# %% [markdown]
+# Without its own partner, Cluster-CCA's MAP would be
+# {glue:text}`teach_protocol_ds_c_cca_map_without_partner:.3f` (protocol:
+# {glue:text}`teach_protocol_ds_c_cca_map:.3f`) and TNN-C-CCA's
+# {glue:text}`teach_protocol_ds_tnn_c_cca_map_without_partner:.3f` (protocol:
+# {glue:text}`teach_protocol_ds_tnn_c_cca_map:.3f`). The partner is one of the $R$ relevant
+# items, so its weight shrinks as the classes grow; but the difference depends on where each
+# model ranks the true partner, so the rule has to be fixed before numbers are compared.
+#
+# ## Precision-recall curves
+#
+# The paper's PR curves are defined here at rank cut-offs: for every $k = 1, \dots, n_g$,
+# precision $P@k$ and recall $\sum_{j\le k}\mathrm{rel}_j / R$ are computed per query from the
+# same ranking as MAP, then each is averaged over the queries **at the same $k$**:
+#
+# $$
+# \bar P(k) = \frac1Q \sum_q P_q@k, \qquad \bar R(k) = \frac1Q \sum_q
+# \frac{\sum_{j\le k} \mathrm{rel}_{q,j}}{R_q} .
+# $$ (eq-teach-protocol-pr)
+#
+# Every curve ends at recall 1 with a precision equal to the mean share of relevant items in
+# the gallery, $\frac1Q\sum_q R_q / n_g$, whatever the method: there the whole gallery has been
+# retrieved.
+
+# %% tags=["hide-input"]
+curves = {name: pr_curve(S, y, y) for name, (S, y) in scores.items()}
+y0 = results[0].labels
+prevalence = tc.mean_prevalence(y0, y0)
+fig = tc.plot_pr_curves(curves, prevalence)
+run.save_figure(fig, "dataset_pr_curves")
+pr_rows = pd.DataFrame([{"method": name, "k": k + 1, "precision": pr[0][k], "recall": pr[1][k]}
+                        for name, pr in curves.items() for k in range(pr[0].size)])
+run.save_table(pr_rows, "dataset_pr_curves")
+run.glue("teach_protocol_prevalence", prevalence)
+run.glue("teach_protocol_pr_end_tnn", float(curves["TNN-C-CCA"][0][-1]))
+
+# %% [markdown]
+# The TNN-C-CCA curve ends at precision {glue:text}`teach_protocol_pr_end_tnn:.4f`, the class
+# prevalence {glue:text}`teach_protocol_prevalence:.4f` of this test fold. (The authors' plotting
+# function is buggy; this definition is the one every curve of the book uses.)
+#
+# ## Five folds: nothing fitted sees the test fold
+#
+# The clips are split into {glue:text}`teach_protocol_n_folds` class-balanced folds. In each
+# round one fold is the test fold and everything that is *fitted* (feature scalers, means,
+# Cluster-CCA, the networks, any model selection) uses the other folds only; the test fold is
+# embedded view by view and ranked once. The reported number is the mean (and standard
+# deviation) over the rounds.
+
+# %% tags=["hide-input"]
+fig = tc.plot_fold_diagram(ds.n_folds)
+run.save_figure(fig, "fold_diagram")
+run.glue("teach_protocol_n_folds", int(ds.n_folds))
+
+# %% [markdown]
+# Public implementations of this and related methods break the protocol in specific ways. For
+# each pitfall listed in the reference notes, the table names what the library does, where,
+# and the test that fails if the guard is removed (the table itself is checked by
+# `tests/test_report_teaching.py`: every module attribute and every test it names exists).
+
+# %% tags=["hide-input"]
+pitfalls = tc.pitfall_table()
+run.save_table(pitfalls, "pitfalls")
+missing = tc.missing_references(REPO_ROOT)
+run.glue("teach_protocol_n_pitfalls", len(tc.PITFALLS))
+if missing:
+    display(Markdown(f"**Warning:** these references no longer exist: {missing}"))
+with pd.option_context("display.max_colwidth", None):
+    display(pitfalls.style.hide(axis="index"))
+
+# %% [markdown]
+# All {glue:text}`teach_protocol_n_pitfalls` pitfalls have a guard and at least one test; the
+# experiment runner (`paper_lib.experiment.evaluate_split`) is the one place where a split is
+# fitted, embedded and scored, so every table of the book inherits these guards.
+
+# %%
+_ = run.finish()
