@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from paper_lib.data.dataset import PairedDataset, Split
 from paper_lib.methods.base import CrossModalEstimator
@@ -28,6 +29,10 @@ from paper_lib.metrics.retrieval import retrieval_report
 from paper_lib.metrics.similarity import similarity
 
 DIRECTIONS = ("a2v", "v2a")
+#: [choice] BLAS/OpenMP threads while fitting. Measured on the 2-core build machine with another
+#: process busy: a Cluster-CCA fit on avdigits took 9.7 s with OpenBLAS's two threads and 0.17 s
+#: with one; on an idle machine one thread costs at most the second core. Robustness wins.
+BLAS_THREADS = 1
 RECORD_COLUMNS = ["dataset", "method", "setting", "fold", "seed", "dim", "direction", "metric", "value"]
 
 
@@ -101,7 +106,7 @@ def evaluate_split(ds: PairedDataset, method: str | CrossModalEstimator, split: 
     Xa_te, Xv_te, kw_te = _inputs(ds, split.test, est)
     y_tr, y_te = ds.labels[split.train], ds.labels[split.test]
     t0 = time.perf_counter()
-    with _PeakRSS() as mem:
+    with _PeakRSS() as mem, threadpool_limits(BLAS_THREADS):
         est.fit(Xa_tr, Xv_tr, y_tr, **kw_tr)
         Z_a = est.transform(X_audio=Xa_te, **kw_te)[0]    # audio embeddings from audio only
         Z_v = est.transform(X_visual=Xv_te, **kw_te)[1]   # visual embeddings from visual only

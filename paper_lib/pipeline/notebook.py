@@ -124,5 +124,14 @@ def _fig_metadata(ext: str) -> dict[str, Any]:
 
 
 def start(notebook: str, **params: Any) -> NotebookRun:
-    """Validate the notebook's parameters (see :func:`paper_lib.pipeline.params.resolve`)."""
+    """Validate the notebook's parameters (see :func:`paper_lib.pipeline.params.resolve`).
+
+    Also limits BLAS/OpenMP to one thread for the rest of the kernel (see
+    :data:`paper_lib.experiment.BLAS_THREADS`: two threads collapse when the machine is busy).
+    """
+    from threadpoolctl import threadpool_limits
+
+    from paper_lib.experiment import BLAS_THREADS
+
+    threadpool_limits(BLAS_THREADS)
     return NotebookRun(notebook, resolve(**params))
