@@ -1,0 +1,533 @@
+"""Ablations: sweep one knob, summarise MAP over folds, and show ours beside the paper's curve.
+
+Every ablation notebook follows the same four steps::
+
+    configs = ab.margin_configs(p.margins, epochs=p.epochs)              # one Config per level
+    records = ab.run_sweep(ds, configs, folds=folds, seed=p.seed)        # run_configs(cache=True)
+    summary = ab.attach_paper(ab.summarise_sweep(records),
+                              *ab.paper_reference("ablation_margin", ds.name))
+    fig = ab.plot_sweep(summary, xlabel="margin", title=...)             # A→V | V→A panels
+
+Conventions
+-----------
+* A *setting* is the label ``"<knob>=<level>"`` written with every record, spelled as in the
+  paper's tables (``d=10``, ``margin=0.5``, ``batch_number=300``), so our rows and the paper's
+  rows join on ``(method, setting, direction)``.
+* Our numbers are ``mean`` / ``std`` (sample std, ddof=1, over folds x seeds) / ``n``; the paper's
+  are in the separate columns ``paper_map`` / ``paper_dataset`` / ``paper_source``. They never
+  share a column, and the paper's are labelled with the dataset they were measured on (for
+  ``avdigits`` or ``synthetic`` that is VEGAS: "paper, VEGAS").
+* All fits go through :func:`paper_lib.experiment.run_configs` with ``cache=True``: a cell whose
+  estimator has the same effective parameters as another notebook's (e.g. ``margin=0.5`` and
+  the main table's TNN-C-CCA) is fitted once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from paper_lib.data.dataset import PairedDataset, Split
+from paper_lib.experiment import DIRECTIONS, Config, run_configs, summarise
+from paper_lib.methods.registry import get_method
+
+#: VEGAS training clips per fold (4/5 of the 28,103 clips used): the paper's "batch number" bn
+#: cuts this many clips into bn chunks.
+VEGAS_TRAIN_CLIPS = 22483
+#: datasets for which the paper reports numbers (others are compared with VEGAS, labelled so)
+PAPER_DATASETS = ("vegas", "mv10k")
+DIRECTION_TITLES = {"a2v": "A→V (audio query, visual gallery)",
+                    "v2a": "V→A (visual query, audio gallery)"}
+SUMMARY_COLUMNS = ["method", "setting", "knob", "level", "direction", "mean", "std", "n",
+                   "fit_s"]
+PAPER_COLUMNS = ["paper_map", "paper_dataset", "paper_source"]
+
+
+# -- settings ------------------------------------------------------------------------------------
+def format_level(value: Any) -> str:
+    """A knob level as written in a setting: ``10``, ``0.5``, ``1.0``, ``True``, ``batch_all``."""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return repr(round(float(value), 10))  # 1.0 -> "1.0" (as the paper's "margin=1.0")
+    if isinstance(value, str) and value and "=" not in value:
+        return value
+    raise ValueError(f"level: {value!r} is not a bool, int, float or non-empty string without '='")
+
+
+def setting_label(knob: str, value: Any) -> str:
+    """``"<knob>=<level>"``, e.g. ``setting_label("margin", 0.5) == "margin=0.5"``."""
+    if not knob or "=" in knob:
+        raise ValueError(f"knob: must be a non-empty name without '=', got {knob!r}")
+    return f"{knob}={format_level(value)}"
+
+
+def parse_setting(setting: str) -> tuple[str, Any]:
+    """Inverse of :func:`setting_label`: ``"d=10" -> ("d", 10)``, ``"margin=0.5" -> ("margin",
+    0.5)``; a level that is not a number stays a string. A label without ``=`` is its own knob
+    with an empty level."""
+    knob, sep, text = str(setting).partition("=")
+    if not sep:
+        return knob, ""
+    for cast in (int, float):
+        try:
+            return knob, cast(text)
+        except ValueError:
+            continue
+    return knob, text
+
+
+def is_numeric_level(level: Any) -> bool:
+    """Numeric levels are drawn as a curve; the others (``"rasiwasia"``) as reference lines."""
+    return isinstance(level, int | float | np.integer | np.floating) and not isinstance(
+        level, bool | np.bool_)
+
+
+# -- building the configurations -------------------------------------------------------------------
+def sweep_configs(method: str, knob: str, values: Sequence[Any], *, epochs: int, dim: int = 10,
+                  to_hyper: Callable[[Any], dict[str, Any]] | None = None,
+                  to_dim: Callable[[Any], int] | None = None,
+                  base_hyper: dict[str, Any] | None = None) -> list[Config]:
+    """One :class:`Config` per level of one knob, labelled ``"<knob>=<level>"``.
+
+    ``to_hyper(level)`` gives the hyper-parameters of the level (default ``{knob: level}``),
+    merged over ``base_hyper``; ``to_dim(level)`` its dimension d (default ``dim``).
+    """
+    get_method(method)  # an unknown method fails here, before any fit
+    if not values:
+        raise ValueError(f"values: the sweep over {knob!r} needs at least one level")
+    if len({format_level(v) for v in values}) != len(values):
+        raise ValueError(f"values: the levels of {knob!r} must be distinct, got {list(values)}")
+    hyper_of = to_hyper or (lambda v: {knob: v})
+    configs = []
+    for v in values:
+        hyper = dict(base_hyper or {}) | hyper_of(v)
+        configs.append(Config(method, dim=int(to_dim(v)) if to_dim else dim, epochs=epochs,
+                              hyper=hyper, setting=setting_label(knob, v)))
+    return configs
+
+
+def valid_dims(dims: Sequence[int], ds: PairedDataset) -> tuple[list[int], list[str]]:
+    """The d that CCA can deliver on ``ds`` (d <= min view width), and why the others were cut."""
+    limit = min(ds.audio.shape[1], ds.visual.shape[1])
+    kept = [int(d) for d in dims if 1 <= int(d) <= limit]
+    dropped = [f"d={d}: more than the {limit} columns of the narrower view"
+               for d in dims if not 1 <= int(d) <= limit]
+    return kept, dropped
+
+
+def dims_configs(dims: Sequence[int], *, epochs: int,
+                 methods: Sequence[str] = ("cca", "c_cca", "c_cca_rasiwasia", "c_dcca",
+                                           "tnn_c_cca")) -> list[Config]:
+    """d ∈ dims for every method: the d of CCA/C-CCA/S-DCCA, and of TNN-C-CCA's C-CCA stage.
+
+    [choice] TNN-C-CCA keeps its branch output at 10 (``out_dim``, the paper's MLP ends at 10
+    units) for every d: only the C-CCA stage and so the branch *input* width change, and every
+    TNN embedding that is ranked has the same width.
+    """
+    # [choice] out_dim stays at TNNCCCA's default 10 (only n_components = d changes); the
+    # published C-CCA (Rasiwasia) is swept too: closed form, cheap, and it shows the rank bound.
+    return [c for m in methods
+            for c in sweep_configs(m, "d", dims, epochs=epochs, to_hyper=lambda v: {},
+                                   to_dim=int)]
+
+
+def margin_configs(margins: Sequence[float], *, epochs: int) -> list[Config]:
+    """TNN-C-CCA (batch-all) with each triplet margin (``margin=0.5`` is the default cell)."""
+    return sweep_configs("tnn_c_cca", "margin", [float(m) for m in margins], epochs=epochs)
+
+
+def clips_per_batch(batch_number: int, n_train: int = VEGAS_TRAIN_CLIPS) -> int:
+    """Clips in one of the paper's batches: ``round(n_train / batch_number)`` (VEGAS: 22,483).
+
+    [choice] The paper's "batch number" bn cuts the ~22,483 VEGAS training clips into bn chunks
+    (bn = 300 ... 900, i.e. ~75 ... ~25 clips). On a smaller dataset the same *number of chunks*
+    would leave one or two clips per batch, so each bn is mapped to the VEGAS batch *size* it
+    meant, and that size is used.
+    """
+    if isinstance(batch_number, bool) or int(batch_number) != batch_number or batch_number < 1:
+        raise ValueError(f"batch_number: must be an integer >= 1, got {batch_number!r}")
+    if int(n_train) < 1:
+        raise ValueError(f"n_train: must be >= 1, got {n_train!r}")
+    # [choice] same clips per batch as on VEGAS, not the same number of chunks
+    return max(1, round(int(n_train) / int(batch_number)))
+
+
+def vegas_clips_per_batch_axis(x: Any) -> Any:
+    """22,483 / x (its own inverse): the secondary axis "clips per batch" of a batch-number axis
+    (x <= 0, which matplotlib may probe, maps to +inf)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.where(x > 0, VEGAS_TRAIN_CLIPS / np.where(x > 0, x, 1.0), np.inf)
+
+
+def with_clips_per_batch(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary with a ``clips_per_batch`` column (the batch size each batch number used)."""
+    out = summary.copy()
+    out.insert(int(out.columns.get_loc("level")) + 1, "clips_per_batch",
+               [clips_per_batch(int(bn)) for bn in out["level"]])
+    return out
+
+
+def batch_number_configs(batch_numbers: Sequence[int], *, epochs: int,
+                         n_train: int = VEGAS_TRAIN_CLIPS) -> list[Config]:
+    """TNN-C-CCA with ``batch_size = clips_per_batch(bn)`` for each paper batch number bn."""
+    return sweep_configs("tnn_c_cca", "batch_number", [int(b) for b in batch_numbers],
+                         epochs=epochs,
+                         to_hyper=lambda bn: {"batch_size": clips_per_batch(bn, n_train)})
+
+
+def mining_configs(*, epochs: int) -> list[Config]:
+    """Random, batch-all (default), batch-hard, and batch-all with symmetric triplets.
+
+    The random cell uses the registry's ``tnn_c_cca_random`` (the main table's row), so both
+    notebooks share its fits.
+    """
+    # [choice] batch-hard and symmetric batch-all are our additions (the paper compares only
+    # random and batch-all, in its main table)
+    return [Config("tnn_c_cca_random", epochs=epochs, setting="mining=random"),
+            Config("tnn_c_cca", epochs=epochs, hyper={"mining": "batch_all"},
+                   setting="mining=batch_all"),
+            Config("tnn_c_cca", epochs=epochs, hyper={"mining": "batch_hard"},
+                   setting="mining=batch_hard"),
+            Config("tnn_c_cca", epochs=epochs, hyper={"mining": "batch_all", "symmetric": True},
+                   setting="mining=batch_all_symmetric")]
+
+
+#: the main table's rows that stand for our mining cells (the paper has no mining ablation)
+MINING_PAPER_ROWS = {("tnn_c_cca_random", ""): ("tnn_c_cca_random", "mining=random"),
+                     ("tnn_c_cca", ""): ("tnn_c_cca", "mining=batch_all")}
+
+
+def ccca_variant_configs(betas: Sequence[float], *, epochs: int) -> list[Config]:
+    """C-CCA alone and as TNN-C-CCA's first stage: the β variant for β ∈ betas, and Rasiwasia's.
+
+    β = 1 is CCA on the one-to-one pairs, β = 0 the within-class pairs only (the authors' code
+    fixes β = 0.2: the main table's C-CCA and TNN-C-CCA).
+    """
+    betas = [float(b) for b in betas]
+    return [*sweep_configs("c_cca", "beta", betas, epochs=epochs,
+                           to_hyper=lambda b: {"variant": "beta", "beta": b}),
+            Config("c_cca_rasiwasia", epochs=epochs, setting="variant=rasiwasia"),
+            *sweep_configs("tnn_c_cca", "beta", betas, epochs=epochs,
+                           to_hyper=lambda b: {"ccca_variant": "beta", "beta": b}),
+            Config("tnn_c_cca", epochs=epochs, hyper={"ccca_variant": "rasiwasia"},
+                   setting="variant=rasiwasia")]
+
+
+def architecture_configs(*, epochs: int, audio_dim: int, visual_dim: int
+                         ) -> tuple[list[Config], list[str]]:
+    """The 2 x 2 grid order x branches; a cell the data cannot support is skipped with a reason.
+
+    A shared branch after ``tnn_first`` sees the raw features, so it needs equal view widths.
+    """
+    cells = [("ccca_first", False), ("tnn_first", False), ("ccca_first", True),
+             ("tnn_first", True)]
+    configs, skipped = [], []
+    for order, shared in cells:
+        setting = f"order={order}" + ("_shared" if shared else "_separate")
+        # [choice] skip (and say so) rather than project the raw views to a common width
+        if order == "tnn_first" and shared and audio_dim != visual_dim:
+            skipped.append(f"{setting}: one shared MLP on the raw features needs equal view "
+                           f"widths (audio {audio_dim}, visual {visual_dim})")
+            continue
+        configs.append(Config("tnn_c_cca", epochs=epochs,
+                              hyper={"order": order, "shared_branch": shared}, setting=setting))
+    return configs, skipped
+
+
+# -- running and summarising ---------------------------------------------------------------------
+def run_sweep(ds: PairedDataset, configs: Sequence[Config], *, folds: Sequence[int],
+              seed: int, log: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Every config on every fold with one seed, through the shared cache; tidy records."""
+    if not configs:
+        raise ValueError("configs: nothing to run")
+    # [choice] one seed (the notebook's): the ablations compare settings over folds; the main
+    # table's seed, so default-valued cells are its cached fits
+    return run_configs(ds, list(configs), folds=list(folds), seeds=[int(seed)], cache=True,
+                       log=log)[0]
+
+
+def summarise_sweep(records: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
+    """Mean ± std (ddof=1) over folds and seeds per (method, setting, direction), in run order.
+
+    Adds the knob and its parsed level, and ``fit_s``: the mean fit time of the cell (seconds,
+    as measured when the fit was computed, also for a cache hit).
+    """
+    missing = {"method", "setting", "direction", "metric", "value"} - set(records.columns)
+    if missing:
+        raise ValueError(f"records: missing columns {sorted(missing)}")
+    out = summarise(records, metric)
+    if out.empty:
+        raise ValueError(f"records: no {metric!r} rows in directions {DIRECTIONS}")
+    times = records[records["metric"] == "wall_time_s"].groupby(
+        ["method", "setting"], sort=False)["value"].mean().rename("fit_s").reset_index()
+    out = out.merge(times, on=["method", "setting"], how="left")
+    parsed = out["setting"].map(parse_setting)
+    out["knob"] = [k for k, _ in parsed]
+    out["level"] = pd.Series([lv for _, lv in parsed], index=out.index, dtype=object)
+    return out[SUMMARY_COLUMNS]
+
+
+# -- the paper's numbers ---------------------------------------------------------------------------
+def paper_reference(table: str, dataset: str) -> tuple[pd.DataFrame, str]:
+    """The paper's rows of ``table`` and the label to show them with.
+
+    The dataset's own numbers where the paper reports this table for it (VEGAS, MV-10K), else
+    VEGAS's, labelled ``"paper, VEGAS"``. Columns: dataset, table, method, setting, direction,
+    value, source.
+    """
+    from paper_lib.data.manifest import load_reported
+
+    source = dataset if dataset in PAPER_DATASETS else "vegas"
+    rep = load_reported(source)
+    rows = rep[rep["table"] == table]
+    if rows.empty and source != "vegas":
+        source, rep = "vegas", load_reported("vegas")
+        rows = rep[rep["table"] == table]
+    if rows.empty:
+        raise ValueError(f"table: the paper reports no table {table!r}; known: "
+                         f"{', '.join(sorted(rep['table'].unique()))}")
+    return rows.reset_index(drop=True), f"paper, {source.upper().replace('MV10K', 'MV-10K')}"
+
+
+def relabel_paper(paper: pd.DataFrame,
+                  mapping: dict[tuple[str, str], tuple[str, str]]) -> pd.DataFrame:
+    """Keep the paper's rows named in ``mapping`` and rename their (method, setting).
+
+    E.g. ``{("tnn_c_cca_random", ""): ("tnn_c_cca_random", "mining=random")}`` puts the main
+    table's random-triplet row on our ``mining=random`` cell.
+    """
+    keys = list(zip(paper["method"], paper["setting"], strict=True))
+    absent = [k for k in mapping if k not in keys]
+    if absent:
+        raise ValueError(f"mapping: the paper has no row {absent[0]} (method, setting)")
+    keep = [k in mapping for k in keys]
+    out = paper[keep].copy()
+    new = [mapping[k] for k in zip(out["method"], out["setting"], strict=True)]
+    out["method"] = [m for m, _ in new]
+    out["setting"] = [s for _, s in new]
+    return out.reset_index(drop=True)
+
+
+def attach_paper(summary: pd.DataFrame, paper: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Our summary with the paper's value of the same (method, setting, direction) beside it.
+
+    The paper's number goes to ``paper_map`` (NaN where the paper has none), ``paper_dataset``
+    holds ``label`` (e.g. "paper, VEGAS") and ``paper_source`` its provenance; ours stay in
+    ``mean``/``std``.
+    """
+    key = ["method", "setting", "direction"]
+    if paper.duplicated(key).any():
+        raise ValueError("paper: more than one value for a (method, setting, direction)")
+    ref = paper[key + ["value", "source"]].rename(columns={"value": "paper_map",
+                                                           "source": "paper_source"})
+    out = summary.drop(columns=[c for c in PAPER_COLUMNS if c in summary], errors="ignore")
+    out = out.merge(ref, on=key, how="left", validate="one_to_one")
+    out["paper_dataset"] = np.where(out["paper_map"].notna(), label, "")
+    out["paper_source"] = out["paper_source"].fillna("")
+    return out[[*summary.columns.drop(PAPER_COLUMNS, errors="ignore"), *PAPER_COLUMNS]]
+
+
+def display_table(summary: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """One row per (method, setting): ours as "mean ± std" and the paper's value, per direction,
+    in separate, labelled columns."""
+    rows = []
+    for (method, setting), g in summary.groupby(["method", "setting"], sort=False):
+        row: dict[str, Any] = {"method": get_method(method).paper_name, "setting": setting}
+        for d, arrow in (("a2v", "A→V"), ("v2a", "V→A")):
+            r = g[g["direction"] == d]
+            if r.empty:
+                continue
+            r0 = r.iloc[0]
+            row[f"{arrow} ours"] = f"{r0['mean']:.{digits}f} ± {r0['std']:.{digits}f}"
+            if "paper_map" in r0 and pd.notna(r0["paper_map"]):
+                row[f"{arrow} {r0['paper_dataset']}"] = f"{r0['paper_map']:.{digits}f}"
+        row["folds x seeds"] = int(g["n"].iloc[0])
+        row["fit (s)"] = round(float(g["fit_s"].iloc[0]), 2)
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    return out.fillna("")
+
+
+# -- the mathematics behind the d ablation ----------------------------------------------------------
+def canonical_spectrum(ds: PairedDataset, split: Split, d: int) -> pd.DataFrame:
+    """Canonical correlations ρ_1 ≥ ... ≥ ρ_d of CCA, C-CCA (β = 0.2) and C-CCA (Rasiwasia),
+    fitted on the training rows of ``split``.
+
+    The within-class cross-covariance Σ_xy = (1/M) Σ_c S̃_x,c S̃_y,cᵀ is built from C centred
+    class sums that are linearly dependent (Σ_c w_c S̃_x,c = 0), so its rank, and with it the
+    number of non-zero Cluster-CCA correlations, is at most C − 1 (Rasiwasia); the β variant
+    adds β·(paired cross-covariance) on top.
+    """
+    from paper_lib.methods.cca import CCA
+    from paper_lib.methods.cluster_cca import ClusterCCA
+
+    Xa, Xv, y = ds.audio[split.train], ds.visual[split.train], ds.labels[split.train]
+    models = {"CCA (pairs)": CCA(n_components=d),
+              "C-CCA, β = 0.2": ClusterCCA(n_components=d, variant="beta", beta=0.2),
+              "C-CCA, Rasiwasia": ClusterCCA(n_components=d, variant="rasiwasia")}
+    rows = [{"estimator": name, "component": i + 1, "correlation": float(rho)}
+            for name, model in models.items()
+            for i, rho in enumerate(model.fit(Xa, Xv, y).correlations_)]
+    return pd.DataFrame(rows)
+
+
+def n_nonzero(correlations: np.ndarray, rtol: float = 1e-6) -> int:
+    """Number of correlations above ``rtol`` x the largest (the numerical rank)."""
+    rho = np.asarray(correlations, dtype=np.float64)
+    if rho.size == 0:
+        return 0
+    return int(np.sum(rho > rtol * max(float(rho.max()), np.finfo(float).tiny)))
+
+
+def plot_spectrum(spectrum: pd.DataFrame, n_classes: int) -> plt.Figure:
+    """Canonical correlation against component index, with the C − 1 bound marked."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for name, g in spectrum.groupby("estimator", sort=False):
+        ax.plot(g["component"], g["correlation"], marker="o", ms=3, label=name)
+    ax.axvline(n_classes - 1, color="grey", ls=":", lw=1)
+    ax.annotate(f"C − 1 = {n_classes - 1}", xy=(n_classes - 1, 0.5),
+                xycoords=("data", "axes fraction"), xytext=(4, 0), textcoords="offset points",
+                color="grey", fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("canonical component")
+    ax.set_ylabel("canonical correlation (training rows)")
+    ax.set_title("Canonical correlations: at most C − 1 are non-zero for the within-class term")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+# -- figures ----------------------------------------------------------------------------------------
+def _method_colours(methods: Sequence[str]) -> dict[str, Any]:
+    cmap = plt.get_cmap("tab10")
+    return {m: cmap(i % 10) for i, m in enumerate(methods)}
+
+
+def plot_sweep(summary: pd.DataFrame, *, xlabel: str, title: str,
+               secondary: tuple[str, Callable[[Any], Any], Callable[[Any], Any]] | None = None,
+               ) -> plt.Figure:
+    """Twin panels (A→V, V→A): per method our mean ± std against the knob's numeric level
+    (solid, shaded band) and, where the paper has it, the paper's curve (dashed, hollow markers,
+    labelled with ``paper_dataset``). Rows whose level is not a number (e.g.
+    ``variant=rasiwasia``) are drawn as dotted horizontal reference lines.
+
+    ``secondary = (label, forward, inverse)`` adds a top axis (e.g. clips per batch).
+    """
+    methods = list(dict.fromkeys(summary["method"]))
+    colours = _method_colours(methods)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    for ax, direction in zip(axes, DIRECTIONS, strict=True):
+        sub = summary[summary["direction"] == direction]
+        for m in methods:
+            _draw_method(ax, sub[sub["method"] == m], get_method(m).paper_name, colours[m])
+        ax.set_title(DIRECTION_TITLES[direction], fontsize=10)
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+        if secondary is not None:
+            sec = ax.secondary_xaxis("top", functions=(secondary[1], secondary[2]))
+            sec.set_xlabel(secondary[0], fontsize=8)
+    axes[0].set_ylabel("MAP (mean ± std over folds)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.suptitle(title)
+    fig.tight_layout()
+    # one legend for both panels, right of them (saved with bbox_inches="tight")
+    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 0.92), fontsize=8)
+    plt.close(fig)
+    return fig
+
+
+def _draw_method(ax: plt.Axes, rows: pd.DataFrame, name: str, colour: Any) -> None:
+    numeric = rows[rows["level"].map(is_numeric_level)]
+    refs = rows[~rows["level"].map(is_numeric_level)]
+    if not numeric.empty:
+        x = numeric["level"].astype(float).to_numpy()
+        mean, std = numeric["mean"].to_numpy(), numeric["std"].to_numpy()
+        ax.plot(x, mean, marker="o", ms=4, color=colour, label=f"{name} (ours)")
+        ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.15, lw=0)
+        if "paper_map" in numeric and numeric["paper_map"].notna().any():
+            p = numeric[numeric["paper_map"].notna()]
+            ax.plot(p["level"].astype(float), p["paper_map"], ls="--", marker="o", ms=4,
+                    mfc="none", color=colour, label=f"{name} ({p['paper_dataset'].iloc[0]})")
+    for _, r in refs.iterrows():
+        ax.axhline(r["mean"], ls=":", color=colour, lw=1.5,
+                   label=f"{name}, {r['setting']} (ours)")
+
+
+def plot_bars(summary: pd.DataFrame, *, title: str) -> plt.Figure:
+    """Twin panels (A→V, V→A) of bars, one per (method, setting), our mean ± std; the paper's
+    value of a cell, where it has one, as a black diamond labelled with ``paper_dataset``."""
+    cells = list(dict.fromkeys(zip(summary["method"], summary["setting"], strict=True)))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    x = np.arange(len(cells))
+    for ax, direction in zip(axes, DIRECTIONS, strict=True):
+        sub = summary[summary["direction"] == direction].set_index(["method", "setting"])
+        rows = sub.loc[cells]
+        ax.bar(x, rows["mean"], yerr=rows["std"], color="#4c72b0", capsize=3, label="ours")
+        if "paper_map" in rows and rows["paper_map"].notna().any():
+            has = rows["paper_map"].notna().to_numpy()
+            label = rows["paper_dataset"][has].iloc[0]
+            ax.scatter(x[has], rows["paper_map"][has], marker="D", color="black", zorder=3,
+                       label=label)
+        ax.set_xticks(x, [s for _, s in cells], rotation=25, ha="right", fontsize=8)
+        ax.set_title(DIRECTION_TITLES[direction], fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("MAP (mean ± std over folds)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+# -- glue and computed sentences -------------------------------------------------------------------
+def _slug(text: str) -> str:
+    """Lower-case letters, digits and single underscores: ``"margin=0.5" -> "margin_0_5"``."""
+    out = "".join(ch if ch.isalnum() else "_" for ch in str(text).lower())
+    return "_".join(part for part in out.split("_") if part)
+
+
+def best_settings(summary: pd.DataFrame, across_methods: bool = False) -> pd.DataFrame:
+    """The cell with the highest mean MAP (the first one on a tie), per (method, direction), or
+    per direction over all methods when ``across_methods`` (e.g. the mining cells)."""
+    keys = ["direction"] if across_methods else ["method", "direction"]
+    rows = []
+    for _, g in summary.groupby(keys, sort=False):
+        best = g.iloc[int(np.argmax(g["mean"].to_numpy()))]
+        rows.append({"method": best["method"], "direction": best["direction"],
+                     "setting": best["setting"], "mean": float(best["mean"]),
+                     "std": float(best["std"])})
+    return pd.DataFrame(rows)
+
+
+def glue_values(summary: pd.DataFrame, prefix: str, digits: int = 4,
+                across_methods: bool = False) -> dict[str, float | str]:
+    """Values to glue for the prose: ``<prefix>_<method>_<setting>_<direction>`` = our mean MAP,
+    and ``<prefix>_<method>_best_<direction>`` (or ``<prefix>_best_<direction>`` when
+    ``across_methods``) = the best cell's setting label."""
+    out: dict[str, float | str] = {}
+    for _, r in summary.iterrows():
+        key = f"{prefix}_{r['method']}_{_slug(r['setting'])}_{r['direction']}"
+        out[key] = round(float(r["mean"]), digits)
+    for _, r in best_settings(summary, across_methods).iterrows():
+        scope = "" if across_methods else f"_{r['method']}"
+        out[f"{prefix}{scope}_best_{r['direction']}"] = str(r["setting"])
+    return out
+
+
+def describe_best(summary: pd.DataFrame, digits: int = 4, across_methods: bool = False) -> str:
+    """Markdown bullets computed from the summary: the best cell per (method,) direction."""
+    arrows = {"a2v": "A→V", "v2a": "V→A"}
+    lines = [f"- {arrows[r['direction']]}, **{get_method(r['method']).paper_name}**: best "
+             f"`{r['setting']}` (MAP {r['mean']:.{digits}f} ± {r['std']:.{digits}f})"
+             for _, r in best_settings(summary, across_methods).iterrows()]
+    return "\n".join(lines)
