@@ -29,8 +29,20 @@ def _key(ds: PairedDataset, method: str, split: Split, seed: int, dim: int, epoc
     est = get_method(method).build(dim, seed, epochs, **dict(hyper or {}))
     spec = {"dataset": ds.checksum(), "method": method, "fold": split.fold, "split": split.name,
             "estimator": type(est).__name__, "params": est.get_params(), "metric": metric,
-            "code": code_fingerprint()}
+            "code": fitting_code_fingerprint()}
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+#: the code an evaluated split depends on (report modules and the pipeline are not in it, so
+#: editing a plot does not invalidate every cached fit)
+FITTING_CODE = ("methods", "metrics", "data", "experiment.py", "experiment_cache.py")
+
+
+def fitting_code_fingerprint() -> str:
+    root = paths.REPO_ROOT / "paper_lib"
+    return "".join(code_fingerprint(root / part) if (root / part).is_dir()
+                   else hashlib.sha256((root / part).read_bytes()).hexdigest()
+                   for part in FITTING_CODE)
 
 
 def cache_root() -> Path:
