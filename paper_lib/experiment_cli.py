@@ -22,6 +22,9 @@ def add_run_parser(sub: Any) -> None:
     p.add_argument("--dim", type=int, default=10, help="number of correlation components d")
     p.add_argument("--epochs", type=int, default=10, help="epochs of the deep methods")
     p.add_argument("--out", default="", metavar="FILE.csv", help="write the tidy records here")
+    p.add_argument("--no-cache", action="store_true",
+                   help="refit everything (by default a split already evaluated with identical "
+                        "data, parameters and code is read from .cache/experiments)")
     p.add_argument("--list-methods", action="store_true", help="list the method names and exit")
 
 
@@ -67,7 +70,7 @@ def run_command(args: argparse.Namespace) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     df = cross_validate(ds, methods, folds=folds, seeds=[args.seed], dim=args.dim,
-                        epochs=args.epochs, log=log)
+                        epochs=args.epochs, cache=not args.no_cache, log=log)
     table = summarise(df, "map")
     n_splits = int(table["n"].max()) if len(table) else 0
     print(f"\nMAP on {ds.name} ({n_splits} split(s), mean +- std, d={args.dim}, "
