@@ -170,8 +170,7 @@ def run_configs(ds: PairedDataset, configs: Sequence[Config], *,
                 rows += records(res, ds.name, c.dim, c.setting)
                 results.append(res)
                 if log:
-                    label = f"{c.method} {c.setting}".strip()
-                    log(f"{label} {split.name} seed={seed}: MAP a2v "
+                    log(f"{c.method} {c.setting} {split.name} seed={seed}: MAP a2v "
                         f"{res.metrics['a2v']['map']:.4f} v2a {res.metrics['v2a']['map']:.4f} "
                         f"({res.fit_seconds:.1f} s)")
     return pd.DataFrame(rows, columns=RECORD_COLUMNS), results
