@@ -19,8 +19,6 @@
 # When this book is built on a dataset the paper did not use, the paper's numbers are VEGAS's:
 # the question is then whether the *ordering* agrees (rank correlation), not whether the values
 # match.
-#
-# paper_lib: reads-earlier-results (this notebook re-runs whenever an earlier notebook does)
 
 # %% tags=["parameters"]
 dataset = "avdigits"
@@ -30,6 +28,7 @@ folds = "all"
 data_dir = ""
 
 # %% tags=["hide-input"]
+# paper_lib: reads-earlier-results (the pipeline re-runs this page whenever an earlier one runs)
 from IPython.display import Markdown, display
 
 from paper_lib.data.manifest import load_reported

@@ -64,3 +64,12 @@ def test_cli_help_lists_the_subcommands(capsys):
     out = capsys.readouterr().out
     for sub in ("reproduce", "book", "data"):
         assert sub in out
+
+
+def test_book_on_absent_real_data_stops_at_once_with_the_data_layers_message(
+        tmp_path, capsys, isolated_dirs):
+    assert main(["book", "--dataset", "vegas", "--profile", "quick",
+                 "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "VEGAS not found" in err[0] and "paper-lib data fetch vegas" in err[0]
+    assert not (isolated_dirs["build"] / "executed").exists()

@@ -128,6 +128,20 @@ def _fold_parameter_cells(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+def check_data_present(dataset: str, data_dir: str) -> None:
+    """Stop before any notebook runs when a real dataset's files are missing, with the data
+    layer's message (which file, where it looked, how to obtain it)."""
+    from paper_lib.pipeline.params import EMBEDDED_DATASETS
+
+    if dataset in EMBEDDED_DATASETS or Path(dataset).is_file():
+        return
+    from paper_lib.data.manifest import dataset_status
+    from paper_lib.data.registry import load_dataset
+
+    if not dataset_status(dataset, data_dir or None)["present"]:
+        load_dataset(dataset, data_dir=data_dir or None)  # raises DataError naming the files
+
+
 def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, Any] | None = None,
               only: list[str] | None = None, force: bool = False,
               log: Callable[[str], None] = print) -> list[Outcome]:
@@ -135,6 +149,7 @@ def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, A
     from paper_lib.pipeline.params import resolve
 
     resolve(dataset=dataset, profile=profile, data_dir=data_dir, **(extra or {}))  # fail fast
+    check_data_present(dataset, data_dir)
     sources = notebook_sources()
     if only:
         unknown = sorted(set(only) - {s.stem for s in sources})
