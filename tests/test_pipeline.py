@@ -100,3 +100,18 @@ def test_link_checkers(tmp_path):
     (tmp_path / "q.html").write_text('<a href="p.html#top">ok</a><a href="missing.html">no</a>'
                                      '<a href="mailto:x@y.z">m</a>')
     assert broken_internal_links(tmp_path) == ["q.html -> missing.html"]
+
+
+def test_tree_digest_follows_content_even_inside_a_build_folder(tmp_path):
+    from paper_lib.pipeline.book import tree_digest
+
+    src = tmp_path / "_build" / "src"  # the staging tree lives under _build itself
+    (src / "book").mkdir(parents=True)
+    (src / "book" / "a.md").write_text("one")
+    (src / "_build" / "html").mkdir(parents=True)
+    (src / "_build" / "html" / "x.html").write_text("output")
+    d0 = tree_digest(src)
+    (src / "_build" / "html" / "x.html").write_text("other output")  # build output: ignored
+    assert tree_digest(src) == d0
+    (src / "book" / "a.md").write_text("two")
+    assert tree_digest(src) != d0

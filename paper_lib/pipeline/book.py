@@ -106,7 +106,9 @@ def choices_index() -> str:
 
 def tree_digest(root: Path) -> str:
     h = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and "_build" not in p.parts):
+    files = (p for p in root.rglob("*")
+             if p.is_file() and "_build" not in p.relative_to(root).parts)
+    for path in sorted(files):
         h.update(str(path.relative_to(root)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()
