@@ -87,5 +87,5 @@ for row in examples:
 if ds.media is None:
     display(Markdown("This dataset holds features only: no media to play."))
 
-# %%
+# %% tags=["remove-cell"]
 _ = run.finish()

@@ -112,5 +112,5 @@ other.round(4)
 cost = mt.cost_table(records)
 cost.round(2)
 
-# %%
+# %% tags=["remove-cell"]
 _ = run.finish()

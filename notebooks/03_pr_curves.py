@@ -94,5 +94,5 @@ ends.round(4)
 # build TNN-C-CCA's mean A→V curve starts at {glue:text}`pr_curves_tnn_c_cca_a2v_start:.4f` and ends at
 # {glue:text}`pr_curves_tnn_c_cca_a2v_end:.4f`.
 
-# %%
+# %% tags=["remove-cell"]
 _ = run.finish()

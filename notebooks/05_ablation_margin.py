@@ -69,5 +69,5 @@ fig
 # margins whose bands overlap are not distinguished by this experiment. The paper's curve is
 # VEGAS's (10 classes, ~22,500 training clips) and is shown for its shape, not its level.
 
-# %%
+# %% tags=["remove-cell"]
 _ = run.finish()

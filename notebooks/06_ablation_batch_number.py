@@ -70,5 +70,5 @@ fig
 # for every cell, so the cells differ in both batch composition and number of updates. Bands are
 # ± one standard deviation over folds. The paper's curve is VEGAS's, shown for its shape.
 
-# %%
+# %% tags=["remove-cell"]
 _ = run.finish()

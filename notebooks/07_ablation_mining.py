@@ -68,5 +68,5 @@ fig
 # bars are ± one standard deviation over folds; the diamonds are the paper's VEGAS main-table
 # numbers, not ours.
 
-# %%
+# %% tags=["remove-cell"]
 _ = run.finish()

@@ -71,5 +71,5 @@ fig
 # means and covariances become the ordinary ones, and Rasiwasia's C-CCA equals the β = 0
 # variant up to the zero-correlation components. Bands are ± one standard deviation over folds.
 
-# %%
+# %% tags=["remove-cell"]
 _ = run.finish()

@@ -69,5 +69,5 @@ fig
 # halves the parameters and assumes the two C-CCA projections already live in one space. Error
 # bars are ± one standard deviation over folds.
 
-# %%
+# %% tags=["remove-cell"]
 _ = run.finish()

@@ -103,5 +103,5 @@ display(Markdown(
 # features. The fold standard deviations in the summary table say whether a difference between
 # two pairings is larger than the variation between folds.
 
-# %%
+# %% tags=["remove-cell"]
 _ = run.finish()

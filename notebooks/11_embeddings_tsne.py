@@ -92,5 +92,5 @@ table.round(3)
 # embeddings of its class. A high purity with mixing near 0 means each modality is clustered by
 # class but in its own region of the space.
 
-# %%
+# %% tags=["remove-cell"]
 _ = run.finish()

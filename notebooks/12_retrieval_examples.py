@@ -108,5 +108,5 @@ context.round(4)
 # the few queries on this page are not representative of the fold; the fold-wide P@5 and MAP are
 # the numbers to compare methods by.
 
-# %%
+# %% tags=["remove-cell"]
 _ = run.finish()

@@ -110,5 +110,5 @@ table.round(4)
 # these fits; the fit-level tests are the ones that speak to a new training run, and with so
 # few pairs they can only detect large, consistent differences.
 
-# %%
+# %% tags=["remove-cell"]
 _ = run.finish()

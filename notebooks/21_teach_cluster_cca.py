@@ -314,5 +314,5 @@ fold_maps.pivot(index="method", columns="direction", values="map").round(4)
 # {glue:text}`teach_cluster_cca_ds_verdict` than CCA here. One fold and one seed only; the main
 # table reports all folds.
 
-# %%
+# %% tags=["remove-cell"]
 _ = run.finish()

@@ -253,5 +253,5 @@ counts.round(4)
 # batch counts with the final weights and dropout off. Retrieval quality is measured on the
 # test folds, in the main table.
 
-# %%
+# %% tags=["remove-cell"]
 _ = run.finish()

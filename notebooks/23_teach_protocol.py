@@ -280,5 +280,5 @@ with pd.option_context("display.max_colwidth", None):
 # experiment runner (`paper_lib.experiment.evaluate_split`) is the one place where a split is
 # fitted, embedded and scored, so every table of the book inherits these guards.
 
-# %%
+# %% tags=["remove-cell"]
 _ = run.finish()

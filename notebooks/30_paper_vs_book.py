@@ -97,5 +97,5 @@ view = comp.assign(ours=comp["ours_mean"].map(lambda v: f"{v:.4f}" if v == v els
 view[["table", "method", "setting", "direction", "paper", "paper_dataset", "ours",
       "ours_dataset", "paper_source"]]
 
-# %%
+# %% tags=["remove-cell"]
 _ = run.finish()
