@@ -56,7 +56,7 @@ def write_text(target: str | Path, text: str) -> Path:
 
 
 def write_json(target: str | Path, obj: Any) -> Path:
-    return write_text(target, json.dumps(obj, indent=2, sort_keys=True, default=_jsonable) + "\n")
+    return write_text(target, json.dumps(obj, indent=2, sort_keys=True, default=jsonable) + "\n")
 
 
 def write_with(target: str | Path, writer: Callable[[Path], None]) -> Path:
@@ -66,7 +66,8 @@ def write_with(target: str | Path, writer: Callable[[Path], None]) -> Path:
     return Path(target)
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
+    """``json.dumps`` default: numpy scalars and arrays, paths; anything else is a TypeError."""
     import numpy as np
 
     if isinstance(obj, np.generic):

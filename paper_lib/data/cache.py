@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from paper_lib import atomic, paths
+from paper_lib.atomic import jsonable
 from paper_lib.data.dataset import DataError, PairedDataset
 
 #: bump when the on-disk layout below changes
@@ -37,23 +38,13 @@ _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 # --- keys -----------------------------------------------------------------------------------
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(type(obj).__name__)
-
-
 def canonical_params(params: Mapping[str, Any]) -> str:
     """The parameters as canonical JSON (sorted keys; tuples become lists)."""
     try:
-        return json.dumps(dict(params), sort_keys=True, default=_jsonable, separators=(",", ":"))
+        return json.dumps(dict(params), sort_keys=True, default=jsonable, separators=(",", ":"))
     except TypeError as err:
         raise ValueError(f"params: every value must be JSON-like (numbers, strings, lists, dicts); "
-                         f"found a {err}") from err
+                         f"{err}") from err
 
 
 def source_version(*modules: ModuleType, extra: str = "") -> str:
@@ -126,7 +117,7 @@ def arrays_to_dataset(arrays: Mapping[str, np.ndarray]) -> PairedDataset:
 def save_npz(ds: PairedDataset, target: str | Path, meta: Mapping[str, Any] | None = None) -> Path:
     """Write ``ds`` (and a JSON ``meta`` record) to ``target`` atomically (uncompressed npz)."""
     arrays = dataset_to_arrays(ds)
-    arrays[_META_KEY] = np.array(json.dumps(dict(meta or {}), sort_keys=True, default=_jsonable))
+    arrays[_META_KEY] = np.array(json.dumps(dict(meta or {}), sort_keys=True, default=jsonable))
     # [choice] uncompressed: the synthetic features are noise-like and barely compress, and
     # loading uncompressed arrays is several times faster.
     return atomic.write_with(target, lambda tmp: np.savez(tmp, **arrays))
