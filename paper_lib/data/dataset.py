@@ -115,7 +115,18 @@ class PairedDataset:
 
     # -- identity ------------------------------------------------------------------------------
     def checksum(self) -> str:
-        """sha256 over every array and name that defines the data (for provenance and caching)."""
+        """sha256 over every array and name that defines the data (for provenance and caching).
+
+        Computed once per dataset object (the dataset is treated as immutable): the experiment
+        cache and the provenance records ask for it at every fit and every saved file.
+        """
+        cached = self.__dict__.get("_checksum")
+        if cached is None:
+            cached = self._compute_checksum()
+            object.__setattr__(self, "_checksum", cached)  # frozen dataclass: memo only
+        return cached
+
+    def _compute_checksum(self) -> str:
         h = hashlib.sha256()
         h.update(self.name.encode())
         for arr in (self.audio, self.visual, self.labels, self.folds, self.is_test,
