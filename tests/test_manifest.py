@@ -14,7 +14,7 @@ import pytest
 import yaml
 from fixtures_data import truncate, write_clip_arrays, write_vegas_h5
 
-from paper_lib import paths
+from paper_lib import paper, paths
 from paper_lib.data import manifest as mf
 from paper_lib.data.cli import add_data_parser, run_data
 from paper_lib.data.dataset import DataError
@@ -77,14 +77,14 @@ def test_vegas_manifest_classes_are_the_papers_ten():
 
 
 def test_reported_numbers_are_tidy_and_complete():
-    v = mf.load_reported("vegas")
-    assert list(v.columns) == mf.REPORTED_COLUMNS
+    v = paper.load_reported("vegas")
+    assert list(v.columns) == paper.REPORTED_COLUMNS
     assert v["source"].str.startswith("paper.md").all()
     sizes = v.groupby("table").size().to_dict()
     assert sizes == {"main_comparison": 9 * 2, "ablation_d": 5 * 4 * 2, "ablation_margin": 11 * 2,
                      "ablation_batch_number": 11 * 2, "forum_feature_study": 4 * 2,
                      "forum_comparison": 4 * 2}
-    assert set(v[v.table == "main_comparison"].method) == set(mf.METHODS)
+    assert set(v[v.table == "main_comparison"].method) == set(paper.PAPER_METHODS)
 
     def one(df, table, method, setting, direction):
         sel = df[(df.table == table) & (df.method == method) & (df.setting == setting)
@@ -96,10 +96,10 @@ def test_reported_numbers_are_tidy_and_complete():
     assert one(v, "ablation_margin", "tnn_c_cca", "margin=0.5", "v2a") == 0.7531
     assert one(v, "ablation_batch_number", "tnn_c_cca", "batch_number=900", "a2v") == 0.6984
     assert one(v, "forum_feature_study", "c_dcca", "features=soundnet_i3d", "v2a") == 0.2528
-    m = mf.load_reported("mv10k")
+    m = paper.load_reported("mv10k")
     assert len(m) == 18 and one(m, "main_comparison", "c_dcca", "", "a2v") == 0.2176
-    ave = mf.load_reported("ave")
-    assert ave.empty and list(ave.columns) == mf.REPORTED_COLUMNS
+    ave = paper.load_reported("ave")
+    assert ave.empty and list(ave.columns) == paper.REPORTED_COLUMNS
 
 
 @pytest.mark.parametrize(("change", "words"), [
@@ -115,6 +115,7 @@ def test_manifest_schema_errors_name_the_file(man_dir: Path, change, words):
     _edit(man_dir, "vegas", **change)
     with pytest.raises(DataError) as err:
         mf.load_manifest("vegas")
+        paper.load_reported("vegas")  # the reported blocks are checked where they are read
     assert "vegas.yaml" in str(err.value)
     for w in words:
         assert w in str(err.value)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from paper_lib.data.dataset import PairedDataset
-from paper_lib.data.manifest import load_reported
+from paper_lib.paper import load_reported
 from paper_lib.experiment import RECORD_COLUMNS, Config
 from paper_lib.methods.cluster_cca import ClusterCCA
 from paper_lib.methods.registry import get_method

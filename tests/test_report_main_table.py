@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from paper_lib.data.dataset import Split
-from paper_lib.data.manifest import load_reported
+from paper_lib.paper import load_reported
 from paper_lib.experiment import RECORD_COLUMNS, SplitResult
 from paper_lib.methods.registry import PAPER_METHODS
 from paper_lib.pipeline.params import resolve

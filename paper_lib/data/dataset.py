@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from paper_lib.errors import DataError
 
-class DataError(ValueError):
-    """Bad or missing data. The message names the file (or field) and the problem."""
+__all__ = ["DataError", "PairedDataset", "Split"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,15 +103,6 @@ class PairedDataset:
                                 f"{self.n_folds} folds, 0..{self.n_folds - 1}).")
             yield Split(f"fold{k}", k, np.flatnonzero(self.folds != k),
                         np.flatnonzero(self.folds == k))
-
-    def subset(self, rows: np.ndarray) -> dict[str, np.ndarray | None]:
-        """Arrays of the given rows (for methods): audio, visual, labels, sequences."""
-        def take(a: np.ndarray | None) -> np.ndarray | None:
-            return None if a is None else a[rows]
-
-        return {"audio": self.audio[rows], "visual": self.visual[rows],
-                "labels": self.labels[rows], "audio_seq": take(self.audio_seq),
-                "visual_seq": take(self.visual_seq), "seq_len": take(self.seq_len)}
 
     # -- identity ------------------------------------------------------------------------------
     def checksum(self) -> str:

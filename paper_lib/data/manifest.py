@@ -7,7 +7,6 @@
   written atomically, with a progress bar), or raises :class:`ManualDownloadRequired` with the
   manual steps when the files live in a Google Drive folder;
 - :func:`dataset_status` says whether a dataset is present and where;
-- :func:`load_reported` gives the paper's reported numbers as a tidy table, with provenance.
 """
 
 from __future__ import annotations
@@ -15,14 +14,12 @@ from __future__ import annotations
 import hashlib
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
-import pandas as pd
 import yaml
 from tqdm import tqdm
 
@@ -31,11 +28,6 @@ from paper_lib.atomic import atomic_path
 from paper_lib.data.dataset import DataError
 
 SCHEMA_VERSION = 1
-#: the book's method keys (reported numbers are keyed by these)
-METHODS = ("cca", "kcca", "dcca", "c_cca", "c_kcca", "c_dcca", "lstm_c_cca",
-           "tnn_c_cca_random", "tnn_c_cca")
-DIRECTIONS = ("a2v", "v2a")
-REPORTED_COLUMNS = ["dataset", "table", "method", "setting", "direction", "value", "source"]
 _REQUIRED_KEYS = ("schema_version", "name", "title", "kind", "description", "citation",
                   "licence", "obtain", "reported")
 _CHUNK = 1 << 20
@@ -94,52 +86,8 @@ def check_manifest(man: Any, path: Path | str) -> None:
             for f in fmt.get("files", []):
                 if f.get("kind") not in ("hdf5", "text", "npy_dir", "txt_dir"):
                     fail(f"file {f.get('path')!r}: kind must be hdf5, text, npy_dir or txt_dir")
-    for block in man["reported"]:
-        _check_reported_block(block, fail)
-
-
-def _check_reported_block(block: dict[str, Any], fail: Any) -> None:
-    """A reported block: table, source, and ``values`` or ``settings`` of {method: {a2v, v2a}}."""
-    if not block.get("table") or not block.get("source"):
-        fail(f"reported block {block.get('table')!r} needs 'table' and 'source'")
-    if ("values" in block) == ("settings" in block):
-        fail(f"reported block {block['table']!r} needs exactly one of 'values' or 'settings'")
-    for _setting, method, direction, value in _iter_block(block):
-        if method not in METHODS:
-            fail(f"reported block {block['table']!r}: unknown method {method!r} "
-                 f"(known: {', '.join(METHODS)})")
-        if direction not in DIRECTIONS:
-            fail(f"reported block {block['table']!r}: direction must be a2v or v2a")
-        if not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
-            fail(f"reported block {block['table']!r}: {method} {direction} = {value!r} is not a "
-                 f"number in [0, 1]")
-
-
-def _iter_block(block: dict[str, Any]) -> Iterator[tuple[str, str, str, Any]]:
-    """(setting, method, direction, value) of one reported block; setting "" for plain tables."""
-    if "values" in block:
-        groups = {"": block["values"]}
-    else:
-        name = block.get("setting_name", "setting")
-        groups = {f"{name}={key}": val for key, val in block["settings"].items()}
-    for setting, methods in groups.items():
-        for method, dirs in methods.items():
-            for direction, value in dirs.items():
-                yield setting, method, direction, value
-
-
-def load_reported(name: str) -> pd.DataFrame:
-    """The paper's reported numbers for ``name`` as a tidy table.
-
-    Columns: dataset, table, method, setting (``""`` for a plain table, else e.g. ``d=10``,
-    ``margin=0.5``), direction (``a2v``/``v2a``), value, source (provenance of the block).
-    """
-    man = load_manifest(name)
-    rows = [{"dataset": name, "table": block["table"], "method": method, "setting": setting,
-             "direction": direction, "value": float(value), "source": block["source"]}
-            for block in man["reported"]
-            for setting, method, direction, value in _iter_block(block)]
-    return pd.DataFrame(rows, columns=REPORTED_COLUMNS)
+    if not isinstance(man["reported"], list):
+        fail("'reported' must be a list of blocks (checked in detail by paper_lib.paper)")
 
 
 def manual_steps(name: str) -> str:

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from paper_lib.errors import ParamError
+
 #: Profiles: ``quick`` keeps every notebook to seconds (CI, tests); ``full`` gives the numbers the
 #: book publishes. Knobs a notebook does not use are simply ignored by it.
 PROFILES: dict[str, dict[str, Any]] = {
@@ -25,10 +27,6 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 EMBEDDED_DATASETS = ("synthetic", "avdigits")
-
-
-class ParamError(ValueError):
-    """A bad notebook or command-line parameter; the message is one line."""
 
 
 @dataclass(frozen=True)

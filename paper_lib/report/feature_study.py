@@ -32,6 +32,7 @@ import pandas as pd
 
 from paper_lib.data.dataset import PairedDataset, Split
 from paper_lib.experiment import Config, run_configs, summarise
+from paper_lib.paper import reference
 
 # [choice] 50 principal components for the visual PCA variant (the brief's suggestion; a tenth of
 # the pixel width, the usual size of a compact image code); the audio view is already small.
@@ -276,10 +277,7 @@ def paper_table() -> pd.DataFrame:
 
     Columns: audio_features, visual_features, direction, value, source.
     """
-    from paper_lib.data.manifest import load_reported
-
-    rep = load_reported("vegas")
-    rep = rep[rep["table"] == "forum_feature_study"].reset_index(drop=True)
+    rep = reference("forum_feature_study", "vegas").rows
     pairs = rep["setting"].str.removeprefix("features=").str.split("_", n=1)
     return pd.DataFrame({"audio_features": [PAPER_FEATURES.get(a, a) for a, _ in pairs],
                          "visual_features": [PAPER_FEATURES.get(v, v) for _, v in pairs],

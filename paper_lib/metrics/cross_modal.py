@@ -1,0 +1,55 @@
+"""Cross-modal score matrices: embeddings of a test fold -> (query x gallery) scores per direction.
+
+The one home of the rule every table, curve and statistic follows (the paper's protocol):
+
+- A→V (``"a2v"``): every audio embedding is a query against the visual gallery;
+- V→A (``"v2a"``): every visual embedding is a query against the audio gallery;
+- the score is :func:`paper_lib.metrics.similarity.similarity` with the run's ``metric``
+  (cosine in the paper). The V→A matrix is the transpose of the A→V one, so both directions
+  rank with exactly the same numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from paper_lib.metrics.retrieval import mean_average_precision
+from paper_lib.metrics.similarity import METRICS, Metric, similarity
+
+DIRECTIONS: tuple[str, str] = ("a2v", "v2a")
+DIRECTION_LABELS: dict[str, str] = {"a2v": "A→V", "v2a": "V→A"}
+
+
+def check_direction(direction: str) -> str:
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+    return direction
+
+
+def check_metric(metric: str) -> Metric:
+    if metric == "cosine":
+        return "cosine"
+    if metric == "euclidean":
+        return "euclidean"
+    raise ValueError(f"metric must be one of {METRICS}, got {metric!r}.")
+
+
+def audio_visual_scores(Z_audio: np.ndarray, Z_visual: np.ndarray,
+                        metric: str = "cosine") -> np.ndarray:
+    """S[i, j] = score of visual item j for audio query i: (n_audio, n_visual)."""
+    return similarity(Z_audio, Z_visual, check_metric(metric))
+
+
+def scores(Z_audio: np.ndarray, Z_visual: np.ndarray, direction: str,
+           metric: str = "cosine") -> np.ndarray:
+    """The (query x gallery) score matrix of one direction (A→V, or its transpose for V→A)."""
+    S = audio_visual_scores(Z_audio, Z_visual, metric)
+    return S if check_direction(direction) == "a2v" else S.T
+
+
+def cross_modal_map(Z_audio: np.ndarray, Z_visual: np.ndarray, labels: np.ndarray,
+                    metric: str = "cosine") -> dict[str, float]:
+    """MAP over the full ranking in both directions for paired embeddings with shared ``labels``."""
+    S = audio_visual_scores(Z_audio, Z_visual, metric)
+    return {"a2v": float(mean_average_precision(S, labels, labels)),
+            "v2a": float(mean_average_precision(S.T, labels, labels))}
