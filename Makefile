@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 
 help:
 	@echo "make book  - set up .venv, run every notebook (DATASET=$(DATASET) PROFILE=$(PROFILE)), build _build/html"
-	@echo "make test  - set up .venv, run ruff and the test-suite"
+	@echo "make test  - set up .venv, run ruff, the import contracts, mypy and the test-suite"
 	@echo "make clean - remove build outputs (keeps .venv and the data cache)"
 
 setup: $(STAMP)
@@ -36,6 +36,9 @@ reproduce: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check paper_lib notebooks tests
+	@# the architecture (layers, no import circle; pyproject.toml [tool.importlinter]) and the types
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	@# pytest exits 5 when it collected no test: treat that as a failure, not a pass
 	@$(PY) -m pytest -q tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc

@@ -36,6 +36,7 @@ seeds = None
 from IPython.display import Markdown, display
 
 from paper_lib.experiment import run_configs
+from paper_lib.paper import reference
 from paper_lib.pipeline.notebook import start
 from paper_lib.report import main_table as mt
 
@@ -44,8 +45,8 @@ run = start("main_table", dataset=dataset, profile=profile, seed=seed, folds=fol
 ds = run.dataset()
 p = run.params
 fold_list = p.fold_list(ds.n_folds)
-fit_seeds = mt.main_seeds(p, seeds)
-configs = mt.main_configs(p)
+fit_seeds = p.seeds  # the profile's seeds (full: 0, 1, 2), or -p seeds=...
+configs = mt.main_configs(p.epochs)
 records, results = run_configs(ds, configs, folds=fold_list, seeds=fit_seeds, cache=True)
 run.save_table(records, "records")
 run.glue("main_table_n_folds", len(fold_list))
@@ -64,12 +65,12 @@ display(Markdown(f"**{ds.name}**: {len(configs)} methods x {len(fold_list)} fold
 # this book does not implement them, and the data manifest holds no number for them.
 
 # %% tags=["hide-input"]
-reported, reference = mt.paper_reference(ds.name)
-table = mt.main_table(records, reported, reference)
+ref = reference("main_comparison", ds.name)  # the paper's numbers to show (paper_lib.paper)
+table = mt.main_table(records, ref)
 run.save_table(table, "main_table")
 for key, value in mt.glue_values(table).items():
     run.glue(key, value)
-run.glue("main_table_paper_dataset", reference)
+run.glue("main_table_paper_dataset", ref.dataset)
 mt.display_table(table)
 
 # %% tags=["hide-input"]

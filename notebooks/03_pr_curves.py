@@ -49,9 +49,9 @@ run = start("pr_curves", dataset=dataset, profile=profile, seed=seed, folds=fold
 ds = run.dataset()
 p = run.params
 fold_list = p.fold_list(ds.n_folds)
-fit_seeds = mt.main_seeds(p, seeds)
+fit_seeds = p.seeds  # the profile's seeds (full: 0, 1, 2), or -p seeds=...
 # the main table's configs: identical cache keys, so these fits are read back, not refitted
-_, results = run_configs(ds, mt.main_configs(p), folds=fold_list, seeds=fit_seeds, cache=True)
+_, results = run_configs(ds, mt.main_configs(p.epochs), folds=fold_list, seeds=fit_seeds, cache=True)
 curves = pr.average_curves(results)
 run.save_table(curves, "pr_curves")
 display(Markdown(f"**{ds.name}**: {len({r.method for r in results})} methods, "

@@ -34,19 +34,22 @@ epochs = None
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
+from paper_lib.paper import reference
 from paper_lib.pipeline.notebook import start
 from paper_lib.report import ablations as ab
+from paper_lib.report.spectrum import NONZERO_RTOL, canonical_spectrum
 
 run = start("ablation_dims", dataset=dataset, profile=profile, seed=seed, folds=folds,
-            data_dir=data_dir, dims=dims, epochs=epochs)
+            data_dir=data_dir, epochs=epochs)
 ds = run.dataset()
 p = run.params
 fold_list = p.fold_list(ds.n_folds)
-kept, dropped = ab.valid_dims(p.dims, ds)
+kept, dropped = ab.valid_dims(run.knob(ab.DIMS, dims), ds)
 for reason in dropped:
     display(Markdown(f"Skipped {reason}."))
 records = ab.run_sweep(ds, ab.dims_configs(kept, epochs=p.epochs), folds=fold_list, seed=p.seed)
-summary = ab.attach_paper(ab.summarise_sweep(records), *ab.paper_reference("ablation_d", ds.name))
+ref = reference("ablation_d", ds.name)  # the paper's numbers to show (paper_lib.paper)
+summary = ab.attach_paper(ab.summarise_sweep(records), ref.rows, ref.label)
 run.save_table(records, "records")
 run.save_table(summary, "summary")
 for key, value in ab.glue_values(summary, "ablation_dims").items():
@@ -77,14 +80,17 @@ fig
 # correlations overstate what generalises, most of all for CCA on the wide visual view).
 
 # %% tags=["hide-input"]
-spectrum = ab.canonical_spectrum(ds, next(ds.splits(fold_list[:1])), max(kept))
+first = next(ds.splits(fold_list[:1]))
+spec = canonical_spectrum(ds.audio[first.train], ds.visual[first.train], ds.labels[first.train],
+                          max(kept))  # fitted on the training rows of the first fold only
+spectrum = spec.table
 run.save_table(spectrum, "canonical_spectrum")
-ras = spectrum[spectrum["estimator"] == "C-CCA, Rasiwasia"]["correlation"].to_numpy()
-run.glue("ablation_dims_rasiwasia_nonzero", ab.n_nonzero(ras))
+n_ras = spec.n_nonzero["C-CCA, Rasiwasia"]
+run.glue("ablation_dims_rasiwasia_nonzero", n_ras)
 run.glue("ablation_dims_n_classes_minus_1", ds.n_classes - 1)
 run.glue("ablation_dims_max_d", max(kept))
 display(Markdown(f"Of the {max(kept)} canonical correlations of C-CCA (Rasiwasia), "
-                 f"**{ab.n_nonzero(ras)}** are non-zero (relative tolerance 1e-6); the bound is "
+                 f"**{n_ras}** are non-zero (relative tolerance {NONZERO_RTOL:g}); the bound is "
                  f"C − 1 = {ds.n_classes - 1}."))
 ab.plot_spectrum(spectrum, ds.n_classes)
 

@@ -33,18 +33,19 @@ epochs = None
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
+from paper_lib.paper import reference
 from paper_lib.pipeline.notebook import start
 from paper_lib.report import ablations as ab
 
 run = start("ablation_margin", dataset=dataset, profile=profile, seed=seed, folds=folds,
-            data_dir=data_dir, margins=margins, epochs=epochs)
+            data_dir=data_dir, epochs=epochs)
 ds = run.dataset()
 p = run.params
 fold_list = p.fold_list(ds.n_folds)
-records = ab.run_sweep(ds, ab.margin_configs(p.margins, epochs=p.epochs), folds=fold_list,
+records = ab.run_sweep(ds, ab.margin_configs(run.knob(ab.MARGINS, margins), epochs=p.epochs), folds=fold_list,
                        seed=p.seed)
-summary = ab.attach_paper(ab.summarise_sweep(records),
-                          *ab.paper_reference("ablation_margin", ds.name))
+ref = reference("ablation_margin", ds.name)  # the paper's numbers to show (paper_lib.paper)
+summary = ab.attach_paper(ab.summarise_sweep(records), ref.rows, ref.label)
 run.save_table(records, "records")
 run.save_table(summary, "summary")
 for key, value in ab.glue_values(summary, "ablation_margin").items():

@@ -35,18 +35,19 @@ epochs = None
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
+from paper_lib.paper import reference
 from paper_lib.pipeline.notebook import start
 from paper_lib.report import ablations as ab
 
 run = start("ablation_batch_number", dataset=dataset, profile=profile, seed=seed, folds=folds,
-            data_dir=data_dir, batch_numbers=batch_numbers, epochs=epochs)
+            data_dir=data_dir, epochs=epochs)
 ds = run.dataset()
 p = run.params
 fold_list = p.fold_list(ds.n_folds)
-records = ab.run_sweep(ds, ab.batch_number_configs(p.batch_numbers, epochs=p.epochs),
+records = ab.run_sweep(ds, ab.batch_number_configs(run.knob(ab.BATCH_NUMBERS, batch_numbers), epochs=p.epochs),
                        folds=fold_list, seed=p.seed)
-summary = ab.with_clips_per_batch(ab.attach_paper(
-    ab.summarise_sweep(records), *ab.paper_reference("ablation_batch_number", ds.name)))
+ref = reference("ablation_batch_number", ds.name)  # the paper's numbers to show (paper_lib.paper)
+summary = ab.with_clips_per_batch(ab.attach_paper(ab.summarise_sweep(records), ref.rows, ref.label))
 run.save_table(records, "records")
 run.save_table(summary, "summary")
 for key, value in ab.glue_values(summary, "ablation_batch_number").items():

@@ -34,6 +34,7 @@ epochs = None
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
+from paper_lib.paper import reference
 from paper_lib.pipeline.notebook import start
 from paper_lib.report import ablations as ab
 
@@ -43,7 +44,8 @@ ds = run.dataset()
 p = run.params
 fold_list = p.fold_list(ds.n_folds)
 records = ab.run_sweep(ds, ab.mining_configs(epochs=p.epochs), folds=fold_list, seed=p.seed)
-paper, label = ab.paper_reference("main_comparison", ds.name)
+ref = reference("main_comparison", ds.name)  # the paper's numbers to show (paper_lib.paper)
+paper, label = ref.rows, ref.label
 paper = ab.relabel_paper(paper, ab.MINING_PAPER_ROWS)
 summary = ab.attach_paper(ab.summarise_sweep(records), paper, label)
 run.save_table(records, "records")

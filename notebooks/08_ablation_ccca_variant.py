@@ -40,11 +40,11 @@ from paper_lib.pipeline.notebook import start
 from paper_lib.report import ablations as ab
 
 run = start("ablation_ccca_variant", dataset=dataset, profile=profile, seed=seed, folds=folds,
-            data_dir=data_dir, betas=betas, epochs=epochs)
+            data_dir=data_dir, epochs=epochs)
 ds = run.dataset()
 p = run.params
 fold_list = p.fold_list(ds.n_folds)
-records = ab.run_sweep(ds, ab.ccca_variant_configs(p.betas, epochs=p.epochs), folds=fold_list,
+records = ab.run_sweep(ds, ab.ccca_variant_configs(run.knob(ab.BETAS, betas), epochs=p.epochs), folds=fold_list,
                        seed=p.seed)
 summary = ab.summarise_sweep(records)
 run.save_table(records, "records")

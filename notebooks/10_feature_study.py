@@ -46,7 +46,7 @@ ds = run.dataset()
 p = run.params
 fold_list = p.fold_list(ds.n_folds)
 # the main table's C-DCCA config: the as-built pairing is the main table's own fit (shared cache)
-config = main_configs(p, ["c_dcca"])[0]
+config = main_configs(p.epochs, ["c_dcca"])[0]
 labels = fs.variant_labels(ds)
 variants = fs.feature_variants(ds, seed=p.seed)
 display(Markdown(

@@ -40,14 +40,14 @@ from paper_lib.report import tsne
 from paper_lib.report.main_table import main_configs
 
 run = start("embeddings_tsne", dataset=dataset, profile=profile, seed=seed, folds=folds,
-            data_dir=data_dir, tsne_points=tsne_points)
+            data_dir=data_dir)
 ds = run.dataset()
 p = run.params
 split = tsne.first_split(ds, p.fold_list(ds.n_folds))
-configs = main_configs(p, tsne.EMBEDDING_METHODS)  # the main table's fits (shared cache)
+configs = main_configs(p.epochs, tsne.EMBEDDING_METHODS)  # the main table's fits (shared cache)
 _, results = run_configs(ds, configs, folds=[split.fold], seeds=[p.seed], cache=True)
 by_method = {r.method: r for r in results}
-rows = tsne.subsample(split.test.size, p.tsne_points, p.seed)
+rows = tsne.subsample(split.test.size, run.knob(tsne.TSNE_POINTS, tsne_points), p.seed)
 run.glue("embeddings_tsne_n_points", int(rows.size))
 run.glue("embeddings_tsne_fold", split.name)
 display(Markdown(f"Test fold **{split.name}** of **{ds.name}**: {split.test.size} clips, "

@@ -44,7 +44,7 @@ run = start("retrieval_examples", dataset=dataset, profile=profile, seed=seed, f
 ds = run.dataset()
 p = run.params
 split = first_split(ds, p.fold_list(ds.n_folds))
-configs = main_configs(p, rx.METHODS)   # the main table's fits (shared cache)
+configs = main_configs(p.epochs, rx.METHODS)   # the main table's fits (shared cache)
 _, results = run_configs(ds, configs, folds=[split.fold], seeds=[p.seed], cache=True)
 by_method = {r.method: r for r in results}
 queries = rx.choose_queries(ds.labels[split.test], seed=p.seed)

@@ -54,9 +54,9 @@ run = start("per_class_significance", dataset=dataset, profile=profile, seed=see
 ds = run.dataset()
 p = run.params
 fold_list = p.fold_list(ds.n_folds)
-fit_seeds = mt.main_seeds(p, seeds)
+fit_seeds = p.seeds  # the profile's seeds (full: 0, 1, 2), or -p seeds=...
 # the main table's configs for the four methods: the same cache entries, no refit
-configs = mt.main_configs(p, sig.PER_CLASS_METHODS)
+configs = mt.main_configs(p.epochs, sig.PER_CLASS_METHODS)
 _, results = run_configs(ds, configs, folds=fold_list, seeds=fit_seeds, cache=True)
 run.glue("per_class_significance_n_pairs", len(fold_list) * len(fit_seeds))
 display(Markdown(f"**{ds.name}**: {len(fold_list)} folds x {len(fit_seeds)} seed(s) = "

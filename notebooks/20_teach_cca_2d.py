@@ -37,7 +37,7 @@ from IPython.display import Markdown, display
 
 from paper_lib.methods.cca import CCA, cca_from_covariances
 from paper_lib.pipeline.notebook import start
-from paper_lib.report import teaching as tc
+from paper_lib.report import teach_cca as tc
 
 run = start("teach_cca_2d", dataset=dataset, profile=profile, seed=seed, folds=folds,
             data_dir=data_dir)

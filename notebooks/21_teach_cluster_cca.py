@@ -37,10 +37,12 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from paper_lib.pipeline.notebook import start
-from paper_lib.report import teaching as tc
+from paper_lib.report import teach_cluster_cca as tc
+from paper_lib.report.ablations import BETAS
+from paper_lib.report.spectrum import canonical_spectrum
 
 run = start("teach_cluster_cca", dataset=dataset, profile=profile, seed=seed, folds=folds,
-            data_dir=data_dir, betas=betas)
+            data_dir=data_dir)
 ds = run.dataset()
 p = run.params
 folds = p.fold_list(ds.n_folds)
@@ -194,7 +196,7 @@ display(Markdown(f"Largest difference between the two computations: {diff:.1e}. 
 # profile's values of $\beta$:
 
 # %% tags=["hide-input"]
-sweep = tc.beta_sweep(train, test, p.betas, n_components=C_toy - 1)
+sweep = tc.beta_sweep(train, test, run.knob(BETAS, betas), n_components=C_toy - 1)
 run.save_table(sweep, "toy_beta_sweep")
 fig = tc.plot_beta_sweep(sweep)
 run.save_figure(fig, "toy_beta_sweep")
@@ -239,29 +241,29 @@ C_toy_sigma = tc.cluster_cross_covariance(train.audio, train.visual, train.label
 sv = tc.singular_values(C_toy_sigma)
 C = ds.n_classes
 n_spec = int(min(2 * C, ds.audio.shape[1], ds.visual.shape[1]))
-spectrum, spec_models = tc.correlation_spectrum(ds.audio[split.train], ds.visual[split.train],
-                                                y_tr, n_spec)
+spec = canonical_spectrum(ds.audio[split.train], ds.visual[split.train], y_tr, n_spec)
+spectrum = spec.table
 run.save_table(spectrum, "dataset_correlation_spectrum")
 fig = tc.plot_rank_limit(sv, C_toy, spectrum, C, ds.name)
 run.save_figure(fig, "rank_limit")
 
 
 def spec_at(method: str, k: int) -> float:
-    sel = (spectrum.method == method) & (spectrum.component == k)
+    sel = (spectrum.estimator == method) & (spectrum.component == k)
     return float(spectrum[sel].correlation.iloc[0])
 
 
-ras, beta_name = "C-CCA (Rasiwasia)", "C-CCA (β = 0.2, authors)"
-run.glue("teach_cluster_cca_toy_rank", tc.numerical_rank(C_toy_sigma))
+cca_name, beta_name, ras = "CCA (pairs)", "C-CCA, β = 0.2", "C-CCA, Rasiwasia"
+run.glue("teach_cluster_cca_toy_rank", tc.matrix_rank(C_toy_sigma))
 run.glue("teach_cluster_cca_toy_sv_ratio", float(sv[C_toy - 1] / sv[0]))
 run.glue("teach_cluster_cca_ds_classes", C)
 run.glue("teach_cluster_cca_ds_classes_minus_1", C - 1)
-run.glue("teach_cluster_cca_ds_rank", tc.numerical_rank(
+run.glue("teach_cluster_cca_ds_rank", tc.matrix_rank(
     tc.cluster_cross_covariance(ds.audio[split.train], ds.visual[split.train], y_tr)))
 run.glue("teach_cluster_cca_ds_ras_rho_cm1", spec_at(ras, C - 1))
 run.glue("teach_cluster_cca_ds_ras_rho_c", spec_at(ras, C))
 run.glue("teach_cluster_cca_ds_beta_rho_c", spec_at(beta_name, C))
-spectrum.pivot(index="component", columns="method", values="correlation").round(4)
+spectrum.pivot(index="component", columns="estimator", values="correlation").round(4)
 
 # %% [markdown]
 # The toy's cluster cross-covariance has numerical rank {glue:text}`teach_cluster_cca_toy_rank`
@@ -289,15 +291,15 @@ spectrum.pivot(index="component", columns="method", values="correlation").round(
 
 # %% tags=["hide-input"]
 d_eval = int(min(10, n_spec))
-fold_maps = tc.leading_components_map(spec_models, ds.audio[split.test], ds.visual[split.test],
+fold_maps = tc.leading_components_map(spec.models, ds.audio[split.test], ds.visual[split.test],
                                       ds.labels[split.test], d=d_eval)
 run.save_table(fold_maps, "dataset_fold_map")
 ds_map = fold_maps.set_index(["method", "direction"])["map"]
-keys = {"CCA": "cca", beta_name: "c_cca", ras: "c_cca_rasiwasia"}
+keys = {cca_name: "cca", beta_name: "c_cca", ras: "c_cca_rasiwasia"}
 for name, key in keys.items():
     for d in ("a2v", "v2a"):
         run.glue(f"teach_cluster_cca_ds_{key}_map_{d}", float(ds_map[name, d]))
-verdict = "higher" if ds_map[beta_name, "a2v"] > ds_map["CCA", "a2v"] else "not higher"
+verdict = "higher" if ds_map[beta_name, "a2v"] > ds_map[cca_name, "a2v"] else "not higher"
 run.glue("teach_cluster_cca_ds_verdict", verdict)
 run.glue("teach_cluster_cca_ds_d", d_eval)
 fold_maps.pivot(index="method", columns="direction", values="map").round(4)

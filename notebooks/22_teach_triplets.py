@@ -38,10 +38,11 @@ from IPython.display import Markdown, display
 
 from paper_lib.methods.tnn import TNNCCCA
 from paper_lib.pipeline.notebook import start
-from paper_lib.report import teaching as tc
+from paper_lib.report import teach_triplets as tc
+from paper_lib.report.ablations import MARGINS
 
 run = start("teach_triplets", dataset=dataset, profile=profile, seed=seed, folds=folds,
-            data_dir=data_dir, margins=margins)
+            data_dir=data_dir)
 ds = run.dataset()
 p = run.params
 folds = p.fold_list(ds.n_folds)
@@ -79,7 +80,7 @@ run.save_figure(fig, "triplet_geometry")
 # shown; the paper's ablation varies it):
 
 # %% tags=["hide-input"]
-fig = tc.plot_hinge(p.margins, paper_margin=PAPER_MARGIN)
+fig = tc.plot_hinge(run.knob(MARGINS, margins), paper_margin=PAPER_MARGIN)
 run.save_figure(fig, "hinge")
 
 # %% [markdown]

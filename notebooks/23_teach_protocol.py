@@ -23,8 +23,8 @@
 # partner counts, how the precision-recall curves are defined, and how the folds keep every
 # fitted object away from the test data, with, for each pitfall, where the library guards
 # against it and which test checks it. All metrics come from `paper_lib.metrics`; the one
-# exception is the flawed truncated MAP, written in `paper_lib.report.teaching` only to measure
-# how much it inflates.
+# exception is the flawed truncated MAP, written in `paper_lib.report.teach_protocol` only to
+# measure how much it inflates.
 
 # %% tags=["parameters"]
 dataset = "avdigits"
@@ -35,13 +35,12 @@ data_dir = ""
 
 # %% tags=["hide-input"]
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from paper_lib.experiment import Config, run_configs
-from paper_lib.metrics import average_precision, mean_average_precision, pr_curve, similarity
-from paper_lib.paths import REPO_ROOT
+from paper_lib.metrics import average_precision, mean_average_precision, pr_curve
 from paper_lib.pipeline.notebook import start
-from paper_lib.report import teaching as tc
+from paper_lib.report import teach_protocol as tc
 
 run = start("teach_protocol", dataset=dataset, profile=profile, seed=seed, folds=folds,
             data_dir=data_dir)
@@ -126,7 +125,7 @@ records, results = run_configs(ds, configs, folds=[folds[0]], seeds=[p.seed], ca
 names = {"c_cca": "C-CCA", "tnn_c_cca": "TNN-C-CCA"}
 scores = {}
 for res in results:
-    S = similarity(res.Z_audio, res.Z_visual)        # (n_test, n_test): A→V
+    S = res.scores("a2v")              # (n_test, n_test): A→V, ranked as the run's MAP was
     scores[names[res.method]] = (S, res.labels)
 n_test = int(results[0].labels.size)
 ks = sorted({k for k in (1, 5, 10, 20, 50, 100, 200, 500) if k < n_test} | {n_test})
@@ -263,15 +262,12 @@ run.glue("teach_protocol_n_folds", int(ds.n_folds))
 # Public implementations of this and related methods break the protocol in specific ways. For
 # each pitfall listed in the reference notes, the table names what the library does, where,
 # and the test that fails if the guard is removed (the table itself is checked by
-# `tests/test_report_teaching.py`: every module attribute and every test it names exists).
+# `tests/test_report_teach_protocol.py`: every library object and every test it names exists).
 
 # %% tags=["hide-input"]
 pitfalls = tc.pitfall_table()
 run.save_table(pitfalls, "pitfalls")
-missing = tc.missing_references(REPO_ROOT)
 run.glue("teach_protocol_n_pitfalls", len(tc.PITFALLS))
-if missing:
-    display(Markdown(f"**Warning:** these references no longer exist: {missing}"))
 with pd.option_context("display.max_colwidth", None):
     display(pitfalls.style.hide(axis="index"))
 

@@ -31,17 +31,15 @@ data_dir = ""
 # paper_lib: reads-earlier-results (the pipeline re-runs this page whenever an earlier one runs)
 from IPython.display import Markdown, display
 
-from paper_lib.data.manifest import load_reported
+from paper_lib.paper import reported_for
 from paper_lib.pipeline.notebook import results_root, start
 from paper_lib.report import paper_vs_book as pvb
-from paper_lib.report.main_table import paper_reference
 
 run = start("paper_vs_book", dataset=dataset, profile=profile, seed=seed, folds=folds,
             data_dir=data_dir)
 p = run.params
 ds = run.dataset()
-_, reference = paper_reference(ds.name)
-reported = load_reported(ds.name if ds.name in ("vegas", "mv10k") else "vegas")
+reported, reference = reported_for(ds.name)  # the paper's numbers to compare (paper_lib.paper)
 comp = pvb.comparison(reported, results_root(p.dataset, p.profile), ours_dataset=ds.name)
 run.save_table(comp, "comparison")
 agreement = pvb.shape_agreement(comp)

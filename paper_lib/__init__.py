@@ -1,15 +1,21 @@
 """paper_lib: the library behind the TNN-C-CCA reproducible companion.
 
-Sub-packages (find the room for a change by name):
-- ``paper_lib.data``      datasets: the dataset model, the authors' file formats, embedded
-  datasets (``synthetic``, ``avdigits``), the data manifest;
-- ``paper_lib.extract``   feature extraction (the VGGish-style log-mel front-end);
-- ``paper_lib.methods``   CCA, Cluster-CCA, KCCA, DCCA, lstm_C-CCA, the triplet network (TNN-C-CCA);
-- ``paper_lib.metrics``   the one retrieval-metrics module behind every table and curve;
-- ``paper_lib.experiment`` the cross-validation runner (``experiment_cache``: shared fits);
-- ``paper_lib.report``    the tables and figures each notebook shows;
-- ``paper_lib.pipeline``  parameters and profiles, papermill execution, provenance, the book build;
-- ``paper_lib.cli``       the ``paper-lib`` command.
+Find the room for a change by name; each layer imports only the layers below it (enforced by
+``lint-imports``, see ``[tool.importlinter]`` in ``pyproject.toml`` and the book's "Extending the
+companion" page):
+
+- ``paper_lib.cli``         the ``paper-lib`` command;
+- ``paper_lib.pipeline``    papermill execution, notebook parameters, provenance, the book build;
+- ``paper_lib.report``      the tables and figures of each artefact and teaching chapter;
+- ``paper_lib.experiment``  the protocol: evaluate a split, the shared cache, grids, knobs and
+  profiles, ``paper-lib run``;
+- ``paper_lib.paper``       the paper's facts and the rule choosing its numbers to show beside ours;
+- ``paper_lib.methods``     CCA, Cluster-CCA, KCCA, DCCA, lstm_C-CCA, the triplet network, the registry;
+- ``paper_lib.data``        the dataset model, the authors' formats, embedded datasets, the manifest;
+- ``paper_lib.extract``     feature extraction (the VGGish-style log-mel front-end);
+- ``paper_lib.metrics``     the one retrieval-metrics module behind every table and curve;
+- core: ``errors`` (``UserError``), ``threads`` (the thread policy), ``fingerprint``, ``atomic``,
+  ``paths``.
 """
 
 __version__ = "0.1.0"

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from paper_lib import __version__
-from paper_lib.pipeline.params import PROFILES, ParamError
+from paper_lib.errors import UserError
+from paper_lib.experiment.knobs import PROFILES
 
 
 def _parse_param(text: str) -> tuple[str, Any]:
@@ -53,12 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     from paper_lib.data.cli import add_data_parser
 
     add_data_parser(sub)
-    try:
-        from paper_lib.experiment_cli import add_run_parser
-    except ImportError:  # the runner is not part of this build yet
-        pass
-    else:
-        add_run_parser(sub)
+    from paper_lib.experiment.cli import add_run_parser
+
+    add_run_parser(sub)
     return parser
 
 
@@ -101,15 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_data(args)
         if args.command == "run":
-            from paper_lib.experiment_cli import run_command
+            from paper_lib.experiment.cli import run_command
 
             return run_command(args)
-    except ParamError as exc:
+    except UserError as exc:  # bad data, a bad parameter or argument: one clear line
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except ValueError as exc:  # DataError and other input errors: one clear line
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    # anything else is a bug: it surfaces with its traceback
     parser.error(f"unknown command {args.command!r}")
     return 2
 

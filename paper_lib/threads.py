@@ -77,3 +77,14 @@ def _set_torch_threads(n: int) -> None:
     except ImportError:  # pragma: no cover
         return
     torch.set_num_threads(n)
+
+
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """One BLAS/OpenMP thread inside a block, whatever the policy: for computations whose result
+    depends on the order of a parallel reduction (e.g. scikit-learn's Barnes-Hut t-SNE), so that
+    they give the same numbers on every machine."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield

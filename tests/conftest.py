@@ -7,6 +7,14 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(scope="session", autouse=True)
+def thread_policy() -> None:
+    """The project's one thread policy, as the notebooks and `paper-lib run` apply it."""
+    from paper_lib import threads
+
+    threads.apply_policy()
+
+
 @pytest.fixture
 def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     """Point results, build and (a fresh) cache at tmp folders (the papermill kernel inherits them)."""

@@ -7,9 +7,12 @@ import pytest
 import scipy.linalg
 from sklearn.cross_decomposition import CCA as SklearnCCA
 
-from paper_lib.methods._linalg import class_sums, flip_signs, inv_sqrt_spd
+from paper_lib.errors import UserError
+from paper_lib.methods import registry
+from paper_lib.methods._linalg import class_sums, flip_signs, inv_sqrt_spd, numerical_rank
 from paper_lib.methods.base import NotFittedError
 from paper_lib.methods.cca import CCA, cca_from_covariances, paired_covariances
+from paper_lib.methods.cluster_cca import ClusterCCA
 
 
 def latent_views(n: int = 400, d_a: int = 8, d_v: int = 6, k: int = 3,
@@ -53,6 +56,28 @@ def test_class_sums_match_a_naive_loop() -> None:
     naive = np.stack([X[idx == c].sum(axis=0) for c in range(6)])
     np.testing.assert_allclose(class_sums(X, idx, 6), naive, atol=1e-12)
     assert not class_sums(X, idx, 6)[3].any()
+
+
+def test_numerical_rank_counts_entries_above_rtol_times_the_largest() -> None:
+    rng = np.random.default_rng(3)
+    M = rng.normal(size=(9, 2)) @ rng.normal(size=(2, 7))        # rank 2
+    sv = np.linalg.svd(M, compute_uv=False)
+    assert numerical_rank(sv, 1e-10) == 2 == np.linalg.matrix_rank(M, rtol=1e-10)
+    assert numerical_rank(np.array([4.0, 2.0, 1.0, 0.0]), 0.25) == 2  # 1.0 = 0.25·4 not above
+    assert numerical_rank(np.array([4.0, 2.0, 1.0, 0.0]), 0.0) == 3   # zeros never count
+    assert numerical_rank(np.array([]), 1e-8) == 0
+    assert numerical_rank(np.zeros(5), 1e-8) == 0
+    # canonical correlations: Cluster-CCA as published sees only the C = 3 class sums, whose
+    # pair-weighted centring leaves C - 1 = 2 directions with any correlation
+    y = np.arange(90) % 3
+    Xa = rng.normal(size=(90, 6)) + rng.normal(size=(3, 6))[y]
+    Xv = rng.normal(size=(90, 5)) + rng.normal(size=(3, 5))[y]
+    rho = ClusterCCA(n_components=5, variant="rasiwasia").fit(Xa, Xv, y).correlations_
+    assert numerical_rank(rho, 1e-8) == 2
+    with pytest.raises(ValueError, match="1-d"):
+        numerical_rank(np.eye(2), 1e-8)
+    with pytest.raises(ValueError, match="non-negative"):
+        numerical_rank(np.array([1.0, -0.5]), 1e-8)
 
 
 def test_flip_signs_makes_largest_audio_loading_positive_and_keeps_pairs() -> None:
@@ -245,3 +270,59 @@ def test_cca_from_covariances_checks_shapes() -> None:
         cca_from_covariances(np.eye(3), np.eye(2), np.zeros((2, 3)), 1)
     with pytest.raises(ValueError, match="d=3"):
         cca_from_covariances(np.eye(3), np.eye(2), np.zeros((3, 2)), 3)
+
+
+def test_transform_is_written_once_per_view_and_checks_each_view() -> None:
+    Xa, Xv = latent_views(n=40)
+    model = CCA(n_components=2).fit(Xa, Xv)
+    Za, Zv = model.transform(Xa, Xv)
+    np.testing.assert_array_equal(model.transform_view(Xa, "audio"), Za)
+    np.testing.assert_array_equal(model.transform_view(Xv, "visual"), Zv)
+    assert model.transform() == (None, None)
+    with pytest.raises(UserError, match="view must be one of"):
+        model.transform_view(Xa, "video")
+    with pytest.raises(UserError, match="X_audio is empty"):
+        model.transform(X_audio=Xa[:0])
+    with pytest.raises(NotFittedError):
+        CCA(n_components=2).transform_view(Xa, "audio")
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n_components": True}, "n_components must be a positive integer"),
+    ({"reg": True}, "reg must be a finite number >= 0"),
+    ({"reg": float("inf")}, "reg must be a finite number >= 0"),
+])
+def test_bools_and_non_finite_numbers_are_rejected(kwargs: dict, match: str) -> None:
+    Xa, Xv = latent_views(n=40)
+    with pytest.raises(UserError, match=match):
+        CCA(**({"n_components": 2} | kwargs)).fit(Xa, Xv)
+
+
+# -- the registry -------------------------------------------------------------------------------
+def test_register_method_rejects_duplicates_unless_replace(monkeypatch) -> None:
+    monkeypatch.setattr(registry, "METHODS", dict(registry.METHODS))
+    spec = registry.MethodSpec("cca_reg1", "CCA (reg 1)", "CCA with a heavy ridge",
+                               lambda dim, seed, epochs, **hp: CCA(dim, reg=1.0, **hp))
+    assert registry.register_method(spec) is spec
+    assert registry.get_method("cca_reg1").build(2, 0, 1).get_params()["reg"] == 1.0
+    with pytest.raises(ValueError, match="'cca_reg1' is already registered.*replace=True"):
+        registry.register_method(spec)
+    with pytest.raises(ValueError, match="'cca' is already registered"):
+        registry.register_method(registry.MethodSpec("cca", "x", "y", spec.build))
+    other = registry.MethodSpec("cca_reg1", "CCA (reg 2)", "heavier", spec.build)
+    assert registry.register_method(other, replace=True) is registry.get_method("cca_reg1")
+    assert list(registry.METHODS)[-1] == "cca_reg1"
+
+
+def test_get_method_raises_a_user_error_and_the_registry_is_only_a_registry() -> None:
+    with pytest.raises(UserError, match="method: unknown method 'nope'; allowed: cca, kcca"):
+        registry.get_method("nope")
+    assert not hasattr(registry, "PAPER_METHODS")  # the paper's list lives in paper_lib.paper
+    assert "deep" not in registry.MethodSpec.__dataclass_fields__
+
+
+@pytest.mark.parametrize("name", list(registry.METHODS))
+def test_every_method_checks_hyperparameters_before_looking_at_data(name: str) -> None:
+    est = registry.get_method(name).build(0, 0, 1)  # n_components = 0
+    with pytest.raises(UserError, match="n_components must be a positive integer, got 0"):
+        est.fit(None, None)  # the (missing) data would only be checked afterwards

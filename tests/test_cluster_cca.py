@@ -7,9 +7,14 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from paper_lib.errors import UserError
 from paper_lib.methods.base import NotFittedError
 from paper_lib.methods.cca import CCA, paired_covariances
-from paper_lib.methods.cluster_cca import ClusterCCA, cluster_covariances
+from paper_lib.methods.cluster_cca import ClusterCCA, cluster_covariances, make_cluster_cca
+from paper_lib.methods.dcca import ClusterDCCA
+from paper_lib.methods.kcca import ClusterKCCA
+from paper_lib.methods.lstm import LSTMClusterCCA
+from paper_lib.methods.tnn import TNNCCCA
 
 
 def labelled_views(n: int = 60, d_a: int = 5, d_v: int = 4,
@@ -241,3 +246,32 @@ def test_bad_inputs_raise_clear_value_errors(kwargs: dict, labels: str | None, m
              "float": y.astype(float), "ok": y}[labels]
     with pytest.raises(ValueError, match=match):
         ClusterCCA(**({"n_components": 2} | kwargs)).fit(Xa, Xv, given)
+
+
+# -- one rule for the Cluster-CCA hyper-parameters, wherever a Cluster-CCA stage is used ----------
+CLUSTER_STAGES = [
+    (ClusterCCA, "variant"), (ClusterKCCA, "variant"), (ClusterDCCA, "variant"),
+    (TNNCCCA, "ccca_variant"), (LSTMClusterCCA, "ccca_variant"),
+]
+
+
+@pytest.mark.parametrize("cls, variant_name", CLUSTER_STAGES)
+@pytest.mark.parametrize("beta", [True, False, 1.5, -0.1, float("nan"), "0.2", None])
+def test_bad_beta_is_rejected_by_every_cluster_method(cls, variant_name, beta) -> None:
+    Xa, Xv, y = labelled_views()
+    with pytest.raises(UserError, match=r"beta must be a number in \[0, 1\]"):
+        cls(n_components=2, beta=beta).fit(Xa, Xv, y)
+
+
+@pytest.mark.parametrize("cls, variant_name", CLUSTER_STAGES)
+def test_bad_variant_is_rejected_by_every_cluster_method(cls, variant_name) -> None:
+    Xa, Xv, y = labelled_views()
+    with pytest.raises(UserError, match=rf"{variant_name} must be one of \('rasiwasia', 'beta'\)"):
+        cls(n_components=2, **{variant_name: "rasiwasya"}).fit(Xa, Xv, y)
+
+
+def test_make_cluster_cca_is_the_stage_of_the_composite_methods() -> None:
+    stage = make_cluster_cca(3, "beta", 0.4, 1e-3, 7)
+    assert isinstance(stage, ClusterCCA) and not hasattr(stage, "weights_audio_")
+    assert stage.get_params() == ClusterCCA(n_components=3, variant="beta", beta=0.4, reg=1e-3,
+                                            random_state=7).get_params()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import sys
 import types
 from pathlib import Path
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 from fixtures_data import tiny_dataset, write_ave, write_clip_arrays, write_vegas_h5
 
+import paper_lib.data
 from paper_lib.data.dataset import DataError, PairedDataset
 from paper_lib.data.formats import write_generic_h5
 from paper_lib.data.manifest import load_manifest
@@ -139,3 +141,47 @@ def test_synthetic_through_the_registry(isolated_dirs):
     b = load_dataset("synthetic", seed=3, n_per_class=5, n_classes=3, use_cache=False)
     c = load_dataset("synthetic", seed=4, n_per_class=5, n_classes=3, use_cache=False)
     assert a.n_clips == 15 and a.checksum() == b.checksum() != c.checksum()
+
+
+# -- the data layer's module graph ---------------------------------------------------------------
+def _data_imports() -> dict[str, set[str]]:
+    """``paper_lib.data`` module -> the ``paper_lib.data`` modules it imports, anywhere in the file
+    (function-level imports included)."""
+    pkg = Path(paper_lib.data.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for path in pkg.rglob("*.py"):
+        parts = path.relative_to(pkg.parent.parent).with_suffix("").parts
+        mod = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            deps |= {n for n in names if n.startswith("paper_lib.data.")}
+        graph[mod] = deps
+    return {m: {d for d in deps if d in graph and d != m} for m, deps in graph.items()}
+
+
+def test_the_data_layer_has_no_import_cycle():
+    graph = _data_imports()
+    assert {"paper_lib.data.manifest", "paper_lib.data.locate", "paper_lib.data.verify",
+            "paper_lib.data.fetch", "paper_lib.data.registry"} <= set(graph)
+    # the manifest schema depends on nothing else of the data layer
+    assert graph["paper_lib.data.manifest"] == set()
+    state: dict[str, int] = {}                      # 1 = on the current path, 2 = done
+
+    def visit(mod: str, path: list[str]) -> None:
+        state[mod] = 1
+        for dep in sorted(graph[mod]):
+            if state.get(dep) == 1:
+                pytest.fail("import cycle: " + " -> ".join([*path[path.index(dep):], dep]))
+            if dep not in state:
+                visit(dep, [*path, dep])
+        state[mod] = 2
+
+    for mod in sorted(graph):
+        if mod not in state:
+            visit(mod, [mod])

@@ -9,6 +9,7 @@ import pytest
 import scipy.linalg
 import torch
 
+from paper_lib.errors import UserError
 from paper_lib.methods.base import NotFittedError
 from paper_lib.methods.cca import cca_from_covariances, paired_covariances
 from paper_lib.methods.cluster_cca import ClusterCCA, beta_covariances, rasiwasia_covariances
@@ -165,3 +166,13 @@ def test_bad_input_and_parameters_raise(data):
         DCCA(reg=0.0, **FAST).fit(Xa, Xv)
     with pytest.raises(ValueError, match="rows"):
         DCCA(**FAST).fit(Xa, Xv[:10])
+
+
+@pytest.mark.parametrize("bad", [
+    {"lr": True}, {"epochs": 1.5}, {"hidden": (256, True)}, {"hidden": 256}, {"out_dim": 0},
+    {"batch_size": 0}, {"reg": float("nan")}, {"random_state": "0"},
+])
+def test_bad_hyperparameters_raise_user_errors_before_training(data, bad):
+    Xa, Xv, y = data
+    with pytest.raises(UserError, match=next(iter(bad))):
+        DCCA(**bad).fit(Xa, Xv)

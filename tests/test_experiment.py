@@ -111,7 +111,7 @@ def test_records_are_a_dataframe_of_floats():
 
 def test_cached_splits_equal_fresh_ones_and_keys_follow_the_inputs(isolated_dirs):
     from paper_lib.experiment import Config, run_configs
-    from paper_lib.experiment_cache import cache_root
+    from paper_lib.experiment.cache import cache_root
 
     ds = _toy()
     df1, res1 = run_configs(ds, [Config("cca", dim=2)], folds=[0], cache=True)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from paper_lib.errors import UserError
 from paper_lib.methods.base import NotFittedError
 from paper_lib.methods.cluster_cca import ClusterCCA
 from paper_lib.methods.lstm import LSTMClusterCCA, encode_clips
@@ -130,3 +131,29 @@ def test_bad_input_raises(data, fitted):
         LSTMClusterCCA(n_components=20, hidden=16).fit(Xa, Xv, y, lengths=L)
     with pytest.raises(ValueError, match=r"X_visual must be a non-empty \(N, T, 12\)"):
         fitted.transform(None, Xa, lengths=L)
+
+
+def test_transform_checks_only_the_real_seconds_for_nan(data, fitted):
+    Xa, Xv, y, L = data
+    short = int(np.flatnonzero(L < 10)[0])                        # a clip with padding
+    Ga = Xa.copy()
+    Ga[short, L[short]:] = np.nan                                 # NaN in its padding: ignored
+    np.testing.assert_array_equal(fitted.transform(Ga, None, lengths=L)[0],
+                                  fitted.transform(Xa, None, lengths=L)[0])
+    Ga[short, 0, 0] = np.inf                                      # inf in a real second: rejected
+    with pytest.raises(UserError, match="X_audio contains NaN or inf values within the clips' "
+                                        "lengths in 1 clip"):
+        fitted.transform(Ga, None, lengths=L)
+    with pytest.raises(UserError, match="lengths must be a 1-d array of length 160"):
+        fitted.transform(Xa, None, lengths=L[:3])
+    with pytest.raises(UserError, match="3-d"):
+        fitted.transform(None, Xv[:, 0], lengths=L)
+
+
+def test_fit_checks_hyperparameters_and_the_shared_time_axis(data):
+    Xa, Xv, y, L = data
+    with pytest.raises(UserError, match="share the time axis"):
+        LSTMClusterCCA(**FAST).fit(Xa, Xv[:, :9], y, lengths=np.minimum(L, 9))
+    for bad in ({"hidden": True}, {"epochs": 2.0}, {"lr": 0.0}, {"max_seconds": 0}):
+        with pytest.raises(UserError, match=next(iter(bad))):
+            LSTMClusterCCA(**{**FAST, **bad}).fit(Xa, Xv, y, lengths=L)

@@ -1,4 +1,5 @@
-"""The data manifest: schema, reported numbers, verify, fetch, status and `paper-lib data`."""
+"""The data manifest and what uses it: schema, reported numbers, verify, fetch, status (locate)
+and `paper-lib data`."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ from fixtures_data import truncate, write_clip_arrays, write_vegas_h5
 from paper_lib import paper, paths
 from paper_lib.data import manifest as mf
 from paper_lib.data.cli import add_data_parser, run_data
-from paper_lib.data.dataset import DataError
+from paper_lib.data.fetch import ManualDownloadRequired, fetch
+from paper_lib.data.locate import dataset_dir, dataset_status
 from paper_lib.data.registry import dataset_names
+from paper_lib.data.verify import match_shape, verify
+from paper_lib.errors import DataError
 
 REAL_MANIFESTS = paths.manifest_dir()
 
@@ -123,25 +127,25 @@ def test_manifest_schema_errors_name_the_file(man_dir: Path, change, words):
 
 def test_match_shape_rules():
     sym: dict[str, int] = {}
-    assert mf.match_shape((5, 128), ["N", 128], sym) is None and sym == {"N": 5}
-    assert "elsewhere" in mf.match_shape((6, 1024), ["N", 1024], sym)
-    assert mf.match_shape((5, 10, 7, 7, 512), ["N", 10, "..."], sym) is None
-    assert mf.match_shape((5,), ["N", "..."], sym) is None
-    assert mf.match_shape((5, 127), [None, 128], {}) is not None
-    assert mf.match_shape((5, 128, 1), [None, 128], {}) is not None
-    assert mf.match_shape((3,), None, {}) is None
+    assert match_shape((5, 128), ["N", 128], sym) is None and sym == {"N": 5}
+    assert "elsewhere" in match_shape((6, 1024), ["N", 1024], sym)
+    assert match_shape((5, 10, 7, 7, 512), ["N", 10, "..."], sym) is None
+    assert match_shape((5,), ["N", "..."], sym) is None
+    assert match_shape((5, 127), [None, 128], {}) is not None
+    assert match_shape((5, 128, 1), [None, 128], {}) is not None
+    assert match_shape((3,), None, {}) is None
 
 
 # -- verify and status ---------------------------------------------------------------------------
 def test_verify_vegas_h5_ok_and_mismatch(data_root: Path):
     write_vegas_h5(data_root / "vegas" / "vegas_feature.h5")
-    rep = mf.verify("vegas")
+    rep = verify("vegas")
     assert rep.ok and rep.format == "vegas_h5", rep.text()
     statuses = {c.item: c.status for c in rep.checks}
     assert statuses["vegas_feature.h5 sha256"] == "unchecked"            # unknown, not a pass
     assert statuses["vegas_feature.h5:visual_test"] == "ok"
     write_vegas_h5(data_root / "vegas" / "vegas_feature.h5", visual_dim=1000)
-    rep = mf.verify("vegas")
+    rep = verify("vegas")
     assert not rep.ok and "mismatch" in rep.text() and "1000" in rep.text()
 
 
@@ -151,29 +155,29 @@ def test_verify_symbols_tie_rows_across_arrays(data_root: Path):
     with h5py.File(path, "r+") as f:
         del f["lab_test"]
         f["lab_test"] = np.zeros(3, np.int64)               # 3 labels for 20 test clips
-    rep = mf.verify("vegas")
+    rep = verify("vegas")
     assert not rep.ok and "N_test" in rep.text()
 
 
 def test_verify_corrupt_h5_and_deep(data_root: Path):
     write_vegas_h5(data_root / "vegas" / "vegas_feature.h5")
-    rep = mf.verify("vegas", deep=True)
+    rep = verify("vegas", deep=True)
     assert rep.ok and "60 clips, 10 classes" in rep.text()
     truncate(data_root / "vegas" / "vegas_feature.h5", 0.5)
-    rep = mf.verify("vegas")
+    rep = verify("vegas")
     assert not rep.ok and "truncated or corrupt" in rep.text()
 
 
 def test_verify_clip_arrays_counts_and_checksums(data_root: Path, man_dir: Path):
     write_clip_arrays(data_root / "vegas", n_per_class=5)
-    rep = mf.verify("vegas")
+    rep = verify("vegas")
     assert rep.format == "clip_arrays" and not rep.ok       # 15 ids, the manifest says 28,103
     bad = [c for c in rep.checks if c.status == "mismatch"]
     assert [c.item for c in bad] == ["folds/ lines"] and "15 ids, expected 28103" in bad[0].detail
     _edit(man_dir, "vegas", formats__1__files__3__total_lines=15)
-    assert mf.verify("vegas").ok
+    assert verify("vegas").ok
     np.save(data_root / "vegas" / "vgg" / "baby_cry_video_00000.npy", np.zeros((3, 128)))
-    assert "expected uint8" in mf.verify("vegas").text()
+    assert "expected uint8" in verify("vegas").text()
 
 
 def test_verify_text_file_sha256(data_root: Path, man_dir: Path):
@@ -185,18 +189,33 @@ def test_verify_text_file_sha256(data_root: Path, man_dir: Path):
             f["avadataset"] = np.zeros((1, 10, 128), np.float32)
     good = hashlib.sha256(b"Bark&x&good&0&10\n").hexdigest()
     _edit(man_dir, "ave", formats__0__files__0__sha256=good)
-    assert mf.verify("ave").ok
+    assert verify("ave").ok
     (ave / "Annotations.txt").write_text("Bark&y&good&0&10\n")
-    rep = mf.verify("ave")
+    rep = verify("ave")
     assert not rep.ok and f"expected {good}" in rep.text()
 
 
 def test_status(data_root: Path):
-    assert mf.dataset_status("synthetic")["present"]
-    assert not mf.dataset_status("vegas")["present"]
+    assert dataset_status("synthetic")["present"]
+    assert not dataset_status("vegas")["present"]
     write_clip_arrays(data_root / "vegas" / "inner", n_per_class=5)      # an unzipped archive
-    st = mf.dataset_status("vegas")
+    st = dataset_status("vegas")
     assert st["present"] and st["format"] == "clip_arrays" and st["where"].endswith("inner")
+
+
+def test_dataset_dir_is_the_own_folder_or_name_under_a_root(data_root: Path, tmp_path: Path):
+    assert dataset_dir("vegas") == data_root / "vegas"                   # the default
+    assert dataset_dir("vegas", "") == data_root / "vegas"
+    root = tmp_path / "root"
+    write_vegas_h5(root / "vegas" / "vegas_feature.h5")
+    assert dataset_dir("vegas", root) == root / "vegas"                  # a root holding vegas/
+    assert dataset_dir("vegas", root / "vegas") == root / "vegas"        # the own folder
+    own = tmp_path / "vegas_own_folder"
+    write_vegas_h5(own / "vegas_feature.h5")
+    assert dataset_dir("vegas", own) == own
+    for where in (root, root / "vegas"):                                  # status agrees
+        st = dataset_status("vegas", where)
+        assert st["present"] and st["where"] == str(root / "vegas")
 
 
 # -- fetch -----------------------------------------------------------------------------------------
@@ -211,11 +230,11 @@ def payload(tmp_path: Path) -> tuple[Path, str]:
 def test_fetch_file_url_with_checksum(data_root: Path, man_dir: Path, payload):
     src, digest = payload
     _edit(man_dir, "vegas", fetch__sha256=digest, fetch__size_bytes=src.stat().st_size)
-    res = mf.fetch("vegas", url_override=src.as_uri(), progress=False)
+    res = fetch("vegas", url_override=src.as_uri(), progress=False)
     target = data_root / "vegas" / "vegas_feature.h5"
     assert res.path == target and res.verified and res.downloaded
     assert target.read_bytes() == src.read_bytes()
-    again = mf.fetch("vegas", url_override=src.as_uri(), progress=False)
+    again = fetch("vegas", url_override=src.as_uri(), progress=False)
     assert not again.downloaded and again.verified
 
 
@@ -223,25 +242,25 @@ def test_fetch_checksum_mismatch_leaves_nothing(data_root: Path, man_dir: Path, 
     src, _ = payload
     _edit(man_dir, "vegas", fetch__sha256="0" * 64)
     with pytest.raises(DataError, match="checksum mismatch"):
-        mf.fetch("vegas", url_override=src.as_uri(), progress=False)
+        fetch("vegas", url_override=src.as_uri(), progress=False)
     folder = data_root / "vegas"
     assert not folder.exists() or list(folder.iterdir()) == []
     _edit(man_dir, "vegas", fetch__sha256=None, fetch__size_bytes=5)
     with pytest.raises(DataError, match="expected 5"):
-        mf.fetch("vegas", url_override=src.as_uri(), progress=False)
+        fetch("vegas", url_override=src.as_uri(), progress=False)
     assert not folder.exists() or list(folder.iterdir()) == []
     with pytest.raises(DataError, match="download failed"):
-        mf.fetch("vegas", url_override=(src.parent / "gone.h5").as_uri(), progress=False)
+        fetch("vegas", url_override=(src.parent / "gone.h5").as_uri(), progress=False)
 
 
 def test_fetch_without_url_explains_manual_steps():
-    with pytest.raises(mf.ManualDownloadRequired) as err:
-        mf.fetch("vegas", progress=False)
+    with pytest.raises(ManualDownloadRequired) as err:
+        fetch("vegas", progress=False)
     msg = str(err.value)
     assert "Google Drive" in msg and "drive.google.com" in msg and "1." in msg
-    with pytest.raises(mf.ManualDownloadRequired, match="folder tree"):
-        mf.fetch("mv10k", url_override="file:///x", progress=False)
-    assert mf.fetch("synthetic").path is None
+    with pytest.raises(ManualDownloadRequired, match="folder tree"):
+        fetch("mv10k", url_override="file:///x", progress=False)
+    assert fetch("synthetic").path is None
 
 
 # -- the command line ------------------------------------------------------------------------------

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from paper_lib.cli import main
-from paper_lib.pipeline.params import PROFILES, ParamError, resolve
+from paper_lib.experiment.knobs import EPOCHS
+from paper_lib.pipeline.params import ParamError, resolve
 
 
 def test_profiles_fill_knobs_and_overrides_win():
     p = resolve(dataset="synthetic", profile="quick")
-    assert p.epochs == PROFILES["quick"]["epochs"] and p.n_folds == 2
+    assert p.epochs == EPOCHS.quick and p.n_folds == 2
     q = resolve(dataset="synthetic", profile="full", epochs=3, seeds="0,1")
     assert q.epochs == 3 and q.seeds == [0, 1] and q.n_folds == 5
 
@@ -72,4 +73,36 @@ def test_book_on_absent_real_data_stops_at_once_with_the_data_layers_message(
                  "--data-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "VEGAS not found" in err[0] and "paper-lib data fetch vegas" in err[0]
+    assert not (isolated_dirs["build"] / "executed").exists()
+
+
+def test_each_knob_lives_beside_its_code_and_the_quick_profile_overrides_it():
+    from paper_lib.experiment.knobs import known_knobs
+    from paper_lib.pipeline.params import notebook_knobs
+    from paper_lib.report import ablations as ab
+    from paper_lib.report import tsne
+
+    knobs = notebook_knobs()
+    assert knobs["margins"] is ab.MARGINS and knobs["tsne_points"] is tsne.TSNE_POINTS
+    assert set(known_knobs()) >= {"dims", "margins", "batch_numbers", "betas", "tsne_points",
+                                  "n_folds", "epochs", "seeds"}
+    assert ab.MARGINS.resolve("full") == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1]
+    assert ab.MARGINS.resolve("quick") == [0.1, 0.5, 1.1]
+    assert ab.MARGINS.resolve("quick", "0.3,0.7") == [0.3, 0.7]   # -p margins=0.3,0.7
+    with pytest.raises(ParamError, match=r"^betas: every value must lie in \[0.0, 1.0\]"):
+        ab.BETAS.resolve("full", [0.5, 1.5])
+    with pytest.raises(ParamError, match="^dims: must be an integer >= 1"):
+        ab.DIMS.resolve("full", [10, 0])
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["reproduce", "--dataset", "synthetic", "--profile", "quick", "-p", "margins=-1"],
+     "margins:"),
+    (["reproduce", "--dataset", "synthetic", "--profile", "quick", "-p", "learning_rate=1"],
+     "learning_rate: unknown parameter"),
+])
+def test_a_bad_notebook_knob_stops_before_any_notebook_runs(argv, needle, capsys, isolated_dirs):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {needle}")
     assert not (isolated_dirs["build"] / "executed").exists()

@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from fixtures_data import write_vegas_h5
 
+from paper_lib.data.locate import dataset_status
+from paper_lib.errors import DataError
 from paper_lib.pipeline import execute
 from paper_lib.pipeline.book import broken_internal_links, remote_references
 from paper_lib.pipeline.execute import NotebookFailed, notebook_sources, run_notebook
@@ -54,6 +57,48 @@ def test_real_data_fingerprint_changes_with_the_files(tmp_path):
     f0 = execute.data_fingerprint("vegas", str(tmp_path))
     (root / "b.txt").write_text("2")
     assert execute.data_fingerprint("vegas", str(tmp_path)) != f0
+
+
+def _touch_data(path: Path) -> None:
+    """Change a data file's content and size (and so its modification time)."""
+    with path.open("ab") as f:
+        f.write(b"\0" * 4096)
+
+
+def test_data_fingerprint_of_the_datasets_own_folder_follows_its_files(tmp_path):
+    """``--data-dir`` may name the dataset's own folder (the data layer accepts it): the
+    fingerprint must hash that folder's files, not a non-existent ``<folder>/vegas``."""
+    own = tmp_path / "vegas_own_folder"
+    h5 = own / "vegas_feature.h5"
+    write_vegas_h5(h5)
+    assert dataset_status("vegas", str(own))["present"]       # the data layer finds it here
+    f0 = execute.data_fingerprint("vegas", str(own))
+    _touch_data(h5)
+    assert execute.data_fingerprint("vegas", str(own)) != f0, "changed data, same fingerprint"
+
+
+def test_data_fingerprint_same_files_from_the_root_or_the_own_folder(tmp_path):
+    root = tmp_path / "data"
+    h5 = root / "vegas" / "vegas_feature.h5"
+    write_vegas_h5(h5)
+    via_root = execute.data_fingerprint("vegas", str(root))
+    via_own = execute.data_fingerprint("vegas", str(root / "vegas"))
+    assert via_root == via_own                                 # one folder, one identity
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert via_root != execute.data_fingerprint("vegas", str(empty))   # the files are seen
+    _touch_data(h5)
+    assert execute.data_fingerprint("vegas", str(root)) != via_root
+    assert execute.data_fingerprint("vegas", str(root / "vegas")) != via_own
+
+
+def test_check_data_present_accepts_the_root_or_the_own_folder(tmp_path):
+    root = tmp_path / "data"
+    write_vegas_h5(root / "vegas" / "vegas_feature.h5")
+    execute.check_data_present("vegas", str(root))
+    execute.check_data_present("vegas", str(root / "vegas"))
+    with pytest.raises(DataError, match="VEGAS not found"):
+        execute.check_data_present("vegas", str(tmp_path / "nowhere"))
 
 
 @pytest.mark.slow

@@ -12,12 +12,14 @@ import pandas as pd
 import pytest
 
 from paper_lib.data.dataset import PairedDataset
-from paper_lib.paper import load_reported
 from paper_lib.experiment import RECORD_COLUMNS, Config
+from paper_lib.methods._linalg import numerical_rank
 from paper_lib.methods.cluster_cca import ClusterCCA
 from paper_lib.methods.registry import get_method
 from paper_lib.methods.tnn import TNNCCCA
+from paper_lib.paper import load_reported, reference
 from paper_lib.report import ablations as ab
+from paper_lib.report.spectrum import NONZERO_RTOL, canonical_spectrum
 
 
 # -- hand-made records -----------------------------------------------------------------------------
@@ -186,22 +188,15 @@ def test_summary_rejects_records_without_map() -> None:
 
 
 # -- the paper's numbers ---------------------------------------------------------------------------
-def test_paper_reference_falls_back_to_vegas_and_says_so() -> None:
-    vegas = load_reported("vegas")
-    for dataset in ("avdigits", "synthetic", "mv10k"):
-        ref, label = ab.paper_reference("ablation_margin", dataset)
-        assert label == "paper, VEGAS"
-        expected = vegas[vegas["table"] == "ablation_margin"].reset_index(drop=True)
-        pd.testing.assert_frame_equal(ref, expected)
-    ref, label = ab.paper_reference("main_comparison", "mv10k")
-    assert label == "paper, MV-10K" and set(ref["dataset"]) == {"mv10k"}
-    with pytest.raises(ValueError, match="no table"):
-        ab.paper_reference("ablation_nope", "avdigits")
+def paper_reference(table: str, dataset: str) -> tuple[pd.DataFrame, str]:
+    """The paper's rows of ``table`` and their label, by the one rule (paper_lib.paper)."""
+    ref = reference(table, dataset)
+    return ref.rows, ref.label
 
 
 def test_paper_and_ours_never_share_a_column() -> None:
     summary = ab.summarise_sweep(_records(TOY, TOY_TIMES))
-    paper, label = ab.paper_reference("ablation_margin", "avdigits")
+    paper, label = paper_reference("ablation_margin", "avdigits")
     out = ab.attach_paper(summary, paper, label)
     assert len(out) == len(summary)
     pd.testing.assert_frame_equal(out[summary.columns], summary)       # ours untouched
@@ -220,7 +215,7 @@ def test_paper_and_ours_never_share_a_column() -> None:
 
 def test_display_table_labels_the_papers_columns() -> None:
     summary = ab.summarise_sweep(_records(TOY, TOY_TIMES))
-    paper, label = ab.paper_reference("ablation_margin", "avdigits")
+    paper, label = paper_reference("ablation_margin", "avdigits")
     table = ab.display_table(ab.attach_paper(summary, paper, label))
     assert list(table.columns) == ["method", "setting", "A→V ours", "A→V paper, VEGAS",
                                    "V→A ours", "V→A paper, VEGAS", "folds x seeds", "fit (s)"]
@@ -232,7 +227,7 @@ def test_display_table_labels_the_papers_columns() -> None:
 
 
 def test_relabel_paper_puts_main_table_rows_on_mining_cells() -> None:
-    paper, _ = ab.paper_reference("main_comparison", "avdigits")
+    paper, _ = paper_reference("main_comparison", "avdigits")
     out = ab.relabel_paper(paper, ab.MINING_PAPER_ROWS)
     assert set(zip(out["method"], out["setting"], strict=True)) == set(
         ab.MINING_PAPER_ROWS.values())
@@ -279,14 +274,14 @@ def test_within_class_correlations_are_at_most_c_minus_1() -> None:
     canonical correlations; the paired term of the β variant (β > 0) adds the others."""
     ds = _toy_dataset(n_classes=4, d_a=8, d_v=9)
     split = next(ds.splits([0]))
-    spec = ab.canonical_spectrum(ds, split, 8)
-    by = {name: g["correlation"].to_numpy() for name, g in spec.groupby("estimator")}
-    assert ab.n_nonzero(by["C-CCA, Rasiwasia"]) == 3                 # C − 1 = 3
-    assert ab.n_nonzero(by["C-CCA, β = 0.2"]) == 8 and ab.n_nonzero(by["CCA (pairs)"]) == 8
-    # β = 0 has the same rank bound, β = 1 is CCA on the pairs
     Xa, Xv, y = ds.audio[split.train], ds.visual[split.train], ds.labels[split.train]
+    result = canonical_spectrum(Xa, Xv, y, 8)
+    spec = result.table
+    assert result.n_nonzero == {"C-CCA, Rasiwasia": 3,                # C − 1 = 3
+                                "C-CCA, β = 0.2": 8, "CCA (pairs)": 8}
+    # β = 0 has the same rank bound, β = 1 is CCA on the pairs
     rho0 = ClusterCCA(n_components=8, variant="beta", beta=0.0).fit(Xa, Xv, y).correlations_
-    assert ab.n_nonzero(rho0) == 3
+    assert numerical_rank(rho0, NONZERO_RTOL) == 3
     # balanced training classes: Rasiwasia's weights n_c are constant, so it equals β = 0 on
     # the C − 1 non-zero components (what the β notebook says)
     assert np.all(np.bincount(y) == np.bincount(y)[0])
@@ -303,10 +298,10 @@ def test_within_class_correlations_are_at_most_c_minus_1() -> None:
         ClusterCCA(n_components=8, variant="rasiwasia").fit(Xa, Xv, y).correlations_)
 
 
-def test_n_nonzero() -> None:
-    assert ab.n_nonzero(np.array([0.9, 0.5, 1e-9, 0.0])) == 2
-    assert ab.n_nonzero(np.array([])) == 0
-    assert ab.n_nonzero(np.zeros(3)) == 0
+def test_numerical_rank_at_the_spectrum_tolerance() -> None:
+    assert numerical_rank(np.array([0.9, 0.5, 1e-9, 0.0]), NONZERO_RTOL) == 2
+    assert numerical_rank(np.array([]), NONZERO_RTOL) == 0
+    assert numerical_rank(np.zeros(3), NONZERO_RTOL) == 0
 
 
 # -- running (cheap closed-form methods on a toy dataset) ------------------------------------------
@@ -326,7 +321,7 @@ def test_run_sweep_records_every_cell_and_fold(isolated_dirs) -> None:
 # -- figures ---------------------------------------------------------------------------------------
 def test_plot_sweep_draws_ours_and_the_paper_separately() -> None:
     summary = ab.summarise_sweep(_records(TOY, TOY_TIMES))
-    paper, label = ab.paper_reference("ablation_margin", "avdigits")
+    paper, label = paper_reference("ablation_margin", "avdigits")
     out = ab.attach_paper(summary, paper, label)
     fig = ab.plot_sweep(out, xlabel="margin", title="t",
                         secondary=("clips", ab.vegas_clips_per_batch_axis,
@@ -354,7 +349,7 @@ def test_plot_sweep_draws_ours_and_the_paper_separately() -> None:
 
 def test_plot_bars_heights_are_our_means() -> None:
     summary = ab.summarise_sweep(_records(TOY, TOY_TIMES))
-    paper, label = ab.paper_reference("ablation_margin", "avdigits")
+    paper, label = paper_reference("ablation_margin", "avdigits")
     fig = ab.plot_bars(ab.attach_paper(summary, paper, label), title="t")
     for ax, d in zip(fig.axes[:2], ("a2v", "v2a"), strict=True):
         heights = [p.get_height() for p in ax.patches]

@@ -8,8 +8,8 @@ import pytest
 from sklearn.decomposition import PCA
 
 from paper_lib.data.dataset import PairedDataset
-from paper_lib.paper import load_reported
 from paper_lib.experiment import Config
+from paper_lib.paper import load_reported
 from paper_lib.report import feature_study as fs
 
 

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from paper_lib.data.dataset import Split
-from paper_lib.paper import load_reported
 from paper_lib.experiment import RECORD_COLUMNS, SplitResult
-from paper_lib.methods.registry import PAPER_METHODS
+from paper_lib.paper import PAPER_METHODS, load_reported, reference
+from paper_lib.paths import REPO_ROOT
 from paper_lib.pipeline.params import resolve
 from paper_lib.report import main_table as mt
 
@@ -38,63 +38,72 @@ def _records(methods=mt.MAIN_METHODS, folds=(0, 1, 2), seeds=(0, 1), seed=0) -> 
 
 
 def test_main_configs_are_the_main_methods_in_order_and_identical_across_calls():
-    p = resolve(dataset="synthetic", profile="full")
-    configs = mt.main_configs(p)
+    configs = mt.main_configs(10)
     assert [c.method for c in configs] == [*PAPER_METHODS, "c_cca_rasiwasia"]
-    assert all(c.dim == 10 and c.epochs == p.epochs and c.hyper == {} for c in configs)
-    assert mt.main_configs(p) == configs  # two notebooks -> the same configs -> same cache keys
-    sub = mt.main_configs(p, ["tnn_c_cca", "cca"])
+    assert all(c.dim == 10 and c.epochs == 10 and c.hyper == {} for c in configs)
+    assert mt.main_configs(10) == configs  # two notebooks -> the same configs -> same cache keys
+    sub = mt.main_configs(10, ["tnn_c_cca", "cca"])
     assert sub == [c for c in configs if c.method == "tnn_c_cca"] + [configs[0]]
     with pytest.raises(ValueError, match="methods: 'ugach'"):
-        mt.main_configs(p, ["ugach"])
+        mt.main_configs(10, ["ugach"])
 
 
 def test_main_configs_hit_the_same_cache_key(monkeypatch, tmp_path):
-    from paper_lib import experiment_cache as ec
     from paper_lib.data.registry import load_dataset
+    from paper_lib.experiment import cache as ec
 
     monkeypatch.setenv("PAPER_LIB_CACHE", str(tmp_path))
     ds = load_dataset("synthetic", n_per_class=6, d_audio=16, d_visual=24, use_cache=False)
     split = next(ds.splits([0]))
-    p = resolve(dataset="synthetic", profile="quick")
-    a = mt.main_configs(p)[0]
-    b = mt.main_configs(p, ["cca"])[0]
-    key = ec._key(ds, a.method, split, 0, a.dim, a.epochs, "cosine", a.hyper)
-    assert key == ec._key(ds, b.method, split, 0, b.dim, b.epochs, "cosine", b.hyper)
+    a = mt.main_configs(2)[0]
+    b = mt.main_configs(2, ["cca"])[0]
+    key = ec.cache_key(ds, a.method, split, 0, a.dim, a.epochs, "cosine", a.hyper)
+    assert key == ec.cache_key(ds, b.method, split, 0, b.dim, b.epochs, "cosine", b.hyper)
+    assert key != ec.cache_key(ds, b.method, split, 0, b.dim, b.epochs, "euclidean", b.hyper)
 
 
-def test_main_seeds_default_to_the_notebook_seed():
-    p = resolve(dataset="synthetic", profile="full", seed=3)
-    assert mt.main_seeds(p) == [3]
-    q = resolve(dataset="synthetic", profile="full", seeds=[0, 1])
-    assert mt.main_seeds(q, [0, 1]) == [0, 1]
+def test_the_full_profiles_seeds_take_effect():
+    assert resolve(dataset="synthetic", profile="full").seeds == [0, 1, 2]
+    assert resolve(dataset="synthetic", profile="quick").seeds == [0]
+    assert resolve(dataset="synthetic", profile="full", seeds=[0, 1]).seeds == [0, 1]
+    source = (REPO_ROOT / "notebooks" / "02_main_table.py").read_text()
+    assert "fit_seeds = p.seeds" in source
 
 
-def test_scores_are_cosine_and_transposed_for_v2a():
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_a_split_result_scores_with_the_metric_it_was_evaluated_with(metric):
     rng = np.random.default_rng(1)
     Za, Zv = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
     res = SplitResult("cca", Split("fold0", 0, np.arange(5, 10), np.arange(5)), 0, Za, Zv,
-                      np.zeros(5, int), {}, 0.0, 0.0, None)  # type: ignore[arg-type]
-    naive = np.array([[a @ v / np.linalg.norm(a) / np.linalg.norm(v) for v in Zv] for a in Za])
-    np.testing.assert_allclose(mt.scores(res, "a2v"), naive)
-    np.testing.assert_allclose(mt.scores(res, "v2a"), naive.T)
+                      np.zeros(5, int), {}, 0.0, 0.0, metric=metric)
+    if metric == "cosine":
+        naive = np.array([[a @ v / np.linalg.norm(a) / np.linalg.norm(v) for v in Zv] for a in Za])
+    else:
+        naive = np.array([[-np.linalg.norm(a - v) for v in Zv] for a in Za])
+    np.testing.assert_allclose(res.scores("a2v"), naive)
+    np.testing.assert_allclose(res.scores("v2a"), naive.T)
     with pytest.raises(ValueError, match="direction"):
-        mt.scores(res, "a2a")
+        res.scores("a2a")
 
 
-def test_paper_reference_uses_the_dataset_or_vegas():
-    rep, ref = mt.paper_reference("mv10k")
-    assert ref == "MV-10K" and set(rep["dataset"]) == {"mv10k"}
-    assert set(rep["table"]) == {"main_comparison"}
-    for name in ("avdigits", "synthetic", "/some/file.h5"):
-        rep, ref = mt.paper_reference(name)
-        assert ref == "VEGAS" and set(rep["dataset"]) == {"vegas"}
+def test_evaluate_split_records_its_metric_and_pr_curves_follow_it():
+    from paper_lib.data.registry import load_dataset
+    from paper_lib.experiment import evaluate_split
+    from paper_lib.metrics.retrieval import mean_average_precision
+
+    ds = load_dataset("synthetic", n_per_class=8, d_audio=12, d_visual=10, use_cache=False)
+    split = next(ds.splits([0]))
+    res = evaluate_split(ds, "cca", split, dim=3, metric="euclidean")
+    assert res.metric == "euclidean"
+    for d in ("a2v", "v2a"):  # the matrix every curve and test uses gives the recorded MAP
+        assert mean_average_precision(res.scores(d), res.labels, res.labels) == pytest.approx(
+            res.metrics[d]["map"], abs=1e-12)
 
 
 def test_main_table_equals_a_manual_groupby_and_keeps_the_paper_apart():
     records = _records()
-    reported, ref = mt.paper_reference("avdigits")
-    table = mt.main_table(records, reported, ref)
+    ref = reference("main_comparison", "avdigits")
+    table = mt.main_table(records, ref)
     # rows: our methods in order, then the four placeholders
     assert list(table["method"]) == [*mt.MAIN_METHODS, "ugach", "ucal", "acmr", "agah"]
     m = records[records["metric"] == "map"]
@@ -121,7 +130,7 @@ def test_main_table_equals_a_manual_groupby_and_keeps_the_paper_apart():
 
 
 def test_placeholders_have_no_numbers():
-    table = mt.main_table(_records(), *mt.paper_reference("vegas"))
+    table = mt.main_table(_records(), reference("main_comparison", "vegas"))
     ph = table[table["status"] == mt.STATUS_MISSING]
     assert list(ph["paper_name"]) == list(mt.SOTA_BASELINES)
     num = [c for c in table.columns if c.startswith(("ours_map", "paper_map"))]
@@ -134,11 +143,11 @@ def test_placeholders_have_no_numbers():
 def test_main_table_refuses_records_without_a_method():
     records = _records(methods=("cca",))
     with pytest.raises(ValueError, match="c_cca"):
-        mt.main_table(records, *mt.paper_reference("vegas"), methods=("cca", "c_cca"))
+        mt.main_table(records, reference("main_comparison", "vegas"), methods=("cca", "c_cca"))
 
 
 def test_display_table_formats_mean_pm_std():
-    table = mt.main_table(_records(), *mt.paper_reference("vegas"))
+    table = mt.main_table(_records(), reference("main_comparison", "vegas"))
     shown = mt.display_table(table)
     r = table.iloc[0]
     assert shown.iloc[0]["ours MAP V→A"] == f"{r['ours_map_v2a_mean']:.4f} ± {r['ours_map_v2a_std']:.4f}"
@@ -147,7 +156,7 @@ def test_display_table_formats_mean_pm_std():
 
 
 def test_glue_values_cover_every_number_once():
-    table = mt.main_table(_records(), *mt.paper_reference("vegas"))
+    table = mt.main_table(_records(), reference("main_comparison", "vegas"))
     glued = mt.glue_values(table)
     assert glued["main_table_cca_a2v_mean"] == table.iloc[0]["ours_map_a2v_mean"]
     assert glued["main_table_tnn_c_cca_v2a_paper"] == 0.7376
@@ -192,7 +201,7 @@ def test_metric_summary_single_fit_has_zero_std_and_unknown_metric_fails():
 def test_plot_main_table_draws_both_directions():
     import matplotlib.pyplot as plt
 
-    table = mt.main_table(_records(), *mt.paper_reference("vegas"))
+    table = mt.main_table(_records(), reference("main_comparison", "vegas"))
     fig = mt.plot_main_table(table, "toy")
     assert len(fig.axes) == 2
     assert len(fig.axes[0].patches) == len(mt.MAIN_METHODS)  # one bar per computed method

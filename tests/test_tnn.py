@@ -7,10 +7,12 @@ import pytest
 import torch
 from torch import nn
 
-from paper_lib.methods._torch_utils import stratified_holdout
+from paper_lib.errors import UserError
+from paper_lib.methods._torch_utils import seeded, stratified_holdout, validation_map
 from paper_lib.methods.base import NotFittedError
 from paper_lib.methods.cluster_cca import ClusterCCA
 from paper_lib.methods.tnn import TNNCCCA
+from paper_lib.metrics.cross_modal import cross_modal_map
 from paper_lib.metrics.retrieval import mean_average_precision
 from paper_lib.metrics.similarity import similarity
 
@@ -166,5 +168,48 @@ def test_bad_input_and_parameters_raise(small):
     with pytest.raises(ValueError, match="out_dim"):
         TNNCCCA(order="tnn_first", n_components=12, out_dim=10).fit(Xa, Xv, y)
     model = TNNCCCA(epochs=1).fit(Xa, Xv, y)
-    with pytest.raises(ValueError, match="X_visual has 20 features"):
+    with pytest.raises(ValueError, match=r"X_visual has 20 columns \(features\)"):
         model.transform(None, Xa)
+
+
+def test_seeded_seeds_but_leaves_the_thread_count_alone():
+    before, state = torch.get_num_threads(), torch.get_rng_state()
+    torch.set_num_threads(2)
+    try:
+        with seeded(11) as generator:
+            assert torch.get_num_threads() == 2  # the thread policy is paper_lib.threads' job
+            first = torch.rand(3)
+            assert generator.initial_seed() == 12
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's global RNG is untouched
+    assert torch.equal(first, torch.rand(3, generator=torch.Generator().manual_seed(11)))
+
+
+def test_validation_map_is_the_mean_of_the_shared_cross_modal_map(small):
+    Xa, Xv, y = small
+    Za, Zv = Xa[:, :10], Xv[:, :10]
+    maps = cross_modal_map(Za, Zv, y, metric="cosine")
+    assert validation_map(Za, Zv, y) == 0.5 * (maps["a2v"] + maps["v2a"])
+
+
+def test_tnn_first_transform_is_per_view(small):
+    Xa, Xv, y = small
+    model = TNNCCCA(epochs=2, order="tnn_first", n_components=5).fit(Xa, Xv, y)
+    Za, Zv = model.transform(Xa, Xv)
+    assert Za.shape == Zv.shape == (300, 5)
+    np.testing.assert_array_equal(model.transform(Xa, None)[0], Za)
+    np.testing.assert_array_equal(
+        model.transform(Xa, np.random.default_rng(1).normal(size=Xv.shape))[0], Za)
+    np.testing.assert_array_equal(model.transform(None, Xv)[1], Zv)
+
+
+@pytest.mark.parametrize("bad", [
+    {"epochs": True}, {"hidden": 100.0}, {"dropout": 1.0}, {"margin": -0.5}, {"lr": True},
+    {"n_batches": 0}, {"batch_size": None}, {"validation_fraction": 1.0}, {"random_state": 1.5},
+    {"ccca_variant": "rasiwasya"},
+])
+def test_bad_hyperparameters_raise_user_errors_before_training(small, bad):
+    Xa, Xv, y = small
+    with pytest.raises(UserError, match=next(iter(bad))):
+        TNNCCCA(**bad).fit(Xa, Xv, y)

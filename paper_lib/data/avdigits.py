@@ -423,6 +423,7 @@ def make_avdigits(seed: int = 0, n_per_class: int = DEFAULT_N_PER_CLASS, n_folds
               "pitch_range": list(pitch_range), "snr_db": [float(s) for s in snr_db],
               "clip_seconds": [int(s) for s in clip_seconds]}
     return load_cached(GENERATOR, params, lambda: build_avdigits(
-        int(seed), int(n_per_class), int(n_folds), tuple(voices), tuple(rate_range),
-        tuple(pitch_range), tuple(snr_db), tuple(clip_seconds)),
+        int(seed), int(n_per_class), int(n_folds), tuple(voices),
+        (rate_range[0], rate_range[1]), (pitch_range[0], pitch_range[1]),
+        (snr_db[0], snr_db[1]), tuple(clip_seconds)),
         code_version=_code_version(), use_cache=use_cache)

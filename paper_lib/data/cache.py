@@ -116,7 +116,7 @@ def arrays_to_dataset(arrays: Mapping[str, np.ndarray]) -> PairedDataset:
 
 def save_npz(ds: PairedDataset, target: str | Path, meta: Mapping[str, Any] | None = None) -> Path:
     """Write ``ds`` (and a JSON ``meta`` record) to ``target`` atomically (uncompressed npz)."""
-    arrays = dataset_to_arrays(ds)
+    arrays: dict[str, Any] = dataset_to_arrays(ds)     # Any: savez(**) also has allow_pickle
     arrays[_META_KEY] = np.array(json.dumps(dict(meta or {}), sort_keys=True, default=jsonable))
     # [choice] uncompressed: the synthetic features are noise-like and barely compress, and
     # loading uncompressed arrays is several times faster.

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from paper_lib.data.dataset import DataError
+from paper_lib.errors import DataError
 
 #: exit codes: 0 fine, 1 a check failed / not present, 2 bad input or manual download required
 EXIT_OK, EXIT_FAILED, EXIT_MANUAL = 0, 1, 2
@@ -64,7 +64,7 @@ def _known(name: str) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from paper_lib.data.manifest import dataset_status
+    from paper_lib.data.locate import dataset_status
     from paper_lib.data.registry import dataset_names
 
     rows = [dataset_status(n, args.data_dir or None) for n in dataset_names()]
@@ -80,7 +80,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from paper_lib.data.manifest import ManualDownloadRequired, fetch
+    from paper_lib.data.fetch import ManualDownloadRequired, fetch
 
     _known(args.name)
     try:
@@ -94,7 +94,7 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from paper_lib.data.manifest import verify
+    from paper_lib.data.verify import verify
 
     _known(args.name)
     report = verify(args.name, args.data_dir or None, deep=getattr(args, "deep", False))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -138,7 +138,7 @@ def validate(ds: PairedDataset, where: str | None = None) -> None:
     src = where or ds.source or ds.name
     n = ds.labels.shape[0] if ds.labels.ndim == 1 else -1
 
-    def fail(msg: str) -> None:
+    def fail(msg: str) -> NoReturn:
         raise DataError(f"{src}: {msg}")
 
     if ds.labels.ndim != 1:
@@ -188,7 +188,7 @@ def validate(ds: PairedDataset, where: str | None = None) -> None:
             fail("the fixed split needs both training and test clips")
     if (ds.audio_seq is None) != (ds.visual_seq is None):
         fail("give both audio_seq and visual_seq, or neither")
-    if ds.audio_seq is not None:
+    if ds.audio_seq is not None and ds.visual_seq is not None:     # both, or neither (above)
         if ds.seq_len is None or ds.seq_len.shape != (n,):
             fail(f"seq_len (valid seconds per clip, length {n}) is required with sequences")
         for view, S, X in (("audio_seq", ds.audio_seq, ds.audio),

@@ -21,13 +21,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from paper_lib.data.dataset import DataError, PairedDataset
+from paper_lib.data.dataset import PairedDataset
 from paper_lib.data.formats._checks import fetch_hint, missing_file
 from paper_lib.data.formats.ave import read_ave
 from paper_lib.data.formats.clip_arrays import AUDIO_DIR, find_clip_root, read_clip_arrays
 from paper_lib.data.formats.generic_h5 import GENERIC_SUFFIXES, read_generic_h5
 from paper_lib.data.formats.vegas_h5 import VEGAS_H5_NAME, read_vegas_h5
-from paper_lib.data.manifest import dataset_dir, load_manifest
+from paper_lib.data.locate import dataset_dir
+from paper_lib.data.manifest import load_manifest
+from paper_lib.errors import DataError
 
 EMBEDDED = ("synthetic", "avdigits")
 REAL = ("vegas", "mv10k", "ave")
@@ -74,10 +76,12 @@ def load_dataset(name_or_path: str, data_dir: str | Path | None = None, seed: in
 def _load_embedded(name: str, seed: int, options: dict[str, Any]) -> PairedDataset:
     """Import the generator lazily (it may pull heavier dependencies) and call it."""
     if name == "synthetic":
-        from paper_lib.data.synthetic import make_synthetic as make
-    else:
-        from paper_lib.data.avdigits import make_avdigits as make
-    return _call(make, name, options, seed=seed)
+        from paper_lib.data.synthetic import make_synthetic
+
+        return _call(make_synthetic, name, options, seed=seed)
+    from paper_lib.data.avdigits import make_avdigits
+
+    return _call(make_avdigits, name, options, seed=seed)
 
 
 # -- real ------------------------------------------------------------------------------------

@@ -129,7 +129,7 @@ def _class_structure(rng: np.random.Generator, n_classes: int) -> np.ndarray:
 def _shared_latents(rng: np.random.Generator, centres: np.ndarray, labels: np.ndarray,
                     n_seconds: int) -> tuple[np.ndarray, np.ndarray]:
     """(N, T, k) per-second shared latents z_{i,t} and the (N,) mode of each clip."""
-    n = labels.shape[0]
+    n = int(labels.shape[0])
     modes = rng.integers(0, N_MODES, n)                                  # m_i
     z = centres[labels, modes] + SIGMA_WITHIN * rng.standard_normal((n, K_SHARED))   # z_i
     e = np.empty((n, n_seconds, K_SHARED))

@@ -4,7 +4,8 @@ Each function does one job:
 - :func:`center`          subtract a (given or computed) column mean;
 - :func:`inv_sqrt_spd`    Σ^{-1/2} of a symmetric positive (semi-)definite matrix via ``eigh``;
 - :func:`flip_signs`      deterministic signs for pairs of canonical directions (svd_flip style);
-- :func:`class_sums`      per-class row sums Σ_{x∈X_c} x without one-hot or pair matrices.
+- :func:`class_sums`      per-class row sums Σ_{x∈X_c} x without one-hot or pair matrices;
+- :func:`numerical_rank`  how many singular values (or canonical correlations) are non-zero.
 """
 
 from __future__ import annotations
@@ -76,3 +77,27 @@ def class_sums(X: np.ndarray, class_index: np.ndarray, n_classes: int) -> np.nda
     sums = np.zeros((n_classes, X.shape[1]), dtype=np.float64)
     sums[sorted_idx[starts]] = np.add.reduceat(X[order], starts, axis=0)
     return sums
+
+
+def numerical_rank(values: np.ndarray, rtol: float) -> int:
+    """Number of entries of ``values`` above ``rtol · max(values)``: a numerical rank.
+
+    ``values`` is a non-negative 1-d array, e.g. the singular values σ_i of a matrix (then this is
+    its rank, as ``np.linalg.matrix_rank`` with a relative tolerance) or canonical correlations ρ_i
+    (then it counts the directions that carry any correlation). The count is
+    #{i : v_i > rtol · max_j v_j}; it is 0 for an empty array and for an all-zero one (nothing is
+    above a zero maximum). Raises ``ValueError`` for a non-1-d array, a negative or non-finite
+    entry, or a negative ``rtol``.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1:
+        raise ValueError(f"numerical_rank needs a 1-d array, got shape {v.shape}.")
+    if not np.isfinite(v).all() or (v < 0).any():
+        raise ValueError("numerical_rank needs finite non-negative values (singular values or "
+                         "canonical correlations).")
+    if not np.isfinite(rtol) or rtol < 0:
+        raise ValueError(f"numerical_rank: rtol must be a finite number >= 0, got {rtol!r}.")
+    top = float(v.max()) if v.size else 0.0
+    if top <= 0.0:
+        return 0
+    return int(np.count_nonzero(v > rtol * top))

@@ -2,7 +2,8 @@
 
 Everything runs on the CPU (``DEVICE``). Each helper does one job: seeding, array <-> tensor
 conversion, minibatch index generation, an MLP builder, input standardisation, a stratified
-validation split, and batched inference. Thread counts are left to PyTorch's defaults.
+validation split, batched inference and the validation MAP. Nothing here sets thread counts: the
+project's one thread policy is ``paper_lib.threads``, applied by the entry points.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 from torch import nn
+
+from paper_lib.errors import UserError
+from paper_lib.methods._validation import check_number, check_positive_int
+from paper_lib.metrics.cross_modal import cross_modal_map
 
 #: every deep method in this package trains and infers on the CPU
 DEVICE = torch.device("cpu")
@@ -27,32 +32,16 @@ def seeded(seed: int) -> Iterator[torch.Generator]:
     """Seed torch's global RNG inside the block (restored afterwards) and yield a fresh generator.
 
     The global RNG drives weight initialisation and dropout; the yielded generator drives data
-    order (shuffling) and random mining. Training runs on one intra-op thread (restored after). ``torch.random.fork_rng`` keeps the caller's global RNG
-    state untouched, so fitting an estimator has no side effect on other code.
+    order (shuffling) and random mining. ``torch.random.fork_rng`` keeps the caller's global RNG
+    state untouched, so fitting an estimator has no side effect on other code. Thread counts are
+    not touched (see ``paper_lib.threads``).
     """
     seed = int(seed)
-    threads = torch.get_num_threads()
-    # [choice] one intra-op thread while training: these MLPs/LSTMs are tiny, and on a 2-core
-    # machine a second thread mostly adds synchronisation (measured: a 10-epoch TNN-C-CCA fit on
-    # 640 clips took 2.7 s with one thread and 26 s with two while the other core was busy).
-    torch.set_num_threads(1)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            generator = torch.Generator(device="cpu")
-            generator.manual_seed(seed + 1)  # distinct stream from the global one
-            yield generator
-    finally:
-        torch.set_num_threads(threads)
-
-
-def check_seed(random_state: int | None) -> int:
-    """Turn ``random_state`` into an int seed; ``None`` means 0 (deep methods are always seeded)."""
-    if random_state is None:
-        return 0
-    if isinstance(random_state, bool) or not isinstance(random_state, int | np.integer):
-        raise ValueError(f"random_state must be an int or None, got {random_state!r}.")
-    return int(random_state)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        generator = torch.Generator(device="cpu")
+        generator.manual_seed(seed + 1)  # distinct stream from the global one
+        yield generator
 
 
 # -- conversion ----------------------------------------------------------------------------------
@@ -74,12 +63,8 @@ def resolve_batch_size(n_samples: int, batch_size: int | None, n_batches: int | 
     batch size is ``ceil(N / n_batches)``; ``n_batches`` overrides ``batch_size`` when given.
     """
     if n_batches is not None:
-        if int(n_batches) < 1:
-            raise ValueError(f"n_batches must be >= 1, got {n_batches}.")
-        return max(1, int(np.ceil(n_samples / int(n_batches))))
-    if batch_size is None or int(batch_size) < 1:
-        raise ValueError(f"batch_size must be >= 1 (or give n_batches), got {batch_size}.")
-    return min(int(batch_size), n_samples)
+        return max(1, int(np.ceil(n_samples / check_positive_int(n_batches, "n_batches"))))
+    return min(check_positive_int(batch_size, "batch_size"), n_samples)
 
 
 def minibatch_indices(n_samples: int, batch_size: int, generator: torch.Generator,
@@ -161,8 +146,8 @@ def stratified_holdout(y: np.ndarray, fraction: float, seed: int) -> tuple[np.nd
     Every class keeps at least one training row; a class with one row gives none to validation.
     Used to carve a validation split out of the TRAINING data only (never from the test fold).
     """
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}.")
+    check_number(fraction, "validation_fraction", low=0.0, high=1.0, low_open=True,
+                 high_open=True)
     rng = np.random.default_rng(seed)
     val: list[np.ndarray] = []
     for c in np.unique(y):
@@ -172,38 +157,17 @@ def stratified_holdout(y: np.ndarray, fraction: float, seed: int) -> tuple[np.nd
     val_idx = np.sort(np.concatenate(val))
     train_idx = np.setdiff1d(np.arange(y.size), val_idx)
     if val_idx.size == 0:
-        raise ValueError(
+        raise UserError(
             f"validation_fraction={fraction} leaves no validation rows: use a larger fraction.")
     return train_idx, val_idx
 
 
-# -- input checks for one view -------------------------------------------------------------------
-def check_one_view(X: np.ndarray, name: str, n_features: int, ndim: int = 2) -> np.ndarray:
-    """Validate a single view at transform time: ``ndim`` dims, finite, ``n_features`` columns."""
-    A = np.asarray(X, dtype=np.float64)
-    if A.ndim != ndim:
-        raise ValueError(f"{name} must be a {ndim}-d array, got shape {A.shape}.")
-    if A.shape[0] == 0:
-        raise ValueError(f"{name} is empty (shape {A.shape}).")
-    if A.shape[-1] != n_features:
-        raise ValueError(
-            f"{name} has {A.shape[-1]} features but the model was fitted with {n_features}.")
-    if not np.isfinite(A).all():
-        bad = int((~np.isfinite(A)).any(axis=tuple(range(1, A.ndim))).sum())
-        raise ValueError(f"{name} contains NaN or inf values in {bad} row(s).")
-    return A
-
-
+# -- model selection -----------------------------------------------------------------------------
 def validation_map(Z_audio: np.ndarray, Z_visual: np.ndarray, y: np.ndarray) -> float:
     """Mean of the A->V and V->A cosine MAP (full ranking) on a validation split.
 
-    Uses the project's one retrieval-metrics module (imported lazily: only needed when a
-    validation split is requested).
+    Uses the project's one cross-modal scoring rule, :func:`paper_lib.metrics.cross_modal.
+    cross_modal_map`.
     """
-    from paper_lib.metrics.retrieval import mean_average_precision
-    from paper_lib.metrics.similarity import similarity
-
-    S = similarity(Z_audio, Z_visual, "cosine")  # (n, n): audio queries x visual gallery
-    a2v = mean_average_precision(S, y, y)
-    v2a = mean_average_precision(S.T, y, y)
-    return 0.5 * (float(a2v) + float(v2a))
+    maps = cross_modal_map(Z_audio, Z_visual, y, metric="cosine")
+    return 0.5 * (maps["a2v"] + maps["v2a"])

@@ -1,19 +1,46 @@
 """The one API every cross-modal method follows.
 
-Conventions (after scikit-learn's ``cross_decomposition``):
+Conventions (after scikit-learn's ``cross_decomposition`` and cca_zoo's ``_base.py``):
 - the constructor only stores hyper-parameters;
-- ``fit(X_audio, X_visual, y=None)`` learns from the *training* rows only and returns ``self``;
+- ``fit(X_audio, X_visual, y=None)`` checks the hyper-parameters, learns from the *training* rows
+  only and returns ``self``;
 - ``transform(X_audio=None, X_visual=None)`` embeds each view **from that view alone** (an audio
   embedding never looks at the visual partner, and vice versa) and returns ``(Z_audio, Z_visual)``;
   a view passed as ``None`` comes back as ``None``;
 - fitted state ends in ``_``; ``transform`` before ``fit`` raises ``NotFittedError``.
+
+``fit`` and ``transform`` are written once, here. An estimator implements three hooks:
+
+- ``_check_hyperparameters()``: raise ``UserError`` for a bad hyper-parameter (called first by
+  ``fit``, before any data is looked at; the checkers live in ``_validation.py``);
+- ``_fit(X_audio, X_visual, y, **kwargs)``: validate the training views and learn;
+- ``_transform_view(X, view, **kwargs)``: embed ONE already-validated view (``"audio"`` or
+  ``"visual"``); it is given nothing of the other view, so per-view embedding holds by construction.
+
+and names in ``_fitted_attribute`` an attribute that only a completed ``fit`` sets.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Literal, Self, TypeVar
 
 import numpy as np
+
+from paper_lib.errors import UserError
+from paper_lib.methods._validation import check_transform_view
+
+#: the two modalities, in the order of every (audio, visual) pair in this package
+View = Literal["audio", "visual"]
+VIEWS: tuple[View, View] = ("audio", "visual")
+#: "mean": clip-level (N, d) arrays; "sequence": (N, T, d) arrays zero-padded in time + ``lengths``
+InputKind = Literal["mean", "sequence"]
+
+_T = TypeVar("_T")
+
+
+def by_view(view: View, audio: _T, visual: _T) -> _T:
+    """``audio`` for the audio view, ``visual`` for the visual one."""
+    return audio if view == "audio" else visual
 
 
 class NotFittedError(RuntimeError):
@@ -25,30 +52,66 @@ class CrossModalEstimator:
 
     #: "mean" methods take clip-level (N, d) arrays; "sequence" methods take (N, T, d) arrays
     #: zero-padded in time plus ``lengths`` (N,) passed as a keyword to fit/transform.
-    input_kind: str = "mean"
+    input_kind: InputKind = "mean"
     #: set by methods that need class labels in ``fit``
     supervised: bool = False
+    #: an attribute that only a completed ``fit`` sets (checked by ``transform``)
+    _fitted_attribute: ClassVar[str] = "n_features_audio_"
 
+    # -- the API (written once) ------------------------------------------------------------------
     def fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None = None,
-            **kwargs: Any) -> CrossModalEstimator:
-        raise NotImplementedError
+            **kwargs: Any) -> Self:
+        """Check the hyper-parameters, then learn from the paired training rows (and labels)."""
+        self._check_hyperparameters()
+        self._fit(X_audio, X_visual, y, **kwargs)
+        return self
 
     def transform(self, X_audio: np.ndarray | None = None, X_visual: np.ndarray | None = None,
                   **kwargs: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
-        raise NotImplementedError
+        """Embed each given view from itself alone; a view passed as ``None`` returns ``None``."""
+        self._check_fitted()
+        Z_audio = None if X_audio is None else self.transform_view(X_audio, "audio", **kwargs)
+        Z_visual = None if X_visual is None else self.transform_view(X_visual, "visual", **kwargs)
+        return Z_audio, Z_visual
+
+    def transform_view(self, X: np.ndarray, view: View, **kwargs: Any) -> np.ndarray:
+        """Embed one view (``"audio"`` or ``"visual"``): validate it, then ``_transform_view``."""
+        self._check_fitted()
+        if view not in VIEWS:
+            raise UserError(f"view must be one of {VIEWS}, got {view!r}.")
+        lengths = kwargs.get("lengths") if self.input_kind == "sequence" else None
+        A = check_transform_view(X, f"X_{view}", self._n_features(view),
+                                 input_kind=self.input_kind, lengths=lengths)
+        return self._transform_view(A, view, **kwargs)
 
     def fit_transform(self, X_audio: np.ndarray, X_visual: np.ndarray,
                       y: np.ndarray | None = None, **kwargs: Any
                       ) -> tuple[np.ndarray | None, np.ndarray | None]:
         return self.fit(X_audio, X_visual, y, **kwargs).transform(X_audio, X_visual, **kwargs)
 
-    # -- helpers -------------------------------------------------------------------------------
+    # -- hooks -----------------------------------------------------------------------------------
+    def _check_hyperparameters(self) -> None:
+        """Raise ``UserError`` for a bad hyper-parameter (the first thing ``fit`` does)."""
+
+    def _fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None,
+             **kwargs: Any) -> None:
+        raise NotImplementedError
+
+    def _transform_view(self, X: np.ndarray, view: View, **kwargs: Any) -> np.ndarray:
+        """Embed one validated view ``X`` of modality ``view``; (n, d) out."""
+        raise NotImplementedError
+
+    # -- helpers ---------------------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
         """Hyper-parameters as stored by the constructor (public attributes not ending in ``_``)."""
         return {k: v for k, v in vars(self).items() if not k.startswith("_") and not k.endswith("_")}
 
-    def _check_fitted(self, attribute: str) -> None:
-        if not hasattr(self, attribute):
+    def _n_features(self, view: View) -> int:
+        """Width of the view seen by ``fit`` (``n_features_audio_`` / ``n_features_visual_``)."""
+        return int(getattr(self, f"n_features_{view}_"))
+
+    def _check_fitted(self, attribute: str | None = None) -> None:
+        if not hasattr(self, attribute or self._fitted_attribute):
             raise NotFittedError(
                 f"{type(self).__name__} is not fitted yet: call fit(X_audio, X_visual, y) first.")
 

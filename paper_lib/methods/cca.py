@@ -12,49 +12,16 @@ The solver :func:`cca_from_covariances` only sees the three covariance matrices,
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 
 from paper_lib.methods._linalg import center, flip_signs, inv_sqrt_spd
-from paper_lib.methods._validation import check_views
-from paper_lib.methods.base import CrossModalEstimator
+from paper_lib.methods._validation import check_nonnegative, check_positive_int, check_views
+from paper_lib.methods.base import CrossModalEstimator, View, by_view
 
 #: (Σ_aa, Σ_vv, Σ_av, mean_a, mean_v): what every covariance builder returns
 Covariances = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-# -- hyper-parameter and input checks ------------------------------------------------------------
-def check_n_components(n_components: Any) -> int:
-    """``n_components`` must be a positive integer (bools rejected); returns it as ``int``."""
-    if isinstance(n_components, bool) or not isinstance(n_components, numbers.Integral):
-        raise ValueError(f"n_components must be a positive integer, got {n_components!r}.")
-    if n_components < 1:
-        raise ValueError(f"n_components must be >= 1, got {n_components}.")
-    return int(n_components)
-
-
-def check_reg(reg: Any) -> float:
-    """The ridge ``reg`` must be a finite number >= 0; returns it as ``float``."""
-    if isinstance(reg, bool) or not isinstance(reg, numbers.Real) or not np.isfinite(reg) \
-            or reg < 0:
-        raise ValueError(f"reg must be a finite number >= 0, got {reg!r}.")
-    return float(reg)
-
-
-def check_transform_view(X: np.ndarray, name: str, n_features: int) -> np.ndarray:
-    """Validate one view given to ``transform``: 2-d, finite, with the training width."""
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-d array, got shape {X.shape}.")
-    if X.shape[1] != n_features:
-        raise ValueError(f"{name} has {X.shape[1]} columns but the model was fitted on "
-                         f"{n_features}.")
-    if not np.isfinite(X).all():
-        bad = int((~np.isfinite(X)).any(axis=1).sum())
-        raise ValueError(f"{name} contains NaN or inf values in {bad} row(s).")
-    return X
 
 
 # -- covariances and the shared solver ------------------------------------------------------------
@@ -110,22 +77,23 @@ class CovarianceCCABase(CrossModalEstimator):
     ``n_features_visual_``.
     """
 
+    _fitted_attribute = "weights_audio_"
+
     n_components: int
     reg: float
 
-    def _validate_hyperparameters(self) -> None:
-        """Raise ``ValueError`` for bad hyper-parameters (called at the start of ``fit``)."""
-        check_n_components(self.n_components)
-        check_reg(self.reg)
+    def _check_hyperparameters(self) -> None:
+        """``n_components`` a positive integer; ``reg`` a finite number >= 0."""
+        check_positive_int(self.n_components, "n_components")
+        check_nonnegative(self.reg, "reg")
 
     def _covariances(self, Xa: np.ndarray, Xv: np.ndarray,
                      y: np.ndarray | None) -> Covariances:
         raise NotImplementedError
 
-    def fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None = None,
-            **kwargs: Any) -> CovarianceCCABase:
+    def _fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None,
+             **kwargs: Any) -> None:
         """Learn the canonical directions from the paired training rows (and labels ``y``)."""
-        self._validate_hyperparameters()
         Xa, Xv, labels = check_views(X_audio, X_visual, y, n_components=self.n_components,
                                      need_labels=self.supervised)
         C_aa, C_vv, C_av, mean_a, mean_v = self._covariances(Xa, Xv, labels)
@@ -134,20 +102,12 @@ class CovarianceCCABase(CrossModalEstimator):
         self.weights_audio_, self.weights_visual_ = W_a, W_v
         self.correlations_ = rho
         self.n_features_audio_, self.n_features_visual_ = Xa.shape[1], Xv.shape[1]
-        return self
 
-    def transform(self, X_audio: np.ndarray | None = None, X_visual: np.ndarray | None = None,
-                  **kwargs: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Embed each view from itself only: Z = (X − training mean) · W; ``None`` stays ``None``."""
-        self._check_fitted("weights_audio_")
-        Z_a = Z_v = None
-        if X_audio is not None:
-            Xa = check_transform_view(X_audio, "X_audio", self.n_features_audio_)
-            Z_a = center(Xa, self.mean_audio_)[0] @ self.weights_audio_       # (n, d)
-        if X_visual is not None:
-            Xv = check_transform_view(X_visual, "X_visual", self.n_features_visual_)
-            Z_v = center(Xv, self.mean_visual_)[0] @ self.weights_visual_     # (n, d)
-        return Z_a, Z_v
+    def _transform_view(self, X: np.ndarray, view: View, **kwargs: Any) -> np.ndarray:
+        """Z = (X − training mean of the view) · W_view, from this view only."""
+        mean, W = by_view(view, (self.mean_audio_, self.weights_audio_),
+                          (self.mean_visual_, self.weights_visual_))
+        return center(X, mean)[0] @ W                                     # (n, d)
 
 
 class CCA(CovarianceCCABase):

@@ -19,22 +19,26 @@ all-pairs cross-covariance), β = 0.2, all centred by the ordinary per-view mean
 
 from __future__ import annotations
 
-import numbers
+from typing import Any
 
 import numpy as np
 
 from paper_lib.methods._linalg import center, class_sums
+from paper_lib.methods._validation import check_choice, check_number
 from paper_lib.methods.cca import CovarianceCCABase, Covariances, paired_covariances
 
+#: the Cluster-CCA variants of this package (see the module docstring)
 VARIANTS = ("rasiwasia", "beta")
 
 
-def check_cluster_hyperparameters(variant: str, beta: float) -> None:
-    """``variant`` must be one of :data:`VARIANTS`; ``beta`` a number in [0, 1]."""
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}.")
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not 0.0 <= beta <= 1.0:
-        raise ValueError(f"beta must be a number in [0, 1], got {beta!r}.")
+def check_cluster_hyperparameters(variant: Any, beta: Any, *,
+                                  variant_name: str = "variant") -> None:
+    """The one rule for Cluster-CCA's hyper-parameters, wherever a Cluster-CCA stage is used
+    (C-CCA, C-KCCA, C-DCCA, lstm_C-CCA, TNN-C-CCA): ``variant`` one of :data:`VARIANTS`, ``beta``
+    a number in [0, 1] (bools rejected). ``variant_name`` is the parameter's name in the caller
+    (e.g. ``ccca_variant``), for the message."""
+    check_choice(variant, variant_name, VARIANTS)
+    check_number(beta, "beta", low=0.0, high=1.0)
 
 
 def _class_index(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -126,11 +130,19 @@ class ClusterCCA(CovarianceCCABase):
         self.reg = reg
         self.random_state = random_state
 
-    def _validate_hyperparameters(self) -> None:
-        super()._validate_hyperparameters()
+    def _check_hyperparameters(self) -> None:
+        super()._check_hyperparameters()
         check_cluster_hyperparameters(self.variant, self.beta)
 
     def _covariances(self, Xa: np.ndarray, Xv: np.ndarray,
                      y: np.ndarray | None) -> Covariances:
         assert y is not None  # guaranteed by check_views(need_labels=True)
         return cluster_covariances(Xa, Xv, y, float(self.reg), self.variant, float(self.beta))
+
+
+def make_cluster_cca(n_components: int, variant: str, beta: float, reg: float,
+                     random_state: int | None) -> ClusterCCA:
+    """The (unfitted) Cluster-CCA stage of a composite method: TNN-C-CCA, lstm_C-CCA and C-DCCA
+    all build theirs here, from their own hyper-parameters."""
+    return ClusterCCA(n_components=n_components, variant=variant, beta=beta, reg=reg,
+                      random_state=random_state)

@@ -30,10 +30,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from paper_lib.errors import UserError
 from paper_lib.methods._torch_utils import (
     Standardizer,
-    check_one_view,
-    check_seed,
     minibatch_indices,
     mlp,
     predict,
@@ -41,11 +40,17 @@ from paper_lib.methods._torch_utils import (
     seeded,
     to_tensor,
 )
-from paper_lib.methods._validation import check_views
-from paper_lib.methods.base import CrossModalEstimator
+from paper_lib.methods._validation import (
+    check_positive,
+    check_positive_int,
+    check_seed,
+    check_views,
+)
+from paper_lib.methods.base import CrossModalEstimator, View, by_view
+from paper_lib.methods.cca import CCA, CovarianceCCABase
+from paper_lib.methods.cluster_cca import check_cluster_hyperparameters, make_cluster_cca
 
 Covariances = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # (Σ_aa, Σ_vv, Σ_av)
-OBJECTIVE_VARIANTS = ("rasiwasia", "beta")
 
 
 # -- minibatch covariances (torch, differentiable) ----------------------------------------------
@@ -139,6 +144,7 @@ class DCCA(CrossModalEstimator):
     """
 
     supervised = False
+    _fitted_attribute = "cca_"
 
     # [choice] defaults chosen to train in seconds on a few thousand clips on 2 CPU cores:
     # two hidden layers of 256, large batches (covariances of 10-d outputs need a few hundred
@@ -161,9 +167,7 @@ class DCCA(CrossModalEstimator):
                            labels: torch.Tensor) -> Covariances:
         return paired_covariances_torch(Ha, Hv, float(self.reg))
 
-    def _make_final_stage(self) -> Any:
-        from paper_lib.methods.cca import CCA  # lazy: a sibling module
-
+    def _make_final_stage(self) -> CovarianceCCABase:
         return CCA(n_components=self.n_components, reg=self.reg, random_state=self.random_state)
 
     # -- the objective -------------------------------------------------------------------------
@@ -171,29 +175,36 @@ class DCCA(CrossModalEstimator):
         """The correlation maximised on a batch (float64 for stable factorisations)."""
         return total_correlation(*self._batch_covariances(Ha.double(), Hv.double(), labels))
 
-    # -- fit -----------------------------------------------------------------------------------
-    def _check_params(self) -> int:
-        out_dim = int(self.n_components if self.out_dim is None else self.out_dim)
+    # -- checks --------------------------------------------------------------------------------
+    def _check_hyperparameters(self) -> None:
+        check_positive_int(self.n_components, "n_components")
+        if isinstance(self.hidden, str | bytes) or not isinstance(self.hidden, Sequence):
+            raise UserError(f"hidden must be a sequence of layer widths, got {self.hidden!r}.")
+        for i, width in enumerate(self.hidden):
+            check_positive_int(width, f"hidden[{i}]")
+        out_dim = self._out_dim()
         if out_dim < int(self.n_components):
-            raise ValueError(f"out_dim={out_dim} must be >= n_components={self.n_components} "
-                             f"(the final CCA works on the network outputs).")
-        if int(self.epochs) < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}.")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}.")
-        if not self.reg > 0:
-            raise ValueError(f"reg must be > 0 (the objective needs Σ + r·I invertible), "
-                             f"got {self.reg}.")
-        if any(int(h) < 1 for h in self.hidden):
-            raise ValueError(f"hidden widths must be >= 1, got {self.hidden}.")
-        return out_dim
+            raise UserError(f"out_dim={out_dim} must be >= n_components={self.n_components} "
+                            f"(the final CCA works on the network outputs).")
+        check_positive_int(self.epochs, "epochs")
+        check_positive(self.lr, "lr")
+        check_positive_int(self.batch_size, "batch_size")
+        check_positive(self.reg, "reg", reason="the objective needs Σ + r·I invertible")
+        check_seed(self.random_state)
 
-    def fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None = None,
-            **kwargs: Any) -> DCCA:
+    def _out_dim(self) -> int:
+        """The network output width o (``out_dim``, or ``n_components`` when ``None``)."""
+        if self.out_dim is None:
+            return check_positive_int(self.n_components, "n_components")
+        return check_positive_int(self.out_dim, "out_dim")
+
+    # -- fit -----------------------------------------------------------------------------------
+    def _fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None,
+             **kwargs: Any) -> None:
         """Train both networks on the training clips, then the final linear stage."""
         Xa, Xv, labels = check_views(X_audio, X_visual, y, n_components=self.n_components,
                                      need_labels=self.supervised)
-        out_dim = self._check_params()
+        out_dim = self._out_dim()
         labels = np.zeros(Xa.shape[0], dtype=np.int64) if labels is None else labels
         seed = check_seed(self.random_state)
         self.n_features_audio_, self.n_features_visual_ = Xa.shape[1], Xv.shape[1]
@@ -208,7 +219,6 @@ class DCCA(CrossModalEstimator):
         self.cca_ = self._make_final_stage().fit(predict(self.net_audio_, Ha_in),
                                                  predict(self.net_visual_, Hv_in),
                                                  labels if self.supervised else None)
-        return self
 
     @torch.no_grad()
     def _full_correlation(self, A: torch.Tensor, V: torch.Tensor, Y: torch.Tensor) -> float:
@@ -242,18 +252,11 @@ class DCCA(CrossModalEstimator):
         self.net_visual_.eval()
 
     # -- transform -----------------------------------------------------------------------------
-    def transform(self, X_audio: np.ndarray | None = None, X_visual: np.ndarray | None = None,
-                  **kwargs: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Embed each given view from itself: standardise -> its network -> final CCA."""
-        self._check_fitted("cca_")
-        Ha = Hv = None
-        if X_audio is not None:
-            Xa = check_one_view(X_audio, "X_audio", self.n_features_audio_)
-            Ha = predict(self.net_audio_, self.scaler_audio_.transform(Xa))
-        if X_visual is not None:
-            Xv = check_one_view(X_visual, "X_visual", self.n_features_visual_)
-            Hv = predict(self.net_visual_, self.scaler_visual_.transform(Xv))
-        return self.cca_.transform(Ha, Hv)
+    def _transform_view(self, X: np.ndarray, view: View, **kwargs: Any) -> np.ndarray:
+        """Standardise -> this view's network -> the final (Cluster-)CCA stage."""
+        net, scaler = by_view(view, (self.net_audio_, self.scaler_audio_),
+                              (self.net_visual_, self.scaler_visual_))
+        return self.cca_.transform_view(predict(net, scaler.transform(X)), view)
 
 
 class ClusterDCCA(DCCA):
@@ -278,12 +281,9 @@ class ClusterDCCA(DCCA):
         self.variant = variant
         self.beta = beta
 
-    def _check_params(self) -> int:
-        if self.variant not in OBJECTIVE_VARIANTS:
-            raise ValueError(f"variant must be one of {OBJECTIVE_VARIANTS}, got {self.variant!r}.")
-        if not 0.0 <= self.beta <= 1.0:
-            raise ValueError(f"beta must be in [0, 1], got {self.beta}.")
-        return super()._check_params()
+    def _check_hyperparameters(self) -> None:
+        check_cluster_hyperparameters(self.variant, self.beta)
+        super()._check_hyperparameters()
 
     def _batch_covariances(self, Ha: torch.Tensor, Hv: torch.Tensor,
                            labels: torch.Tensor) -> Covariances:
@@ -291,8 +291,6 @@ class ClusterDCCA(DCCA):
             return rasiwasia_covariances_torch(Ha, Hv, labels, float(self.reg))
         return beta_covariances_torch(Ha, Hv, labels, float(self.reg), float(self.beta))
 
-    def _make_final_stage(self) -> Any:
-        from paper_lib.methods.cluster_cca import ClusterCCA  # lazy: a sibling module
-
-        return ClusterCCA(n_components=self.n_components, variant=self.variant, beta=self.beta,
-                          reg=self.reg, random_state=self.random_state)
+    def _make_final_stage(self) -> CovarianceCCABase:
+        return make_cluster_cca(self.n_components, self.variant, self.beta, self.reg,
+                                self.random_state)

@@ -12,7 +12,7 @@
   since w = Φᵀα gives αᵀK²α = N·wᵀΣw and αᵀKα = ‖w‖². Cost O(N³): meant for N ≲ 2000.
 - ``approx="nystrom"``: scikit-learn's ``Nystroem`` map on ``n_landmarks`` random training rows
   (ΦΦᵀ ≈ K); with all N rows as landmarks it spans the same space as the exact map.
-- ``approx="auto"``: exact when N ≤ 2000, Nyström otherwise.
+- ``approx="auto"``: exact when N ≤ ``AUTO_EXACT_MAX_N`` (1,000), Nyström otherwise.
 
 C-KCCA uses the Cluster-CCA covariances (all within-class pairs, see ``cluster_cca.py``) of the
 same feature maps. ``transform`` embeds each view from itself only, through the kernel against the
@@ -21,24 +21,23 @@ training rows (exact) or the landmarks (Nyström).
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 from sklearn.kernel_approximation import Nystroem
 from sklearn.metrics.pairwise import pairwise_kernels
 
+from paper_lib.errors import UserError
 from paper_lib.methods._linalg import center
-from paper_lib.methods._validation import check_views
-from paper_lib.methods.base import CrossModalEstimator
-from paper_lib.methods.cca import (
-    Covariances,
-    cca_from_covariances,
-    check_n_components,
-    check_reg,
-    check_transform_view,
-    paired_covariances,
+from paper_lib.methods._validation import (
+    check_choice,
+    check_nonnegative,
+    check_number,
+    check_positive_int,
+    check_views,
 )
+from paper_lib.methods.base import CrossModalEstimator, View, by_view
+from paper_lib.methods.cca import Covariances, cca_from_covariances, paired_covariances
 from paper_lib.methods.cluster_cca import check_cluster_hyperparameters, cluster_covariances
 
 KERNELS = ("rbf", "laplacian", "linear")
@@ -88,7 +87,7 @@ class ExactKernelMap:
         del K
         keep = eigval > EXACT_EIG_RTOL * max(float(eigval[-1]), 0.0)
         if not keep.any():
-            raise ValueError("the centred kernel matrix is zero (all training rows identical "
+            raise UserError("the centred kernel matrix is zero (all training rows identical "
                              "in kernel space?): kernel CCA is undefined.")
         eigval, eigvec = eigval[keep][::-1], eigvec[:, keep][:, ::-1]   # descending
         self.projection_ = eigvec / np.sqrt(eigval)                  # Q_r Λ_r^{-1/2}  (N, r)
@@ -144,6 +143,8 @@ class KernelCCABase(CrossModalEstimator):
     ``weights_visual_`` (r_v, d), ``correlations_`` (d,) descending (training correlations).
     """
 
+    _fitted_attribute = "weights_audio_"
+
     n_components: int
     kernel: str
     gamma: float | None
@@ -152,22 +153,16 @@ class KernelCCABase(CrossModalEstimator):
     n_landmarks: int
     random_state: Any
 
-    def _validate_hyperparameters(self) -> None:
-        """Raise ``ValueError`` for bad hyper-parameters (called at the start of ``fit``)."""
-        check_n_components(self.n_components)
-        check_reg(self.reg)
-        if self.kernel not in KERNELS:
-            raise ValueError(f"kernel must be one of {KERNELS}, got {self.kernel!r}.")
-        if self.approx not in APPROXIMATIONS:
-            raise ValueError(f"approx must be one of {APPROXIMATIONS}, got {self.approx!r}.")
-        if self.gamma is not None and (isinstance(self.gamma, bool)
-                                       or not isinstance(self.gamma, numbers.Real)
-                                       or not np.isfinite(self.gamma) or self.gamma <= 0):
-            raise ValueError(f"gamma must be None ('scale' heuristic) or a number > 0, "
-                             f"got {self.gamma!r}.")
-        if isinstance(self.n_landmarks, bool) or not isinstance(self.n_landmarks, numbers.Integral) \
-                or self.n_landmarks < 1:
-            raise ValueError(f"n_landmarks must be a positive integer, got {self.n_landmarks!r}.")
+    def _check_hyperparameters(self) -> None:
+        """Raise ``UserError`` for bad hyper-parameters (called at the start of ``fit``)."""
+        check_positive_int(self.n_components, "n_components")
+        check_nonnegative(self.reg, "reg")
+        check_choice(self.kernel, "kernel", KERNELS)
+        check_choice(self.approx, "approx", APPROXIMATIONS)
+        if self.gamma is not None:
+            check_number(self.gamma, "gamma", low=0.0, low_open=True,
+                         alternative="None ('scale' heuristic)")
+        check_positive_int(self.n_landmarks, "n_landmarks")
 
     def _covariances(self, Fa: np.ndarray, Fv: np.ndarray,
                      y: np.ndarray | None) -> Covariances:
@@ -183,16 +178,15 @@ class KernelCCABase(CrossModalEstimator):
             return None
         return float(self.gamma) if self.gamma is not None else scale_gamma(X)
 
-    def fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None = None,
-            **kwargs: Any) -> KernelCCABase:
+    def _fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None,
+             **kwargs: Any) -> None:
         """Fit the two kernel feature maps on the training rows, then (Cluster-)CCA in them."""
-        self._validate_hyperparameters()
-        # n_components is checked against the kernel feature spaces below, not the input widths
-        Xa, Xv, labels = check_views(X_audio, X_visual, y, need_labels=self.supervised)
+        # n_components is checked against the number of samples here and against the kernel
+        # feature spaces below, not against the input widths
+        Xa, Xv, labels = check_views(X_audio, X_visual, y, n_components=self.n_components,
+                                     need_labels=self.supervised, components_from_inputs=False)
         d = int(self.n_components)
         n = Xa.shape[0]
-        if d > n:
-            raise ValueError(f"n_components={d} exceeds the number of samples ({n}).")
         approx = self.approx
         if approx == "auto":
             approx = "exact" if n <= AUTO_EXACT_MAX_N else "nystrom"
@@ -200,7 +194,7 @@ class KernelCCABase(CrossModalEstimator):
         map_a, map_v = self._make_map(approx, gamma_a), self._make_map(approx, gamma_v)
         Fa, Fv = map_a.fit_transform(Xa), map_v.fit_transform(Xv)        # (N, r_a), (N, r_v)
         if d > min(Fa.shape[1], Fv.shape[1]):
-            raise ValueError(
+            raise UserError(
                 f"n_components={d} exceeds the dimension of the kernel feature space "
                 f"(audio {Fa.shape[1]}, visual {Fv.shape[1]}: rank of the centred kernel matrix "
                 f"or number of landmarks).")
@@ -216,22 +210,13 @@ class KernelCCABase(CrossModalEstimator):
         self.weights_audio_, self.weights_visual_ = W_a * signs, W_v * signs
         self.correlations_ = rho
         self.n_features_audio_, self.n_features_visual_ = Xa.shape[1], Xv.shape[1]
-        return self
 
-    def transform(self, X_audio: np.ndarray | None = None, X_visual: np.ndarray | None = None,
-                  **kwargs: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Embed each view from itself only: Z = (φ(X) − training feature mean) · W."""
-        self._check_fitted("weights_audio_")
-        Z_a = Z_v = None
-        if X_audio is not None:
-            Xa = check_transform_view(X_audio, "X_audio", self.n_features_audio_)
-            Fa = self.feature_map_audio_.transform(Xa)
-            Z_a = center(Fa, self.mean_audio_)[0] @ self.weights_audio_       # (n, d)
-        if X_visual is not None:
-            Xv = check_transform_view(X_visual, "X_visual", self.n_features_visual_)
-            Fv = self.feature_map_visual_.transform(Xv)
-            Z_v = center(Fv, self.mean_visual_)[0] @ self.weights_visual_     # (n, d)
-        return Z_a, Z_v
+    def _transform_view(self, X: np.ndarray, view: View, **kwargs: Any) -> np.ndarray:
+        """Z = (φ(X) − training feature mean) · W, through this view's feature map only."""
+        feature_map, mean, W = by_view(
+            view, (self.feature_map_audio_, self.mean_audio_, self.weights_audio_),
+            (self.feature_map_visual_, self.mean_visual_, self.weights_visual_))
+        return center(feature_map.transform(X), mean)[0] @ W             # (n, d)
 
 
 class KCCA(KernelCCABase):
@@ -246,7 +231,7 @@ class KCCA(KernelCCABase):
     reg : absolute ridge added to the feature-space covariances (κ_Hardoon = N·reg).
         [choice] 1e-3: the exact-map feature variances λ_i/N sum to ≤ 1 for RBF kernels, so
         1e-3 is a small ridge that still prevents the trivial ρ = 1 solutions of unregularised KCCA.
-    approx : "auto" (exact if N ≤ 2000, else Nyström), "exact" or "nystrom".
+    approx : "auto" (exact if N ≤ AUTO_EXACT_MAX_N = 1000, else Nyström), "exact" or "nystrom".
     n_landmarks : number of Nyström landmarks (clipped to N). [choice] 500 by default.
     random_state : seed of the Nyström landmark draw.
     """
@@ -290,8 +275,8 @@ class ClusterKCCA(KernelCCABase):
         self.beta = beta
         self.random_state = random_state
 
-    def _validate_hyperparameters(self) -> None:
-        super()._validate_hyperparameters()
+    def _check_hyperparameters(self) -> None:
+        super()._check_hyperparameters()
         check_cluster_hyperparameters(self.variant, self.beta)
 
     def _covariances(self, Fa: np.ndarray, Fv: np.ndarray,

@@ -21,36 +21,28 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from paper_lib.errors import UserError
 from paper_lib.methods._torch_utils import (
     Standardizer,
-    check_seed,
     minibatch_indices,
     resolve_batch_size,
     seeded,
     to_numpy,
     to_tensor,
 )
-from paper_lib.methods._validation import check_views
-from paper_lib.methods.base import CrossModalEstimator
+from paper_lib.methods._validation import (
+    check_lengths,
+    check_nonnegative,
+    check_positive,
+    check_positive_int,
+    check_seed,
+    check_views,
+)
+from paper_lib.methods.base import CrossModalEstimator, View, by_view
+from paper_lib.methods.cluster_cca import check_cluster_hyperparameters, make_cluster_cca
 
 
 # -- sequences -----------------------------------------------------------------------------------
-def check_lengths(lengths: np.ndarray | None, n_clips: int, n_steps: int) -> np.ndarray:
-    """Valid seconds per clip as int64 (N,); ``None`` = every clip uses all ``n_steps`` steps."""
-    if lengths is None:
-        return np.full(n_clips, n_steps, dtype=np.int64)
-    L = np.asarray(lengths)
-    if L.ndim != 1 or L.shape[0] != n_clips:
-        raise ValueError(f"lengths must be a 1-d array of length {n_clips} (one per clip), "
-                         f"got shape {L.shape}.")
-    if not np.issubdtype(L.dtype, np.integer):
-        raise ValueError(f"lengths must hold integers (seconds), got dtype {L.dtype}.")
-    if L.min() < 1 or L.max() > n_steps:
-        raise ValueError(f"lengths must be in 1..{n_steps} (the sequences' time axis), got values "
-                         f"in {L.min()}..{L.max()}.")
-    return L.astype(np.int64)
-
-
 def cut_to(X: np.ndarray, lengths: np.ndarray, max_steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Keep the first ``max_steps`` seconds: X[:, :max_steps], lengths clipped to max_steps."""
     return X[:, :max_steps], np.minimum(lengths, max_steps)
@@ -140,6 +132,7 @@ class LSTMClusterCCA(CrossModalEstimator):
 
     input_kind = "sequence"
     supervised = True
+    _fitted_attribute = "ccca_"
 
     # [choice] hidden 64, 10 epochs, batch 64, lr 1e-3: small enough to train in well under a
     # minute per fold on 2 CPU cores; ccca_variant "beta" as in TNN-C-CCA (the authors' C-CCA).
@@ -158,31 +151,28 @@ class LSTMClusterCCA(CrossModalEstimator):
         self.reg = reg
         self.random_state = random_state
 
-    def _check_params(self) -> None:
-        for name in ("hidden", "max_seconds", "epochs"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
-        if int(self.n_components) > int(self.hidden):
-            raise ValueError(f"n_components={self.n_components} must be <= hidden={self.hidden} "
-                             f"(Cluster-CCA runs on the LSTM states).")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}.")
+    def _check_hyperparameters(self) -> None:
+        n_components = check_positive_int(self.n_components, "n_components")
+        for name in ("hidden", "max_seconds", "epochs", "batch_size"):
+            check_positive_int(getattr(self, name), name)
+        if n_components > int(self.hidden):
+            raise UserError(f"n_components={self.n_components} must be <= hidden={self.hidden} "
+                            f"(Cluster-CCA runs on the LSTM states).")
+        check_positive(self.lr, "lr")
+        check_cluster_hyperparameters(self.ccca_variant, self.beta, variant_name="ccca_variant")
+        check_nonnegative(self.reg, "reg")
+        check_seed(self.random_state)
 
     def _cut(self, X: np.ndarray, lengths: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Check ``lengths`` against X's time axis, then cut both to ``max_seconds``."""
         L = check_lengths(lengths, X.shape[0], X.shape[1])
         return cut_to(X, L, int(self.max_seconds))
 
-
-    def fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None = None,
-            lengths: np.ndarray | None = None, **kwargs: Any) -> LSTMClusterCCA:
+    def _fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None,
+             lengths: np.ndarray | None = None, **kwargs: Any) -> None:
         """Train one LSTM classifier per modality on the training clips, then Cluster-CCA."""
         Xa, Xv, labels = check_views(X_audio, X_visual, y, need_labels=True, ndim=3)
         assert labels is not None
-        if Xa.shape[1] != Xv.shape[1]:
-            raise ValueError(f"X_audio and X_visual must share the time axis (padded to the same "
-                             f"T), got {Xa.shape[1]} and {Xv.shape[1]}.")
-        self._check_params()
         seed = check_seed(self.random_state)
         self.n_features_audio_, self.n_features_visual_ = Xa.shape[2], Xv.shape[2]
         self.classes_, target = np.unique(labels, return_inverse=True)
@@ -208,36 +198,17 @@ class LSTMClusterCCA(CrossModalEstimator):
                     batch_size=batch_size, generator=generator)
                 nets.append(net)
         self.lstm_audio_, self.lstm_visual_ = nets
-        self.ccca_ = self._make_ccca().fit(encode_clips(self.lstm_audio_, Xa, L),
-                                           encode_clips(self.lstm_visual_, Xv, L), labels)
-        return self
+        H_audio = encode_clips(self.lstm_audio_, Xa, L)           # (N, hidden) clip features
+        H_visual = encode_clips(self.lstm_visual_, Xv, L)
+        self.ccca_ = make_cluster_cca(self.n_components, self.ccca_variant, self.beta, self.reg,
+                                      self.random_state).fit(H_audio, H_visual, labels)
 
-    def _make_ccca(self) -> Any:
-        from paper_lib.methods.cluster_cca import ClusterCCA  # lazy: a sibling module
-
-        return ClusterCCA(n_components=self.n_components, variant=self.ccca_variant,
-                          beta=self.beta, reg=self.reg, random_state=self.random_state)
-
-    def _embed_view(self, X: np.ndarray, name: str, n_features: int, lengths: np.ndarray | None,
-                    model: ClipLSTM, scaler: Standardizer) -> np.ndarray:
-        A = np.asarray(X, dtype=np.float64)
-        if A.ndim != 3 or A.shape[2] != n_features or A.shape[0] == 0:
-            raise ValueError(f"{name} must be a non-empty (N, T, {n_features}) array, "
-                             f"got shape {A.shape}.")
-        A, L = self._cut(A, lengths)
-        if not np.isfinite(A[valid_mask(L, A.shape[1])]).all():
-            raise ValueError(f"{name} contains NaN or inf values within the clips' lengths.")
-        return encode_clips(model, standardize_valid(A, L, scaler), L)
-
-    def transform(self, X_audio: np.ndarray | None = None, X_visual: np.ndarray | None = None,
-                  lengths: np.ndarray | None = None,
-                  **kwargs: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Embed each given view from itself; ``lengths`` (N,) are the given clips' lengths."""
-        self._check_fitted("ccca_")
-        Ha = None if X_audio is None else self._embed_view(
-            X_audio, "X_audio", self.n_features_audio_, lengths, self.lstm_audio_,
-            self.scaler_audio_)
-        Hv = None if X_visual is None else self._embed_view(
-            X_visual, "X_visual", self.n_features_visual_, lengths, self.lstm_visual_,
-            self.scaler_visual_)
-        return self.ccca_.transform(Ha, Hv)
+    def _transform_view(self, X: np.ndarray, view: View, lengths: np.ndarray | None = None,
+                        **kwargs: Any) -> np.ndarray:
+        """Cut to ``max_seconds`` -> z-score the real seconds -> this view's LSTM state ->
+        Cluster-CCA; ``lengths`` (N,) are the given clips' lengths."""
+        A, L = self._cut(X, lengths)
+        model, scaler = by_view(view, (self.lstm_audio_, self.scaler_audio_),
+                                (self.lstm_visual_, self.scaler_visual_))
+        return self.ccca_.transform_view(encode_clips(model, standardize_valid(A, L, scaler), L),
+                                         view)

@@ -1,7 +1,12 @@
 """The methods of the paper's comparison, by the book's names (the paper's, in lower snake case).
 
 Each entry builds a *fresh, unfitted* estimator from ``(dim, seed, epochs, **hyper_parameters)``,
-so the runner re-initialises every fitted object for every fold and seed.
+so the runner re-initialises every fitted object for every fold and seed. :func:`register_method`
+adds a method; :func:`get_method` looks one up. (Which methods make up the paper's comparison is a
+fact about the paper: ``paper_lib.paper.PAPER_METHODS``.)
+
+The builders import their estimator module when called: the deep methods pull in PyTorch (over a
+second to import), which code that only lists or looks up methods does not need.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from paper_lib.errors import UserError
 from paper_lib.methods.base import CrossModalEstimator
 
 
@@ -19,7 +25,6 @@ class MethodSpec:
     paper_name: str           # as printed in the paper, e.g. "TNN-C-CCA"
     description: str
     build: Callable[..., CrossModalEstimator]
-    deep: bool = False        # trained by gradient descent (uses ``epochs``)
 
 
 def _cca(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
@@ -68,33 +73,49 @@ def _tnn(mining: str) -> Callable[..., CrossModalEstimator]:
     return build
 
 
-METHODS: dict[str, MethodSpec] = {m.name: m for m in (
+#: every registered method by its book name, in registration order
+METHODS: dict[str, MethodSpec] = {}
+
+
+def register_method(spec: MethodSpec, *, replace: bool = False) -> MethodSpec:
+    """Add ``spec`` to :data:`METHODS` under ``spec.name`` and return it.
+
+    A name that is already registered raises ``ValueError`` unless ``replace=True`` (so a new
+    method cannot silently shadow one of the paper's).
+    """
+    if not isinstance(spec, MethodSpec):
+        raise TypeError(f"register_method needs a MethodSpec, got {type(spec).__name__}.")
+    if spec.name in METHODS and not replace:
+        raise ValueError(f"method {spec.name!r} is already registered "
+                         f"({METHODS[spec.name].paper_name}); pass replace=True to replace it.")
+    METHODS[spec.name] = spec
+    return spec
+
+
+for _spec in (
     MethodSpec("cca", "CCA", "regularised linear CCA on the one-to-one pairs", _cca),
     MethodSpec("kcca", "KCCA", "RBF kernel CCA (exact, or Nystroem for large N)", _kcca),
-    MethodSpec("dcca", "DCCA", "deep CCA (Andrew et al. 2013): two MLPs + linear CCA", _dcca,
-               deep=True),
+    MethodSpec("dcca", "DCCA", "deep CCA (Andrew et al. 2013): two MLPs + linear CCA", _dcca),
     MethodSpec("c_cca", "C-CCA", "Cluster-CCA, the authors' beta-mixed variant (beta=0.2)",
                _c_cca("beta")),
     MethodSpec("c_cca_rasiwasia", "C-CCA (Rasiwasia)",
                "Cluster-CCA as published (Rasiwasia et al. 2014): all within-class pairs",
                _c_cca("rasiwasia")),
     MethodSpec("c_kcca", "C-KCCA", "Cluster kernel CCA (RBF)", _c_kcca),
-    MethodSpec("c_dcca", "C-DCCA / S-DCCA", "supervised (cluster) deep CCA", _c_dcca, deep=True),
-    MethodSpec("lstm_c_cca", "lstm_C-CCA", "per-second LSTM summaries, then Cluster-CCA", _lstm,
-               deep=True),
+    MethodSpec("c_dcca", "C-DCCA / S-DCCA", "supervised (cluster) deep CCA", _c_dcca),
+    MethodSpec("lstm_c_cca", "lstm_C-CCA", "per-second LSTM summaries, then Cluster-CCA", _lstm),
     MethodSpec("tnn_c_cca_random", "TNN-C-CCA (random triplets)",
-               "Cluster-CCA then the triplet network, random triplets", _tnn("random"), deep=True),
+               "Cluster-CCA then the triplet network, random triplets", _tnn("random")),
     MethodSpec("tnn_c_cca", "TNN-C-CCA (batch-all)",
                "Cluster-CCA then the triplet network, batch-all triplets (the paper's method)",
-               _tnn("batch_all"), deep=True),
-)}
-
-#: the paper's main comparison, in its order (the four state-of-the-art baselines come later)
-PAPER_METHODS = ("cca", "kcca", "dcca", "c_cca", "c_kcca", "c_dcca", "lstm_c_cca",
-                 "tnn_c_cca_random", "tnn_c_cca")
+               _tnn("batch_all")),
+):
+    register_method(_spec)
+del _spec
 
 
 def get_method(name: str) -> MethodSpec:
+    """The registered method called ``name``; ``UserError`` naming the allowed ones otherwise."""
     if name not in METHODS:
-        raise ValueError(f"method: unknown method {name!r}; allowed: {', '.join(METHODS)}")
+        raise UserError(f"method: unknown method {name!r}; allowed: {', '.join(METHODS)}")
     return METHODS[name]

@@ -33,10 +33,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from paper_lib.errors import UserError
 from paper_lib.methods._torch_utils import (
     Standardizer,
-    check_one_view,
-    check_seed,
     minibatch_indices,
     mlp,
     predict,
@@ -47,8 +46,21 @@ from paper_lib.methods._torch_utils import (
     to_tensor,
     validation_map,
 )
-from paper_lib.methods._validation import check_views
-from paper_lib.methods.base import CrossModalEstimator
+from paper_lib.methods._validation import (
+    check_choice,
+    check_nonnegative,
+    check_number,
+    check_positive,
+    check_positive_int,
+    check_seed,
+    check_views,
+)
+from paper_lib.methods.base import CrossModalEstimator, View, by_view
+from paper_lib.methods.cluster_cca import (
+    ClusterCCA,
+    check_cluster_hyperparameters,
+    make_cluster_cca,
+)
 from paper_lib.methods.triplet import (
     BatchAllMiner,
     BatchHardMiner,
@@ -76,7 +88,7 @@ def make_miner(mining: str, seed: int) -> TripletMiner:
         return BatchHardMiner()
     if mining == "random":
         return RandomMiner(seed)
-    raise ValueError(f"mining must be one of {MININGS}, got {mining!r}.")
+    raise UserError(f"mining must be one of {MININGS}, got {mining!r}.")
 
 
 class TNNCCCA(CrossModalEstimator):
@@ -106,6 +118,7 @@ class TNNCCCA(CrossModalEstimator):
     """
 
     supervised = True
+    _fitted_attribute = "branch_audio_"
 
     def __init__(self, n_components: int = 10, hidden: int = 100, n_hidden_layers: int = 3,
                  out_dim: int = 10, dropout: float = 0.1, margin: float = 0.5,
@@ -136,45 +149,45 @@ class TNNCCCA(CrossModalEstimator):
         self.random_state = random_state
 
     # -- checks --------------------------------------------------------------------------------
-    def _check_params(self, d_a: int, d_v: int) -> None:
-        if self.mining not in MININGS:
-            raise ValueError(f"mining must be one of {MININGS}, got {self.mining!r}.")
-        if self.order not in ORDERS:
-            raise ValueError(f"order must be one of {ORDERS}, got {self.order!r}.")
+    def _check_hyperparameters(self) -> None:
+        n_components = check_positive_int(self.n_components, "n_components")
+        check_choice(self.mining, "mining", MININGS)
+        check_choice(self.order, "order", ORDERS)
         for name in ("hidden", "n_hidden_layers", "out_dim", "epochs"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}.")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}.")
-        if not 0.0 <= self.validation_fraction < 1.0:
-            raise ValueError(
-                f"validation_fraction must be in [0, 1), got {self.validation_fraction}.")
-        if self.order == "tnn_first":
-            if self.n_components > self.out_dim:
-                raise ValueError(
-                    f"order='tnn_first' fits Cluster-CCA on the {self.out_dim}-d branch outputs: "
-                    f"n_components={self.n_components} must be <= out_dim.")
-            if self.shared_branch and d_a != d_v:
-                raise ValueError(
-                    f"shared_branch=True needs equal input widths, but with order='tnn_first' the "
-                    f"branches see the raw features (X_audio {d_a}, X_visual {d_v} columns).")
+            check_positive_int(getattr(self, name), name)
+        check_number(self.dropout, "dropout", low=0.0, high=1.0, high_open=True)
+        check_nonnegative(self.margin, "margin")
+        check_positive(self.lr, "lr")
+        if self.n_batches is None:  # n_batches, when given, overrides batch_size
+            check_positive_int(self.batch_size, "batch_size")
+        else:
+            check_positive_int(self.n_batches, "n_batches")
+        check_cluster_hyperparameters(self.ccca_variant, self.beta, variant_name="ccca_variant")
+        check_nonnegative(self.reg, "reg")
+        check_number(self.validation_fraction, "validation_fraction", low=0.0, high=1.0,
+                     high_open=True)
+        check_seed(self.random_state)
+        if self.order == "tnn_first" and n_components > int(self.out_dim):
+            raise UserError(
+                f"order='tnn_first' fits Cluster-CCA on the {self.out_dim}-d branch outputs: "
+                f"n_components={self.n_components} must be <= out_dim.")
 
-    def _make_ccca(self) -> Any:
-        from paper_lib.methods.cluster_cca import ClusterCCA  # lazy: a sibling module
-
-        return ClusterCCA(n_components=self.n_components, variant=self.ccca_variant,
-                          beta=self.beta, reg=self.reg, random_state=self.random_state)
+    def _make_ccca(self) -> ClusterCCA:
+        return make_cluster_cca(self.n_components, self.ccca_variant, self.beta, self.reg,
+                                self.random_state)
 
     # -- fit -----------------------------------------------------------------------------------
-    def fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None = None,
-            **kwargs: Any) -> TNNCCCA:
+    def _fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None,
+             **kwargs: Any) -> None:
         """Fit Cluster-CCA and the triplet branches on the training clips (labels required)."""
         Xa, Xv, labels = check_views(X_audio, X_visual, y, n_components=self.n_components,
                                      need_labels=True)
         assert labels is not None
-        self._check_params(Xa.shape[1], Xv.shape[1])
+        if self.order == "tnn_first" and self.shared_branch and Xa.shape[1] != Xv.shape[1]:
+            raise UserError(
+                f"shared_branch=True needs equal input widths, but with order='tnn_first' the "
+                f"branches see the raw features (X_audio {Xa.shape[1]}, X_visual {Xv.shape[1]} "
+                f"columns).")
         seed = check_seed(self.random_state)
         self.n_features_audio_, self.n_features_visual_ = Xa.shape[1], Xv.shape[1]
 
@@ -189,13 +202,13 @@ class TNNCCCA(CrossModalEstimator):
             self._build_branches(Ha.shape[1], Hv.shape[1])
             validation = None
             if val_idx.size:
-                validation = (*self._input_stage(Xa[val_idx], Xv[val_idx]), labels[val_idx])
+                validation = (self._input_view(Xa[val_idx], "audio"),
+                              self._input_view(Xv[val_idx], "visual"), labels[val_idx])
             self._train(Ha, Hv, y_tr, generator, seed, validation)
         if self.order == "tnn_first":
             # Cluster-CCA on the trained branch outputs (training rows only)
             self.ccca_ = self._make_ccca().fit(predict(self.branch_audio_, Ha),
                                                predict(self.branch_visual_, Hv), y_tr)
-        return self
 
     def _fit_input_stage(self, Xa: np.ndarray, Xv: np.ndarray,
                          y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -206,21 +219,18 @@ class TNNCCCA(CrossModalEstimator):
             # [choice] raw features are z-scored (training statistics) before the tanh MLP
             self.scaler_audio_ = Standardizer().fit(Xa)
             self.scaler_visual_ = Standardizer().fit(Xv)
-        return self._input_stage(Xa, Xv)
+        return self._input_view(Xa, "audio"), self._input_view(Xv, "visual")
 
-    def _input_stage(self, Xa: np.ndarray | None,
-                     Xv: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Map raw views to branch inputs, each view on its own."""
+    def _input_view(self, X: np.ndarray, view: View) -> np.ndarray:
+        """Map one raw view to its branch input, from that view alone."""
         if self.order == "ccca_first":
-            return self.ccca_.transform(Xa, Xv)
-        Ha = None if Xa is None else self.scaler_audio_.transform(Xa)
-        Hv = None if Xv is None else self.scaler_visual_.transform(Xv)
-        return Ha, Hv
+            return self.ccca_.transform_view(X, view)
+        return by_view(view, self.scaler_audio_, self.scaler_visual_).transform(X)
 
     def _build_branches(self, d_in_a: int, d_in_v: int) -> None:
         if self.shared_branch and d_in_a != d_in_v:
-            raise ValueError(f"shared_branch=True needs equal branch input widths, got "
-                             f"{d_in_a} (audio) and {d_in_v} (visual).")
+            raise UserError(f"shared_branch=True needs equal branch input widths, got "
+                            f"{d_in_a} (audio) and {d_in_v} (visual).")
         self.branch_audio_ = make_branch(d_in_a, int(self.hidden), int(self.n_hidden_layers),
                                          int(self.out_dim), float(self.dropout))
         self.branch_visual_ = (self.branch_audio_ if self.shared_branch else
@@ -286,17 +296,11 @@ class TNNCCCA(CrossModalEstimator):
                 "active_fraction": n_active / max(n_triplets, 1)}
 
     # -- transform -----------------------------------------------------------------------------
-    def transform(self, X_audio: np.ndarray | None = None, X_visual: np.ndarray | None = None,
-                  **kwargs: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Embed each given view from itself alone; a view passed as ``None`` returns ``None``."""
-        self._check_fitted("branch_audio_")
-        Xa = None if X_audio is None else check_one_view(X_audio, "X_audio",
-                                                         self.n_features_audio_)
-        Xv = None if X_visual is None else check_one_view(X_visual, "X_visual",
-                                                          self.n_features_visual_)
-        Ha, Hv = self._input_stage(Xa, Xv)
-        Za = None if Ha is None else predict(self.branch_audio_, Ha)  # (n, out_dim)
-        Zv = None if Hv is None else predict(self.branch_visual_, Hv)
+    def _transform_view(self, X: np.ndarray, view: View, **kwargs: Any) -> np.ndarray:
+        """Branch input (C-CCA projection or z-scored features) -> this view's branch
+        (-> Cluster-CCA for ``order="tnn_first"``)."""
+        Z = predict(by_view(view, self.branch_audio_, self.branch_visual_),
+                    self._input_view(X, view))                            # (n, out_dim)
         if self.order == "tnn_first":
-            Za, Zv = self.ccca_.transform(Za, Zv)
-        return Za, Zv
+            Z = self.ccca_.transform_view(Z, view)                        # (n, d)
+        return Z

@@ -33,6 +33,8 @@ from typing import NamedTuple
 
 import torch
 
+from paper_lib.methods._validation import check_nonnegative
+
 
 class Triplets(NamedTuple):
     """Index triples into a minibatch: anchor rows (of the anchor view), positive and negative
@@ -189,9 +191,7 @@ class TripletMarginLoss:
 
     def __init__(self, margin: float = 0.5, miner: TripletMiner | None = None,
                  symmetric: bool = False) -> None:
-        if not margin >= 0:
-            raise ValueError(f"margin must be >= 0, got {margin}.")
-        self.margin = float(margin)
+        self.margin = check_nonnegative(margin, "margin")
         self.miner = BatchAllMiner() if miner is None else miner
         self.symmetric = bool(symmetric)
 

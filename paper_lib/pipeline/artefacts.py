@@ -52,6 +52,3 @@ ARTEFACTS: tuple[Artefact, ...] = (
              ("per_class_ap.csv", "significance.csv")),
 )
 
-
-def by_notebook() -> dict[str, Artefact]:
-    return {a.notebook: a for a in ARTEFACTS}

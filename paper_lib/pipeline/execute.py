@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from paper_lib import atomic, paths
-from paper_lib.pipeline import provenance
+from paper_lib.errors import ParamError
+from paper_lib.fingerprint import code_fingerprint, files_fingerprint
 
 NOTEBOOK_DIR = paths.REPO_ROOT / "notebooks"
 #: a notebook whose source contains this marker reads the results of the notebooks before it
@@ -62,25 +63,25 @@ def executed_dir(dataset: str, profile: str) -> Path:
 
 def data_fingerprint(dataset: str, data_dir: str) -> str:
     """Identity of the data: embedded data is defined by its code (in the code fingerprint);
-    real data by the names, sizes and modification times of its files."""
-    from paper_lib.pipeline.params import EMBEDDED_DATASETS
+    real data by the names, sizes and modification times of its files, in the folder the data
+    layer loads them from (``data_dir`` may be a root holding ``<dataset>/`` or the dataset's
+    own folder), or of the generic HDF5 file itself."""
+    from paper_lib.data.registry import EMBEDDED as EMBEDDED_DATASETS
 
     if dataset in EMBEDDED_DATASETS:
         return f"embedded:{dataset}"
-    root = Path(dataset) if Path(dataset).is_file() else Path(data_dir or paths.data_dir()) / dataset
-    h = hashlib.sha256(str(root).encode())
-    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-    for f in files:
-        st = f.stat()
-        h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
-    return h.hexdigest()
+    if Path(dataset).is_file():
+        return files_fingerprint(Path(dataset))
+    from paper_lib.data.locate import dataset_dir
+
+    return files_fingerprint(dataset_dir(dataset, data_dir or None))
 
 
 def input_key(source: Path, parameters: dict[str, Any], data_key: str) -> str:
     h = hashlib.sha256()
     h.update(source.read_bytes())
     h.update(json.dumps(parameters, sort_keys=True).encode())
-    h.update(provenance.code_fingerprint().encode())
+    h.update(code_fingerprint().encode())
     h.update((paths.REPO_ROOT / "requirements.txt").read_bytes())
     h.update(data_key.encode())
     return h.hexdigest()
@@ -131,11 +132,11 @@ def _fold_parameter_cells(path: Path) -> None:
 def check_data_present(dataset: str, data_dir: str) -> None:
     """Stop before any notebook runs when a real dataset's files are missing, with the data
     layer's message (which file, where it looked, how to obtain it)."""
-    from paper_lib.pipeline.params import EMBEDDED_DATASETS
+    from paper_lib.data.registry import EMBEDDED as EMBEDDED_DATASETS
 
     if dataset in EMBEDDED_DATASETS or Path(dataset).is_file():
         return
-    from paper_lib.data.manifest import dataset_status
+    from paper_lib.data.locate import dataset_status
     from paper_lib.data.registry import load_dataset
 
     if not dataset_status(dataset, data_dir or None)["present"]:
@@ -146,15 +147,19 @@ def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, A
               only: list[str] | None = None, force: bool = False,
               log: Callable[[str], None] = print) -> list[Outcome]:
     """Execute every notebook (or those named in ``only``) unless its cached output is current."""
-    from paper_lib.pipeline.params import resolve
+    from paper_lib.pipeline.params import COMMON_KNOBS, check_extra, resolve
 
-    resolve(dataset=dataset, profile=profile, data_dir=data_dir, **(extra or {}))  # fail fast
+    # fail fast: every parameter is checked before the first notebook runs
+    common = {k.name for k in COMMON_KNOBS}
+    resolve(dataset=dataset, profile=profile, data_dir=data_dir,
+            **{k: v for k, v in (extra or {}).items() if k in common})
+    check_extra(profile, extra or {})
     check_data_present(dataset, data_dir)
     sources = notebook_sources()
     if only:
         unknown = sorted(set(only) - {s.stem for s in sources})
         if unknown:
-            raise ValueError(f"notebook: unknown notebook {unknown[0]!r}; allowed: "
+            raise ParamError(f"notebook: unknown notebook {unknown[0]!r}; allowed: "
                              f"{', '.join(s.stem for s in sources)}")
         sources = [s for s in sources if s.stem in only]
     parameters = {"dataset": dataset, "profile": profile, "data_dir": data_dir, **(extra or {})}

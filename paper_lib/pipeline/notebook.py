@@ -22,8 +22,10 @@ from typing import Any
 
 import pandas as pd
 
-from paper_lib import atomic, paths
+from paper_lib import atomic, paths, threads
 from paper_lib.data.dataset import PairedDataset
+from paper_lib.errors import ParamError
+from paper_lib.experiment.knobs import Knob
 from paper_lib.pipeline import provenance
 from paper_lib.pipeline.params import RunParams, resolve
 
@@ -41,7 +43,7 @@ class NotebookRun:
 
     def __init__(self, notebook: str, params: RunParams) -> None:
         if not _NAME.match(notebook):
-            raise ValueError(f"notebook name {notebook!r} must be lower-case letters, digits, _ . -")
+            raise ParamError(f"notebook name {notebook!r} must be lower-case letters, digits, _ . -")
         self.notebook = notebook
         self.params = params
         self.out_dir = results_root(params.dataset, params.profile) / notebook
@@ -49,6 +51,7 @@ class NotebookRun:
         self._dataset: PairedDataset | None = None
         self._files: list[str] = []
         self._glued: dict[str, Any] = {}
+        self._knobs: dict[str, Any] = {}
 
     # -- data ----------------------------------------------------------------------------------
     def dataset(self) -> PairedDataset:
@@ -60,6 +63,13 @@ class NotebookRun:
                                          seed=self.params.seed)
         return self._dataset
 
+    def knob(self, knob: Knob, value: Any = None) -> Any:
+        """The notebook's own knob (e.g. an ablation's levels): ``value`` from the parameter cell
+        if given, else the profile's; checked, and recorded in the provenance."""
+        resolved = knob.resolve(self.params.profile, value)
+        self._knobs[knob.name] = resolved
+        return resolved
+
     # -- results -------------------------------------------------------------------------------
     def save_table(self, df: pd.DataFrame, name: str) -> Path:
         """Write a tidy table as CSV (atomically) and record it in the provenance."""
@@ -67,18 +77,17 @@ class NotebookRun:
         atomic.write_text(path, df.to_csv(index=False))
         return self._wrote(path)
 
-    def save_json(self, obj: Any, name: str) -> Path:
-        path = self._path(name, ".json")
-        atomic.write_json(path, obj)
-        return self._wrote(path)
-
     def save_figure(self, fig: Any, name: str) -> list[Path]:
         """Save a matplotlib figure as PNG and SVG (atomically)."""
         out = []
         for ext in (".png", ".svg"):
             path = self._path(name, ext)
-            atomic.write_with(path, lambda tmp, ext=ext: fig.savefig(
-                tmp, format=ext[1:], dpi=120, bbox_inches="tight", metadata=_fig_metadata(ext)))
+
+            def write(tmp: Path, ext: str = ext) -> None:
+                fig.savefig(tmp, format=ext[1:], dpi=120, bbox_inches="tight",
+                            metadata=_fig_metadata(ext))
+
+            atomic.write_with(path, write)
             out.append(self._wrote(path))
         return out
 
@@ -97,7 +106,7 @@ class NotebookRun:
     # -- internals -----------------------------------------------------------------------------
     def _path(self, name: str, ext: str) -> Path:
         if not _NAME.match(name):
-            raise ValueError(f"result name {name!r} must be lower-case letters, digits, _ . -")
+            raise ParamError(f"result name {name!r} must be lower-case letters, digits, _ . -")
         return self.out_dir / f"{name}{ext}"
 
     def _wrote(self, path: Path) -> Path:
@@ -110,7 +119,7 @@ class NotebookRun:
     def _write_provenance(self) -> Path:
         ds = self._dataset
         rec = provenance.record(
-            self.params.as_dict(), dataset_name=ds.name if ds else self.params.dataset,
+            self.params.as_dict() | self._knobs, dataset_name=ds.name if ds else self.params.dataset,
             dataset_checksum=ds.checksum() if ds else "not loaded",
             wall_time_s=time.perf_counter() - self._t0,
             extra={"notebook": self.notebook, "files": sorted(self._files),
@@ -124,14 +133,8 @@ def _fig_metadata(ext: str) -> dict[str, Any]:
 
 
 def start(notebook: str, **params: Any) -> NotebookRun:
-    """Validate the notebook's parameters (see :func:`paper_lib.pipeline.params.resolve`).
-
-    Also limits BLAS/OpenMP to one thread for the rest of the kernel (see
-    :data:`paper_lib.experiment.BLAS_THREADS`: two threads collapse when the machine is busy).
-    """
-    from threadpoolctl import threadpool_limits
-
-    from paper_lib.experiment import BLAS_THREADS
-
-    threadpool_limits(BLAS_THREADS)
+    """Validate the notebook's common parameters (see :func:`paper_lib.pipeline.params.resolve`)
+    and apply the project's thread policy (:mod:`paper_lib.threads`) to the notebook's kernel,
+    a process of its own, for the rest of its life."""
+    threads.apply_policy()
     return NotebookRun(notebook, resolve(**params))

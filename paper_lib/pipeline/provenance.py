@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import platform
 import subprocess
 import sys
@@ -12,7 +11,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from paper_lib.fingerprint import code_fingerprint
 from paper_lib.paths import REPO_ROOT
+
+# ``code_fingerprint`` lives in paper_lib.fingerprint; importing it here keeps
+# ``provenance.code_fingerprint`` working for older callers (new code: import it from there).
+__all__ = ["RECORDED_PACKAGES", "code_fingerprint", "git_commit", "package_versions", "record"]
 
 #: packages whose versions are recorded with every result
 RECORDED_PACKAGES = ("numpy", "scipy", "torch", "scikit-learn", "pandas", "h5py", "paper_lib",
@@ -42,16 +46,6 @@ def package_versions() -> dict[str, str]:
             versions[name] = "not installed"
     versions["python"] = sys.version.split()[0]
     return versions
-
-
-@functools.cache
-def code_fingerprint(root: Path = REPO_ROOT / "paper_lib") -> str:
-    """sha256 over every ``.py`` file of ``paper_lib`` (path and content), in sorted order."""
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
 
 
 def record(params: dict[str, Any], dataset_name: str, dataset_checksum: str,

@@ -1,11 +1,12 @@
 """Ablations: sweep one knob, summarise MAP over folds, and show ours beside the paper's curve.
 
-Every ablation notebook follows the same four steps::
+Every ablation notebook follows the same steps::
 
-    configs = ab.margin_configs(p.margins, epochs=p.epochs)              # one Config per level
-    records = ab.run_sweep(ds, configs, folds=folds, seed=p.seed)        # run_configs(cache=True)
-    summary = ab.attach_paper(ab.summarise_sweep(records),
-                              *ab.paper_reference("ablation_margin", ds.name))
+    margins = run.knob(ab.MARGINS, margins)                               # the profile's levels
+    configs = ab.margin_configs(margins, epochs=p.epochs)                 # one Config per level
+    records = ab.run_sweep(ds, configs, folds=folds, seed=p.seed)         # run_configs(cache=True)
+    ref = reference("ablation_margin", ds.name)                           # paper_lib.paper's rule
+    summary = ab.attach_paper(ab.summarise_sweep(records), ref.rows, ref.label)
     fig = ab.plot_sweep(summary, xlabel="margin", title=...)             # A→V | V→A panels
 
 Conventions
@@ -32,15 +33,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from paper_lib.data.dataset import PairedDataset, Split
+from paper_lib.data.dataset import PairedDataset
 from paper_lib.experiment import DIRECTIONS, Config, run_configs, summarise
+from paper_lib.experiment.knobs import Knob, float_list, int_list
 from paper_lib.methods.registry import get_method
+from paper_lib.paper import VEGAS_TRAIN_CLIPS
 
-#: VEGAS training clips per fold (4/5 of the 28,103 clips used): the paper's "batch number" bn
-#: cuts this many clips into bn chunks.
-VEGAS_TRAIN_CLIPS = 22483
-#: datasets for which the paper reports numbers (others are compared with VEGAS, labelled so)
-PAPER_DATASETS = ("vegas", "mv10k")
 DIRECTION_TITLES = {"a2v": "A→V (audio query, visual gallery)",
                     "v2a": "V→A (visual query, audio gallery)"}
 SUMMARY_COLUMNS = ["method", "setting", "knob", "level", "direction", "mean", "std", "n",
@@ -123,6 +121,10 @@ def valid_dims(dims: Sequence[int], ds: PairedDataset) -> tuple[list[int], list[
     return kept, dropped
 
 
+#: the d ablation's levels (the paper's: 10 ... 50; quick: two of them)
+DIMS = Knob("dims", [10, 20, 30, 40, 50], quick=[10, 20], check=int_list(minimum=1))
+
+
 def dims_configs(dims: Sequence[int], *, epochs: int,
                  methods: Sequence[str] = ("cca", "c_cca", "c_cca_rasiwasia", "c_dcca",
                                            "tnn_c_cca")) -> list[Config]:
@@ -137,6 +139,11 @@ def dims_configs(dims: Sequence[int], *, epochs: int,
     return [c for m in methods
             for c in sweep_configs(m, "d", dims, epochs=epochs, to_hyper=lambda v: {},
                                    to_dim=int)]
+
+
+#: the margin ablation's levels (the paper's: 0.1 ... 1.1)
+MARGINS = Knob("margins", [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1],
+               quick=[0.1, 0.5, 1.1], check=float_list(lo=0.0))
 
 
 def margin_configs(margins: Sequence[float], *, epochs: int) -> list[Config]:
@@ -176,6 +183,11 @@ def with_clips_per_batch(summary: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: the batch-number ablation's levels (the paper's: 300 ... 900 chunks of the VEGAS training set)
+BATCH_NUMBERS = Knob("batch_numbers", [300, 350, 400, 450, 500, 550, 600, 650, 700, 800, 900],
+                     quick=[300, 600, 900], check=int_list(minimum=1))
+
+
 def batch_number_configs(batch_numbers: Sequence[int], *, epochs: int,
                          n_train: int = VEGAS_TRAIN_CLIPS) -> list[Config]:
     """TNN-C-CCA with ``batch_size = clips_per_batch(bn)`` for each paper batch number bn."""
@@ -204,6 +216,11 @@ def mining_configs(*, epochs: int) -> list[Config]:
 #: the main table's rows that stand for our mining cells (the paper has no mining ablation)
 MINING_PAPER_ROWS = {("tnn_c_cca_random", ""): ("tnn_c_cca_random", "mining=random"),
                      ("tnn_c_cca", ""): ("tnn_c_cca", "mining=batch_all")}
+
+
+#: the β levels of the Cluster-CCA variant ablation ([choice]: the paper fixes β = 0.2)
+BETAS = Knob("betas", [0.0, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0], quick=[0.0, 0.2, 1.0],
+             check=float_list(lo=0.0, hi=1.0))
 
 
 def ccca_variant_configs(betas: Sequence[float], *, epochs: int) -> list[Config]:
@@ -277,27 +294,6 @@ def summarise_sweep(records: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
 
 
 # -- the paper's numbers ---------------------------------------------------------------------------
-def paper_reference(table: str, dataset: str) -> tuple[pd.DataFrame, str]:
-    """The paper's rows of ``table`` and the label to show them with.
-
-    The dataset's own numbers where the paper reports this table for it (VEGAS, MV-10K), else
-    VEGAS's, labelled ``"paper, VEGAS"``. Columns: dataset, table, method, setting, direction,
-    value, source.
-    """
-    from paper_lib.data.manifest import load_reported
-
-    source = dataset if dataset in PAPER_DATASETS else "vegas"
-    rep = load_reported(source)
-    rows = rep[rep["table"] == table]
-    if rows.empty and source != "vegas":
-        source, rep = "vegas", load_reported("vegas")
-        rows = rep[rep["table"] == table]
-    if rows.empty:
-        raise ValueError(f"table: the paper reports no table {table!r}; known: "
-                         f"{', '.join(sorted(rep['table'].unique()))}")
-    return rows.reset_index(drop=True), f"paper, {source.upper().replace('MV10K', 'MV-10K')}"
-
-
 def relabel_paper(paper: pd.DataFrame,
                   mapping: dict[tuple[str, str], tuple[str, str]]) -> pd.DataFrame:
     """Keep the paper's rows named in ``mapping`` and rename their (method, setting).
@@ -358,36 +354,6 @@ def display_table(summary: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
 
 
 # -- the mathematics behind the d ablation ----------------------------------------------------------
-def canonical_spectrum(ds: PairedDataset, split: Split, d: int) -> pd.DataFrame:
-    """Canonical correlations ρ_1 ≥ ... ≥ ρ_d of CCA, C-CCA (β = 0.2) and C-CCA (Rasiwasia),
-    fitted on the training rows of ``split``.
-
-    The within-class cross-covariance Σ_xy = (1/M) Σ_c S̃_x,c S̃_y,cᵀ is built from C centred
-    class sums that are linearly dependent (Σ_c w_c S̃_x,c = 0), so its rank, and with it the
-    number of non-zero Cluster-CCA correlations, is at most C − 1 (Rasiwasia); the β variant
-    adds β·(paired cross-covariance) on top.
-    """
-    from paper_lib.methods.cca import CCA
-    from paper_lib.methods.cluster_cca import ClusterCCA
-
-    Xa, Xv, y = ds.audio[split.train], ds.visual[split.train], ds.labels[split.train]
-    models = {"CCA (pairs)": CCA(n_components=d),
-              "C-CCA, β = 0.2": ClusterCCA(n_components=d, variant="beta", beta=0.2),
-              "C-CCA, Rasiwasia": ClusterCCA(n_components=d, variant="rasiwasia")}
-    rows = [{"estimator": name, "component": i + 1, "correlation": float(rho)}
-            for name, model in models.items()
-            for i, rho in enumerate(model.fit(Xa, Xv, y).correlations_)]
-    return pd.DataFrame(rows)
-
-
-def n_nonzero(correlations: np.ndarray, rtol: float = 1e-6) -> int:
-    """Number of correlations above ``rtol`` x the largest (the numerical rank)."""
-    rho = np.asarray(correlations, dtype=np.float64)
-    if rho.size == 0:
-        return 0
-    return int(np.sum(rho > rtol * max(float(rho.max()), np.finfo(float).tiny)))
-
-
 def plot_spectrum(spectrum: pd.DataFrame, n_classes: int) -> plt.Figure:
     """Canonical correlation against component index, with the C − 1 bound marked."""
     fig, ax = plt.subplots(figsize=(7, 3.2))

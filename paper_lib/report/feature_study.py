@@ -86,17 +86,15 @@ class Variant:
 def pca(n_components: int, seed: int = 0) -> Callable[[], Transformer]:
     """A factory of scikit-learn PCAs (components clipped to what the training rows allow)."""
     from sklearn.decomposition import PCA
-    from threadpoolctl import threadpool_limits
 
     class _ClippedPCA:
-        # [choice] the exact covariance eigensolver (deterministic, no randomised SVD) on one BLAS
-        # thread: on a busy 2-core machine the default solver with two spinning BLAS threads took
-        # 5 s instead of 0.3 s for 1,600 x 1,024 (measured); the result does not depend on it.
+        # [choice] the exact covariance eigensolver (deterministic, no randomised SVD); threads
+        # follow the project's policy (paper_lib.threads): on a busy 2-core machine two spinning
+        # BLAS threads took 5 s instead of 0.3 s for 1,600 x 1,024 (measured).
         def fit(self, X: np.ndarray) -> _ClippedPCA:
             k = min(n_components, X.shape[0], X.shape[1])
-            with threadpool_limits(limits=1, user_api="blas"):
-                self.model_ = PCA(n_components=k, svd_solver="covariance_eigh",
-                                  random_state=seed).fit(X)
+            self.model_ = PCA(n_components=k, svd_solver="covariance_eigh",
+                              random_state=seed).fit(X)
             return self
 
         def transform(self, X: np.ndarray) -> np.ndarray:

@@ -18,20 +18,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from paper_lib.experiment import DIRECTIONS, Config, SplitResult
-from paper_lib.methods.registry import PAPER_METHODS, get_method
-from paper_lib.metrics.similarity import similarity
-from paper_lib.pipeline.params import RunParams
+from paper_lib.experiment import DIRECTIONS, Config, summarise
+from paper_lib.methods.registry import get_method
+from paper_lib.paper import PAPER_DIM, PAPER_METHODS, SOTA_BASELINES, Reference
 
 #: the main table's rows we compute: the paper's methods in its order, then the published
 #: Cluster-CCA (Rasiwasia et al. 2014) as an extra row (the paper's C-CCA is the authors' variant)
 MAIN_METHODS: tuple[str, ...] = (*PAPER_METHODS, "c_cca_rasiwasia")
-#: the four state-of-the-art baselines of the paper's comparison (not implemented in this book)
-SOTA_BASELINES: tuple[str, ...] = ("UGACH", "UCAL", "ACMR", "AGAH")
-#: the paper's number of correlation components for the main comparison (d = 10)
-PAPER_DIM = 10
-#: datasets the paper reports numbers on (the others show VEGAS as a labelled reference)
-PAPER_DATASETS: dict[str, str] = {"vegas": "VEGAS", "mv10k": "MV-10K"}
 #: the secondary metrics shown beside MAP (keys of ``retrieval_report``)
 # [choice] P@10 (precision at a short list), nDCG@30 ("Objects that sound"), MRR (first hit) and
 # pair_r@10 (VM-NET's Recall@10 of the true partner): four different views of the same ranking.
@@ -41,9 +34,9 @@ STATUS_MISSING = "not implemented in this build"
 
 
 # -- the fits -----------------------------------------------------------------------------------
-def main_configs(params: RunParams, methods: Iterable[str] | None = None) -> list[Config]:
+def main_configs(epochs: int, methods: Iterable[str] | None = None) -> list[Config]:
     """The configs of the main comparison (every method at d = 10, its default hyper-parameters,
-    the profile's epochs), in :data:`MAIN_METHODS` order; ``methods`` selects a subset.
+    ``epochs`` for the deep methods), in :data:`MAIN_METHODS` order; ``methods`` selects a subset.
 
     Every notebook that reads the main comparison's fits must build its configs here, so the
     cache keys (dataset, method, effective parameters, fold, seed) are identical.
@@ -56,72 +49,25 @@ def main_configs(params: RunParams, methods: Iterable[str] | None = None) -> lis
     # [choice] the estimators' own defaults (see paper_lib/methods): the paper's settings where it
     # gives them (C-CCA beta = 0.2, margin 0.5, ~40 clips a batch, 10 epochs), documented choices
     # elsewhere; no per-dataset tuning, and nothing tuned on a test fold.
-    return [Config(method=m, dim=PAPER_DIM, epochs=params.epochs) for m in chosen]
-
-
-def main_seeds(params: RunParams, requested: Any = None) -> list[int]:
-    """Training seeds of the main comparison: the notebook's ``seed`` unless ``seeds`` was given.
-
-    ``requested`` is the notebook's ``seeds`` parameter as typed (``None`` = not given).
-    """
-    # [choice] one seed by default: the 10 methods x 5 folds already give 5 fits per cell, and
-    # three seeds would triple the time of the full profile (budget: a few minutes on 2 cores).
-    # Passing ``-p seeds 0,1,2`` runs every seed of the list; the std then covers folds and seeds.
-    return [params.seed] if requested is None else list(params.seeds)
-
-
-def scores(result: SplitResult, direction: str) -> np.ndarray:
-    """The (query x gallery) cosine score matrix of one test fold in one direction.
-
-    A→V: audio queries against the visual gallery; V→A: the transpose (cosine is symmetric).
-    """
-    if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
-    S = similarity(result.Z_audio, result.Z_visual, "cosine")  # (n_test, n_test) audio x visual
-    return S if direction == "a2v" else S.T
-
-
-# -- the paper's numbers ------------------------------------------------------------------------
-def paper_reference(dataset: str) -> tuple[pd.DataFrame, str]:
-    """The paper's main comparison for ``dataset``, or VEGAS's as a reference.
-
-    Returns ``(reported, reference)``: the tidy reported rows (``load_reported`` columns,
-    ``table == "main_comparison"``) and the name of the dataset they were reported on
-    (``"VEGAS"``/``"MV-10K"``). For any dataset without its own reported numbers (avdigits,
-    synthetic, AVE, a generic file) the VEGAS numbers are returned: a reference, not a target.
-    """
-    from paper_lib.data.manifest import load_reported
-
-    key = str(dataset).lower()
-    if key in PAPER_DATASETS:
-        rep = load_reported(key)
-        rep = rep[rep["table"] == "main_comparison"]
-        if len(rep):
-            return rep.reset_index(drop=True), PAPER_DATASETS[key]
-    rep = load_reported("vegas")  # a missing/broken manifest raises a DataError naming the file
-    return rep[rep["table"] == "main_comparison"].reset_index(drop=True), "VEGAS"
+    return [Config(method=m, dim=PAPER_DIM, epochs=int(epochs)) for m in chosen]
 
 
 # -- summaries ----------------------------------------------------------------------------------
-def _std(values: pd.Series) -> float:
-    """Sample standard deviation (ddof = 1); 0 for a single value."""
-    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-
-
 def metric_summary(records: pd.DataFrame, metrics: Sequence[str] = ("map",)) -> pd.DataFrame:
     """Mean, std (ddof = 1) and count over folds and seeds, per method, direction and metric.
 
-    ``records`` are the tidy rows of :func:`paper_lib.experiment.run_configs`; the direction
-    ``"fit"`` holds wall time and peak memory.
+    ``records`` are the tidy rows of :func:`paper_lib.experiment.run_configs`.
     """
     sub = records[records["metric"].isin(list(metrics))]
     if sub.empty:
         raise ValueError(f"records: no rows for the metrics {list(metrics)}")
-    return (sub.groupby(["method", "direction", "metric"], sort=False)["value"]
-            .agg(mean="mean", std=_std, n="count").reset_index())
+    # the runner's one summary (mean, std with ddof = 1, n) per metric, directions A→V and V→A
+    out = pd.concat([summarise(sub, m).assign(metric=m) for m in dict.fromkeys(sub["metric"])],
+                    ignore_index=True)
+    return out[["method", "direction", "metric", "mean", "std", "n"]].reset_index(drop=True)
 
 
-def main_table(records: pd.DataFrame, reported: pd.DataFrame, reference: str,
+def main_table(records: pd.DataFrame, paper: Reference,
                methods: Sequence[str] = MAIN_METHODS) -> pd.DataFrame:
     """One row per method: our MAP (mean, std, n over folds x seeds) and the paper's, side by side.
 
@@ -130,8 +76,10 @@ def main_table(records: pd.DataFrame, reported: pd.DataFrame, reference: str,
     ``ours_map_v2a_std``, ``ours_n`` (fits averaged), ``paper_dataset`` (where the paper's number
     was reported), ``paper_map_a2v``, ``paper_map_v2a``, ``paper_source``. The four
     state-of-the-art baselines follow as placeholder rows (``status`` = not implemented; no
-    number, ours or the paper's, since the manifest has none).
+    number, ours or the paper's, since the manifest has none). ``paper`` is the rule's choice
+    (:func:`paper_lib.paper.reference`) of the paper's numbers to show.
     """
+    reported, reference = paper.rows, paper.dataset
     summary = metric_summary(records, ("map",))
     rows = [_method_row(m, summary, reported, reference) for m in methods]
     rows += [_placeholder_row(name, reported, reference) for name in SOTA_BASELINES]

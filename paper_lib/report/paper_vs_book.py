@@ -1,6 +1,6 @@
 """Every number the paper reports, beside the number this build computed for the same cell.
 
-The paper's numbers come from the data manifest (:func:`paper_lib.data.manifest.load_reported`)
+The paper's numbers come from the data manifest (:func:`paper_lib.paper.load_reported`)
 with their provenance; ours from the results the artefact notebooks of this build wrote. They are
 never mixed: ``paper_*`` columns hold the paper's, ``ours_*`` columns ours. On a dataset the paper
 did not use, the paper's VEGAS numbers are the reference; differences in *value* are then

@@ -28,7 +28,6 @@ import pandas as pd
 from paper_lib.experiment import DIRECTIONS, SplitResult
 from paper_lib.methods.registry import get_method
 from paper_lib.metrics.retrieval import interpolated_pr_11, pr_curve
-from paper_lib.report.main_table import scores
 
 #: the common recall grid of the raw curves: 0, 0.01, ..., 1
 # [choice] 101 levels: finer than any test fold's recall steps that matter to the eye, coarse
@@ -65,7 +64,7 @@ def split_curves(result: SplitResult, direction: str) -> dict[str, np.ndarray]:
 
     Keys: ``raw`` (len(RECALL_GRID),) and ``11pt`` (11,) precision values.
     """
-    S = scores(result, direction)
+    S = result.scores(direction)
     precision, recall = pr_curve(S, result.labels, result.labels)       # (n_g,), (n_g,)
     _, p11 = interpolated_pr_11(S, result.labels, result.labels)        # (11,)
     return {"raw": precision_on_grid(precision, recall), "11pt": p11}

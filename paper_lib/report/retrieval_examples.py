@@ -22,7 +22,6 @@ import pandas as pd
 from paper_lib.data.dataset import PairedDataset, Split
 from paper_lib.experiment import SplitResult
 from paper_lib.metrics.retrieval import rank_gallery
-from paper_lib.metrics.similarity import similarity
 
 EXAMPLE_COLUMNS = ["direction", "query_clip", "query_class", "method", "rank", "clip_id", "class",
                    "relevant", "score"]
@@ -60,28 +59,19 @@ def choose_queries(test_labels: np.ndarray, n_queries: int = DEFAULT_N_QUERIES,
 # ---------------------------------------------------------------------------------------------
 # the top-k table
 # ---------------------------------------------------------------------------------------------
-def _scores(result: SplitResult, direction: str) -> np.ndarray:
-    """(n_test, n_test) query x gallery cosine scores of one direction."""
-    S = similarity(result.Z_audio, result.Z_visual, "cosine")   # audio x visual
-    if direction == "a2v":
-        return S
-    if direction == "v2a":
-        return S.T
-    raise ValueError(f"direction must be one of {list(DIRECTIONS)}, got {direction!r}")
-
-
 def top_k_table(ds: PairedDataset, split: Split, results: dict[str, SplitResult],
                 queries: Sequence[int], k: int = DEFAULT_K,
                 directions: Sequence[str] = tuple(DIRECTIONS)) -> pd.DataFrame:
     """Tidy top-``k`` results (:data:`EXAMPLE_COLUMNS`) of every method for every query.
 
     ``queries`` are positions inside ``split.test``; ``results[m]`` holds the test embeddings of
-    method ``m`` on that split. Rank 1 is the best; ``score`` is the cosine similarity.
+    method ``m`` on that split. Rank 1 is the best; ``score`` is the similarity the split was
+    ranked with (cosine in the paper).
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
-    queries = np.asarray(queries, dtype=np.int64)
-    if queries.size and (queries.min() < 0 or queries.max() >= split.test.size):
+    positions = np.asarray(queries, dtype=np.int64)
+    if positions.size and (positions.min() < 0 or positions.max() >= split.test.size):
         raise ValueError(f"queries must be positions in 0..{split.test.size - 1} of the test fold")
     ids = np.asarray(ds.clip_ids)[split.test]
     labels = ds.labels[split.test]
@@ -91,9 +81,9 @@ def top_k_table(ds: PairedDataset, split: Split, results: dict[str, SplitResult]
             if not np.array_equal(res.split.test, split.test):
                 raise ValueError(f"results[{method!r}] was evaluated on {res.split.name}, not "
                                  f"{split.name}")
-            S = _scores(res, direction)[queries]                       # (n_queries, n_test)
+            S = res.scores(direction)[positions]                     # (n_queries, n_test)
             order = rank_gallery(S)[:, :k]                             # the metrics' ranking
-            for qi, q in enumerate(queries):
+            for qi, q in enumerate(positions):
                 for rank, g in enumerate(order[qi], start=1):
                     rows.append({"direction": direction, "query_clip": ids[q],
                                  "query_class": ds.class_names[labels[q]], "method": method,

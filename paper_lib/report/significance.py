@@ -34,7 +34,6 @@ from scipy import stats
 from paper_lib.experiment import DIRECTIONS, SplitResult
 from paper_lib.methods.registry import get_method
 from paper_lib.metrics.retrieval import average_precision, per_class_ap
-from paper_lib.report.main_table import scores
 
 #: the methods of the per-class heat map (CCA, C-CCA, S-DCCA, TNN-C-CCA)
 PER_CLASS_METHODS: tuple[str, ...] = ("cca", "c_cca", "c_dcca", "tnn_c_cca")
@@ -56,7 +55,7 @@ def per_class_records(results: Sequence[SplitResult], class_names: Sequence[str]
     rows = []
     for r in results:
         for d in directions:
-            for c, ap in per_class_ap(scores(r, d), r.labels, r.labels).items():
+            for c, ap in per_class_ap(r.scores(d), r.labels, r.labels).items():
                 rows.append({"method": r.method, "fold": r.split.fold, "seed": r.seed,
                              "direction": d, "class_id": c, "class_name": class_names[c],
                              "ap": ap})
@@ -129,8 +128,8 @@ def pair_results(results: Sequence[SplitResult], method_a: str, method_b: str,
         if not np.array_equal(ra.split.test, rb.split.test):
             raise ValueError(f"results: fold {key[0]} of {method_a} and {method_b} has "
                              f"different test rows")
-        ap_a = average_precision(scores(ra, direction), ra.labels, ra.labels)   # (n_test,)
-        ap_b = average_precision(scores(rb, direction), rb.labels, rb.labels)
+        ap_a = average_precision(ra.scores(direction), ra.labels, ra.labels)   # (n_test,)
+        ap_b = average_precision(rb.scores(direction), rb.labels, rb.labels)
         fit_a.append(ra.metrics[direction]["map"])
         fit_b.append(rb.metrics[direction]["map"])
         qa.append(ap_a)

@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 from sklearn.manifold import TSNE
-from threadpoolctl import threadpool_limits
 
+from paper_lib import threads
 from paper_lib.data.dataset import PairedDataset, Split
 from paper_lib.experiment import SplitResult
+from paper_lib.experiment.knobs import Knob, integer
 from paper_lib.metrics.similarity import Metric, similarity
 
 # [choice] k = 10 neighbours for purity and mixing: small against a class of a test fold
@@ -40,6 +41,8 @@ DEFAULT_PERPLEXITY = 30.0
 RAW_METRIC: Metric = "euclidean"
 EMBEDDING_METRIC: Metric = "cosine"
 MODALITIES = ("audio", "visual")
+#: test clips drawn for the t-SNE maps ([choice] 1,000 in the full profile; 300 quick)
+TSNE_POINTS = Knob("tsne_points", 1000, quick=300, check=integer(minimum=10))
 MARKERS = {"audio": "o", "visual": "^"}
 #: the methods whose embeddings are mapped (raw panels come first)
 EMBEDDING_METHODS = ("c_cca", "tnn_c_cca")
@@ -138,7 +141,7 @@ def tsne_2d(X: np.ndarray, seed: int, metric: Metric = "euclidean",
     # [choice] one OpenMP thread: the Barnes-Hut gradient is then summed in one fixed order (the
     # same map on every machine), and on a busy 2-core machine the spinning OpenMP workers slowed
     # a 320-point map from ~2 s to 15-45 s (measured).
-    with threadpool_limits(limits=1, user_api="openmp"):
+    with threads.single_threaded():
         return TSNE(n_components=2, init="pca", random_state=seed, metric=metric,
                     perplexity=perp, n_jobs=1).fit_transform(X)
 

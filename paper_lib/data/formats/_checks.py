@@ -20,6 +20,8 @@ from paper_lib.data.dataset import DataError
 
 #: how many offending ids an error message quotes
 N_EXAMPLES = 5
+#: clip ids: a list of strings or a 1-d numpy string array
+Ids = Sequence[str] | np.ndarray
 
 
 def fetch_hint(name: str) -> str:
@@ -78,7 +80,7 @@ def check_shape(arr_shape: tuple[int, ...], expected: Sequence[int | None], what
 
 
 def check_float_features(X: np.ndarray, what: str, path: Path | str,
-                         ids: Sequence[str] | None = None) -> np.ndarray:
+                         ids: Ids | None = None) -> np.ndarray:
     """Require a non-empty floating array with finite values; return it unchanged (its dtype kept)."""
     X = np.asarray(X)
     if not np.issubdtype(X.dtype, np.floating):
@@ -95,7 +97,7 @@ def check_nonempty(X: np.ndarray, what: str, path: Path | str) -> None:
 
 
 def check_finite(X: np.ndarray, what: str, path: Path | str,
-                 ids: Sequence[str] | None = None) -> None:
+                 ids: Ids | None = None) -> None:
     """Raise if ``X`` has NaN or inf; name the first offending rows (by id when given)."""
     bad_cells = ~np.isfinite(X)
     if not bad_cells.any():
@@ -146,7 +148,7 @@ def check_label_range(y: np.ndarray, n_classes: int, what: str, path: Path | str
                         f"0..{n_classes - 1} ({n_classes} classes)")
 
 
-def check_unique_ids(ids: Sequence[str], what: str, path: Path | str) -> None:
+def check_unique_ids(ids: Ids, what: str, path: Path | str) -> None:
     """Clip ids must be unique; name the first duplicates."""
     uniq, counts = np.unique(np.asarray(ids, dtype=str), return_counts=True)
     if (counts > 1).any():
@@ -154,7 +156,7 @@ def check_unique_ids(ids: Sequence[str], what: str, path: Path | str) -> None:
         raise DataError(f"{path}: duplicate clip ids in {what}, e.g. {dup}")
 
 
-def check_same_ids(reference: Sequence[str], other: Sequence[str], ref_name: str,
+def check_same_ids(reference: Ids, other: Ids, ref_name: str,
                    other_name: str, path: Path | str) -> None:
     """Two id sets must be equal; report the first few ids present in only one of them."""
     a, b = set(reference), set(other)
@@ -195,7 +197,7 @@ def class_name_from_id(clip_id: str) -> str | None:
     return m.group("prefix") if m else None
 
 
-def class_names_from_ids(clip_ids: Sequence[str], labels: np.ndarray, n_classes: int
+def class_names_from_ids(clip_ids: Ids, labels: np.ndarray, n_classes: int
                          ) -> tuple[str, ...]:
     """Class names derived from clip-id prefixes, when consistent with the class ids.
 
@@ -204,8 +206,9 @@ def class_names_from_ids(clip_ids: Sequence[str], labels: np.ndarray, n_classes:
     # otherwise (or for a class without clips) the names fall back to ``class_<k>``.
     """
     fallback = tuple(f"class_{k}" for k in range(n_classes))
-    prefixes = [class_name_from_id(str(c)) for c in clip_ids]
-    if any(p is None for p in prefixes):
+    found = [class_name_from_id(str(c)) for c in clip_ids]
+    prefixes = [p for p in found if p is not None]
+    if len(prefixes) != len(found):         # an id without a class prefix
         return fallback
     names: dict[int, str] = {}
     for k, p in zip(labels.tolist(), prefixes, strict=True):

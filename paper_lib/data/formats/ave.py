@@ -20,6 +20,7 @@ from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -247,10 +248,10 @@ def read_ave(root: str | Path, *, name: str = "ave", sequences: bool = False,
     split = _official_split(root, ann, val_as)
     rows = keep if split is None else keep[split[keep] >= 0]
     labels = labels[np.searchsorted(keep, rows)]
-    split_kw: dict[str, np.ndarray] = (
+    split_kw: dict[str, Any] = (
         {"folds": make_folds(labels, n_folds=n_folds, seed=seed)} if split is None
         else {"is_test": split[rows] == 1})
-    seq_kw: dict[str, np.ndarray] = {}
+    seq_kw: dict[str, Any] = {}
     if sequences:
         seq_kw = {"audio_seq": audio[rows], "visual_seq": visual[rows],
                   "seq_len": np.full(rows.size, SEGMENTS, dtype=np.int64)}

@@ -26,6 +26,7 @@ Load with ``load_dataset("path/to/file.h5")`` or ``--dataset path/to/file.h5``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -144,7 +145,7 @@ def _class_names(f: h5py.File, labels: np.ndarray, path: Path) -> tuple[str, ...
 
 
 def _read_split(f: h5py.File, labels: np.ndarray, names: tuple[str, ...], path: Path,
-                n_folds: int, seed: int) -> dict[str, np.ndarray]:
+                n_folds: int, seed: int) -> dict[str, Any]:
     """``{"folds": ...}`` or ``{"is_test": ...}`` from the file, or folds made with make_folds."""
     n = labels.shape[0]
     if "fold" in f and "is_test" in f:
@@ -167,7 +168,7 @@ def _read_split(f: h5py.File, labels: np.ndarray, names: tuple[str, ...], path: 
 
 
 def _read_sequences(f: h5py.File, n: int, d_a: int, d_v: int, path: Path
-                    ) -> dict[str, np.ndarray]:
+                    ) -> dict[str, Any]:
     """Optional ``audio_seq``/``visual_seq``/``seq_len`` (all three, or none)."""
     keys = ("audio_seq", "visual_seq", "seq_len")
     present = [k for k in keys if k in f]
@@ -175,7 +176,7 @@ def _read_sequences(f: h5py.File, n: int, d_a: int, d_v: int, path: Path
         return {}
     if len(present) != 3:
         raise DataError(f"{path}: sequences need all of {list(keys)}, found only {present}")
-    out: dict[str, np.ndarray] = {}
+    out: dict[str, Any] = {}
     for key, d in (("audio_seq", d_a), ("visual_seq", d_v)):
         S = h5_dataset(f, key, path)[()]
         check_shape(S.shape, (n, None, d), key, path)

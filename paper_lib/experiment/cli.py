@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from paper_lib import atomic
+from paper_lib.errors import ParamError
 
 
 def add_run_parser(sub: Any) -> None:
@@ -29,46 +30,43 @@ def add_run_parser(sub: Any) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from paper_lib.methods.registry import METHODS, PAPER_METHODS
+    """Run the command; bad arguments raise :class:`ParamError` (one line, exit 2 in the CLI)."""
+    from paper_lib.methods.registry import METHODS
 
     if args.list_methods:
         for spec in METHODS.values():
             print(f"{spec.name:18s} {spec.paper_name:28s} {spec.description}")
         return 0
+    from paper_lib import threads
+    from paper_lib.data.registry import load_dataset
+    from paper_lib.experiment.grid import cross_validate, summarise
+    from paper_lib.experiment.knobs import check_dataset, check_folds
+    from paper_lib.paper import PAPER_METHODS
+
     methods = [m for item in (args.method or [",".join(PAPER_METHODS)]) for m in item.split(",")
                if m]
     for m in methods:
         if m not in METHODS:
-            print(f"error: method: unknown method {m!r}; allowed: {', '.join(METHODS)}",
-                  file=sys.stderr)
-            return 2
+            raise ParamError(f"method: unknown method {m!r}; allowed: {', '.join(METHODS)}")
     if args.dim < 1:
-        print(f"error: dim: must be an integer >= 1, got {args.dim}", file=sys.stderr)
-        return 2
+        raise ParamError(f"dim: must be an integer >= 1, got {args.dim}")
     if args.epochs < 1:
-        print(f"error: epochs: must be an integer >= 1, got {args.epochs}", file=sys.stderr)
-        return 2
-    from paper_lib.data.registry import load_dataset
-    from paper_lib.experiment import cross_validate, summarise
-    from paper_lib.pipeline.params import _check_folds, check_dataset
-
+        raise ParamError(f"epochs: must be an integer >= 1, got {args.epochs}")
     dataset = check_dataset(args.dataset)
-    folds_text = _check_folds(args.folds)
+    folds_text = check_folds(args.folds)
     ds = load_dataset(dataset, data_dir=args.data_dir or None, seed=args.seed)
     n_avail = ds.n_folds
     folds = None if folds_text == "all" else [int(f) for f in folds_text.split(",")]
     if folds is not None and any(not 0 <= f < n_avail for f in folds):
-        print(f"error: folds: allowed fold numbers are 0..{n_avail - 1}", file=sys.stderr)
-        return 2
+        raise ParamError(f"folds: allowed fold numbers are 0..{n_avail - 1}")
     narrow = min(ds.audio.shape[1], ds.visual.shape[1])
     if args.dim > narrow:
-        print(f"error: dim: {args.dim} is larger than the narrower view ({narrow} columns)",
-              file=sys.stderr)
-        return 2
+        raise ParamError(f"dim: {args.dim} is larger than the narrower view ({narrow} columns)")
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    threads.apply_policy()
     df = cross_validate(ds, methods, folds=folds, seeds=[args.seed], dim=args.dim,
                         epochs=args.epochs, cache=not args.no_cache, log=log)
     table = summarise(df, "map")

@@ -1,0 +1,121 @@
+"""Evaluate one split: fit a fresh estimator on the training rows, embed the test rows, score.
+
+Protocol (the paper's, made explicit):
+- for every split the estimator is built afresh and ``fit`` sees the training rows only;
+- test embeddings are computed per view (audio from audio, visual from visual), never from the
+  partner modality, over the whole test fold (no dropped partial batch);
+- every test clip is a query against the whole test fold of the other modality: A->V ranks the
+  visual test embeddings for each audio query, V->A the reverse (:mod:`paper_lib.metrics.cross_modal`);
+  cosine similarity by default;
+- every metric comes from :func:`paper_lib.metrics.retrieval.retrieval_report` (MAP over the full
+  ranking).
+
+Thread counts are the caller's: entry points apply :mod:`paper_lib.threads` once per process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from paper_lib.data.dataset import PairedDataset, Split
+from paper_lib.errors import UserError
+from paper_lib.experiment.result import SplitResult
+from paper_lib.methods.base import CrossModalEstimator
+from paper_lib.methods.registry import get_method
+from paper_lib.metrics.cross_modal import DIRECTIONS, audio_visual_scores, check_metric
+from paper_lib.metrics.retrieval import retrieval_report
+
+RECORD_COLUMNS = ["dataset", "method", "setting", "fold", "seed", "dim", "direction", "metric",
+                  "value"]
+
+
+class _PeakRSS:
+    """Sample the process's resident memory in a thread; report the peak above the start (MB)."""
+
+    def __init__(self, interval: float = 0.02) -> None:
+        import psutil
+
+        self._proc = psutil.Process()
+        self._interval = interval
+        self._stop = threading.Event()
+        self.start_rss = self.peak_rss = self._proc.memory_info().rss
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.peak_rss = max(self.peak_rss, self._proc.memory_info().rss)
+
+    def __enter__(self) -> _PeakRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_rss = max(self.peak_rss, self._proc.memory_info().rss)
+
+    @property
+    def peak_mb(self) -> float:
+        return float(self.peak_rss - self.start_rss) / 2**20
+
+
+def _inputs(ds: PairedDataset, rows: np.ndarray, est: CrossModalEstimator
+            ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The arrays a method consumes for the given rows (clip means, or sequences + lengths)."""
+    if est.input_kind == "sequence":
+        if ds.audio_seq is None or ds.visual_seq is None or ds.seq_len is None:
+            raise UserError(f"dataset {ds.name!r} has no per-second sequences, which method "
+                            f"{type(est).__name__} needs")
+        return ds.audio_seq[rows], ds.visual_seq[rows], {"lengths": ds.seq_len[rows]}
+    return ds.audio[rows], ds.visual[rows], {}
+
+
+def build_estimator(method: str, dim: int, seed: int, epochs: int,
+                    hyper: dict[str, Any] | None = None) -> CrossModalEstimator:
+    """A fresh, unfitted estimator of a registered method."""
+    return get_method(method).build(dim, seed, epochs, **dict(hyper or {}))
+
+
+def evaluate_split(ds: PairedDataset, method: str | CrossModalEstimator, split: Split, *,
+                   seed: int = 0, dim: int = 10, epochs: int = 10, metric: str = "cosine",
+                   hyper: dict[str, Any] | None = None) -> SplitResult:
+    """Fit a fresh estimator on ``split.train``, embed ``split.test`` per view, score both ways."""
+    check_metric(metric)
+    if isinstance(method, str):
+        name, est = method, build_estimator(method, dim, seed, epochs, hyper)
+    else:  # an unfitted estimator given directly (used by tests and notebooks)
+        name, est = type(method).__name__, method
+    Xa_tr, Xv_tr, kw_tr = _inputs(ds, split.train, est)
+    Xa_te, Xv_te, kw_te = _inputs(ds, split.test, est)
+    y_tr, y_te = ds.labels[split.train], ds.labels[split.test]
+    t0 = time.perf_counter()
+    with _PeakRSS() as mem:
+        est.fit(Xa_tr, Xv_tr, y_tr, **kw_tr)
+        Z_a = est.transform(X_audio=Xa_te, **kw_te)[0]    # audio embeddings from audio only
+        Z_v = est.transform(X_visual=Xv_te, **kw_te)[1]   # visual embeddings from visual only
+    seconds = time.perf_counter() - t0
+    if Z_a is None or Z_v is None:
+        raise RuntimeError(f"{type(est).__name__}.transform returned no embedding for a view")
+    S = audio_visual_scores(Z_a, Z_v, metric)             # (n_test, n_test): audio x visual
+    metrics = {"a2v": retrieval_report(S, y_te, y_te),
+               "v2a": retrieval_report(S.T, y_te, y_te)}
+    return SplitResult(name, split, seed, Z_a, Z_v, y_te, metrics, seconds, mem.peak_mb,
+                       metric=metric, estimator=est)
+
+
+def records(result: SplitResult, dataset: str, dim: int, setting: str = "") -> list[dict[str, Any]]:
+    """Tidy rows: one per (method, fold, seed, direction, metric), plus time and memory."""
+    base = {"dataset": dataset, "method": result.method, "setting": setting,
+            "fold": result.split.fold, "seed": result.seed, "dim": dim}
+    rows = [base | {"direction": d, "metric": m, "value": float(v)}
+            for d, report in result.metrics.items() for m, v in report.items()]
+    rows.append(base | {"direction": "fit", "metric": "wall_time_s", "value": result.fit_seconds})
+    rows.append(base | {"direction": "fit", "metric": "peak_rss_mb", "value": result.peak_rss_mb})
+    return rows
+
+
+__all__ = ["DIRECTIONS", "RECORD_COLUMNS", "build_estimator", "evaluate_split", "records"]

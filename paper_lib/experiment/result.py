@@ -1,0 +1,38 @@
+"""The result of one evaluated split: test embeddings, how they are scored, and their metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from paper_lib.data.dataset import Split
+from paper_lib.methods.base import CrossModalEstimator
+from paper_lib.metrics.cross_modal import scores as cross_modal_scores
+
+
+@dataclass
+class SplitResult:
+    """Embeddings and metrics of one (method, split, seed).
+
+    ``metric`` is the similarity the metrics were computed with; :meth:`scores` rebuilds the
+    (query x gallery) matrix with it, so PR curves, per-class AP and significance tests always
+    rank exactly as the MAP did.
+    """
+
+    method: str
+    split: Split
+    seed: int
+    Z_audio: np.ndarray      # (n_test, d) audio test embeddings
+    Z_visual: np.ndarray     # (n_test, d) visual test embeddings
+    labels: np.ndarray       # (n_test,) test labels
+    metrics: dict[str, dict[str, float]]   # direction -> metric name -> value
+    fit_seconds: float
+    peak_rss_mb: float
+    #: the fitted estimator; ``None`` when the result was read back from the experiment cache
+    estimator: CrossModalEstimator | None = None
+    metric: str = "cosine"   # similarity of the ranking (cosine in the paper)
+
+    def scores(self, direction: str) -> np.ndarray:
+        """The (query x gallery) score matrix of this test fold in ``direction`` ("a2v"/"v2a")."""
+        return cross_modal_scores(self.Z_audio, self.Z_visual, direction, self.metric)

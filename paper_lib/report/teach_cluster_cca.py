@@ -1,0 +1,331 @@
+"""Chapter 21 (notebook ``21_teach_cluster_cca``): why Cluster-CCA.
+
+A toy where each pair shares a strong nuisance (:class:`NuisanceWorld`): plain CCA follows the
+nuisance, Cluster-CCA the classes; the per-component diagnostics (nuisance R, class η), the
+authors' β sweep, the class-sum cross-covariance against the explicit all-pairs one, the rank
+limit C − 1, and the leading-component MAP of the models fitted by
+:func:`paper_lib.report.spectrum.canonical_spectrum` on the build's dataset. Models come from
+``paper_lib.methods``, every MAP from ``paper_lib.metrics``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from paper_lib.methods._linalg import numerical_rank
+from paper_lib.methods.base import CrossModalEstimator
+from paper_lib.methods.cca import CCA
+from paper_lib.methods.cluster_cca import ClusterCCA, rasiwasia_covariances
+from paper_lib.metrics.cross_modal import cross_modal_map
+from paper_lib.report._teaching_common import CLASS_COLOURS, ToyViews, embed_per_view
+from paper_lib.report._teaching_common import mean_prevalence as mean_prevalence
+
+#: a singular value of a cross-covariance counts as non-zero above RANK_RTOL × the largest
+# [choice] 1e-10 relative: the class-sum Σ_xy is exact up to round-off, so its singular values
+# beyond C − 1 sit near machine precision, far below this, and the genuine ones far above.
+RANK_RTOL: float = 1e-10
+
+
+@dataclass(frozen=True)
+class NuisanceWorld:
+    """The fixed structure of the Cluster-CCA toy (same for the training and the test sample).
+
+    Per pair i with class c_i and nuisance u_i ~ N(0, s_u² I_q) shared by both views:
+
+        x_i = A_x [u_i ; μ_{c_i}] + ε_x,    y_i = A_y [u_i ; μ_{c_i}] + ε_y,   ε ~ N(0, σ² I)
+
+    where μ_c (C − 1 dims) are the vertices of a regular simplex of radius ``class_scale`` and
+    A_x, A_y are random matrices with orthonormal columns (each view mixes the latent factors
+    differently). The nuisance is independent of the class.
+    """
+
+    mixing_x: np.ndarray      # A_x (d, q + C - 1)
+    mixing_y: np.ndarray      # A_y (d, q + C - 1)
+    class_means: np.ndarray   # μ (C, C - 1)
+    nuisance_scale: float     # s_u
+    noise: float              # σ
+
+    @property
+    def n_classes(self) -> int:
+        return self.class_means.shape[0]
+
+    @property
+    def n_nuisance(self) -> int:
+        return self.mixing_x.shape[1] - self.class_means.shape[1]
+
+    def paired_correlations(self) -> dict[str, float]:
+        """Population correlation of the paired views along a nuisance and along a class
+        direction (balanced classes): λ / (λ + σ²), with λ = s_u² for the nuisance and
+        λ = radius² / (C − 1) for the simplex class means (the columns of A are orthonormal, so
+        these are the canonical correlations plain CCA sees)."""
+        class_var = float(np.mean(np.sum(self.class_means ** 2, axis=1))) / (self.n_classes - 1)
+        nuisance_var = self.nuisance_scale ** 2
+        return {"nuisance": nuisance_var / (nuisance_var + self.noise ** 2),
+                "class": class_var / (class_var + self.noise ** 2)}
+
+
+def simplex_vertices(n_classes: int, radius: float) -> np.ndarray:
+    """C points in C − 1 dimensions, all at distance ``radius`` from their (zero) centroid and
+    equidistant from each other: the most even class layout."""
+    E = np.eye(n_classes) - 1.0 / n_classes                     # centred one-hot codes (C, C)
+    basis = np.linalg.svd(E)[0][:, : n_classes - 1]              # (C, C-1) orthonormal
+    V = E @ basis
+    return V / np.linalg.norm(V[0]) * radius
+
+
+def make_nuisance_world(n_classes: int = 3, n_nuisance: int = 2, n_features: int = 6,
+                        nuisance_scale: float = 4.0, class_scale: float = 2.5,
+                        noise: float = 1.0, seed: int = 0) -> NuisanceWorld:
+    """The toy's structure. [choice] defaults: 3 classes (so C − 1 = 2 components and the
+    embeddings are exactly 2-d), a 2-d nuisance 4× the noise, classes on a simplex of radius 2.5:
+    per latent dimension the nuisance has variance 16 and the class 3.1, so the paired
+    correlation of the nuisance (≈ 0.94) beats the class's (≈ 0.76)."""
+    if n_classes < 2 or n_nuisance < 1:
+        raise ValueError(f"need n_classes >= 2 and n_nuisance >= 1, got {n_classes}, "
+                         f"{n_nuisance}.")
+    n_latent = n_nuisance + n_classes - 1
+    if n_features < n_latent:
+        raise ValueError(f"n_features={n_features} must be >= n_nuisance + n_classes - 1 = "
+                         f"{n_latent}.")
+    rng = np.random.default_rng(seed)
+
+    def mixing() -> np.ndarray:
+        return np.linalg.qr(rng.normal(size=(n_features, n_features)))[0][:, :n_latent]
+
+    return NuisanceWorld(mixing(), mixing(), simplex_vertices(n_classes, class_scale),
+                         float(nuisance_scale), float(noise))
+
+
+def sample_views(world: NuisanceWorld, n_per_class: int, seed: int) -> ToyViews:
+    """``n_per_class`` pairs of every class drawn from ``world``."""
+    if int(n_per_class) < 2:
+        raise ValueError(f"n_per_class must be >= 2, got {n_per_class}.")
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(world.n_classes), int(n_per_class))
+    U = world.nuisance_scale * rng.normal(size=(y.size, world.n_nuisance))   # (N, q)
+    latent = np.hstack([U, world.class_means[y]])                            # (N, q + C - 1)
+
+    def view(A: np.ndarray) -> np.ndarray:
+        return latent @ A.T + world.noise * rng.normal(size=(y.size, A.shape[0]))
+
+    return ToyViews(view(world.mixing_x), view(world.mixing_y), y, U)
+
+
+def nuisance_r(z: np.ndarray, U: np.ndarray) -> float:
+    """Multiple correlation R of a component with the nuisance: √(R²) of the least-squares fit
+    z ≈ b₀ + U b (for a 1-d nuisance this is |corr(z, u)|)."""
+    A = np.hstack([np.ones((z.size, 1)), U])
+    coef = np.linalg.lstsq(A, z, rcond=None)[0]
+    resid = z - A @ coef
+    z_c = z - z.mean()
+    return float(np.sqrt(max(0.0, 1.0 - (resid @ resid) / (z_c @ z_c))))
+
+
+def class_eta(z: np.ndarray, labels: np.ndarray) -> float:
+    """Correlation ratio η: √(between-class sum of squares / total sum of squares) (0..1)."""
+    classes, index, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    means = np.bincount(index, weights=z, minlength=classes.size) / counts
+    z_c = z - z.mean()
+    between = float(counts @ (means - z.mean()) ** 2)
+    return float(np.sqrt(between / (z_c @ z_c)))
+
+
+def component_diagnostics(Z: np.ndarray, toy: ToyViews, method: str) -> pd.DataFrame:
+    """Per component of an embedding: nuisance R and class η (which factor does it follow?)."""
+    return pd.DataFrame([{"method": method, "component": k + 1,
+                          "nuisance_r": nuisance_r(Z[:, k], toy.nuisance),
+                          "class_eta": class_eta(Z[:, k], toy.labels)}
+                         for k in range(Z.shape[1])])
+
+
+@dataclass
+class ToyFit:
+    """A model fitted on the toy's training sample and its test embeddings."""
+
+    method: str
+    model: CrossModalEstimator
+    Z_audio: np.ndarray
+    Z_visual: np.ndarray
+    maps: dict[str, float]
+
+
+def fit_on_toy(method: str, model: CrossModalEstimator, train: ToyViews,
+               test: ToyViews) -> ToyFit:
+    """Fit on the training sample, embed the test sample view by view, cosine MAP both ways.
+
+    The experiment runner's protocol (:func:`paper_lib.experiment.evaluate_split`) on bare
+    arrays: fit on the training rows only, the audio embedding from audio alone and the visual
+    one from visual alone, MAP over the full ranking from
+    :func:`paper_lib.metrics.cross_modal.cross_modal_map`.
+    """
+    model.fit(train.audio, train.visual, train.labels)
+    Z_a, Z_v = embed_per_view(model, test.audio, test.visual)
+    return ToyFit(method, model, Z_a, Z_v,
+                  cross_modal_map(Z_a, Z_v, test.labels, metric="cosine"))
+
+
+def compare_cca_and_ccca(train: ToyViews, test: ToyViews,
+                         n_components: int) -> tuple[list[ToyFit], pd.DataFrame, pd.DataFrame]:
+    """CCA and Cluster-CCA (Rasiwasia) on the toy: the fits, per-component diagnostics on the
+    test sample (audio side) and a MAP table (method, direction, map)."""
+    fits = [fit_on_toy("CCA", CCA(n_components=n_components), train, test),
+            fit_on_toy("C-CCA", ClusterCCA(n_components=n_components), train, test)]
+    diag = pd.concat([component_diagnostics(f.Z_audio, test, f.method) for f in fits],
+                     ignore_index=True)
+    maps = pd.DataFrame([{"method": f.method, "direction": d, "map": v}
+                         for f in fits for d, v in f.maps.items()])
+    return fits, diag, maps
+
+
+def beta_sweep(train: ToyViews, test: ToyViews, betas: Sequence[float],
+               n_components: int) -> pd.DataFrame:
+    """The authors' variant for every β: first component's nuisance R / class η and MAP.
+
+    β = 1 is plain CCA (only the paired cross-covariance), β = 0 only the within-class one.
+    """
+    rows = []
+    for beta in betas:
+        f = fit_on_toy(f"beta={beta:g}", ClusterCCA(n_components=n_components, variant="beta",
+                                                    beta=float(beta)), train, test)
+        rows.append({"beta": float(beta), "nuisance_r": nuisance_r(f.Z_audio[:, 0], test.nuisance),
+                     "class_eta": class_eta(f.Z_audio[:, 0], test.labels), **f.maps})
+    return pd.DataFrame(rows)
+
+
+def within_class_pairs(labels: np.ndarray) -> int:
+    """M = Σ_c n_c²: the number of (audio, visual) within-class correspondences."""
+    counts = np.unique(labels, return_counts=True)[1].astype(np.int64)
+    return int(np.sum(counts ** 2))
+
+
+def cluster_cross_covariance(Xa: np.ndarray, Xv: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The library's centred Rasiwasia Σ_xy (from class sums, O(N·d²))."""
+    return rasiwasia_covariances(Xa, Xv, labels, reg=0.0)[2]
+
+
+def explicit_pair_cross_covariance(Xa: np.ndarray, Xv: np.ndarray, labels: np.ndarray,
+                                   max_pairs: int = 200_000) -> np.ndarray:
+    """The same Σ_xy by listing every within-class pair explicitly (what NOT to do at scale:
+    memory grows with M = Σ n_c²); kept for small samples to check the class-sum formula."""
+    M = within_class_pairs(labels)
+    if M > max_pairs:
+        raise ValueError(f"labels give M = {M} within-class pairs, above max_pairs = {max_pairs}: "
+                         f"the explicit expansion is only for small checks.")
+    i, j = np.nonzero(labels[:, None] == labels[None, :])     # every (x ∈ X_c, y ∈ Y_c) pair
+    P_a, P_v = Xa[i], Xv[j]                                   # (M, d_a), (M, d_v)
+    P_a, P_v = P_a - P_a.mean(axis=0), P_v - P_v.mean(axis=0)
+    return P_a.T @ P_v / M
+
+
+def singular_values(C: np.ndarray) -> np.ndarray:
+    """Singular values, descending."""
+    return np.linalg.svd(C, compute_uv=False)
+
+
+def matrix_rank(C: np.ndarray, rtol: float = RANK_RTOL) -> int:
+    """Numerical rank: the number of singular values above ``rtol`` × the largest."""
+    return numerical_rank(singular_values(C), rtol)
+
+
+def leading_components_map(models: Mapping[str, CrossModalEstimator], Xa_test: np.ndarray,
+                           Xv_test: np.ndarray, y_test: np.ndarray, d: int) -> pd.DataFrame:
+    """Test MAP of each fitted model restricted to its first ``d`` components.
+
+    The CCA family's directions come from one SVD, so the first ``d`` columns of a fit with more
+    components ARE the d-component fit (same signs): one fit serves the spectrum and the MAP.
+    Each view is embedded from itself; MAP from ``paper_lib.metrics`` (cosine, full ranking).
+    """
+    rows = []
+    for name, m in models.items():
+        Z_a, Z_v = embed_per_view(m, Xa_test, Xv_test)
+        maps = cross_modal_map(Z_a[:, :d], Z_v[:, :d], y_test, metric="cosine")
+        rows += [{"method": name, "d": int(d), "direction": k, "map": v} for k, v in maps.items()]
+    return pd.DataFrame(rows)
+
+
+def plot_toy_embeddings(fits: Sequence[ToyFit], test: ToyViews) -> plt.Figure:
+    """First two components of each method's test embeddings (audio ●, visual ×), by class."""
+    fig, axes = plt.subplots(1, len(fits), figsize=(5.2 * len(fits), 4.6))
+    for ax, f in zip(np.atleast_1d(axes), fits, strict=True):
+        for c in np.unique(test.labels):
+            rows = test.labels == c
+            ax.scatter(f.Z_audio[rows, 0], f.Z_audio[rows, 1], s=10, alpha=0.6, rasterized=True,
+                       color=CLASS_COLOURS(c), label=f"class {c} (audio)")
+            ax.scatter(f.Z_visual[rows, 0], f.Z_visual[rows, 1], s=14, alpha=0.6, marker="x",
+                       rasterized=True, color=CLASS_COLOURS(c), label=f"class {c} (visual)")
+        ax.set_xlabel("component 1")
+        ax.set_ylabel("component 2")
+        ax.set_title(f"{f.method}: MAP A→V {f.maps['a2v']:.3f}, V→A {f.maps['v2a']:.3f}",
+                     fontsize=10)
+        ax.set_aspect("equal", adjustable="datalim")
+    np.atleast_1d(axes)[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.suptitle("Test embeddings coloured by class")
+    fig.tight_layout()
+    return fig
+
+
+def plot_component_diagnostics(diag: pd.DataFrame) -> plt.Figure:
+    """Bars: for each method and component, nuisance R and class η."""
+    methods = list(dict.fromkeys(diag.method))
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.5 * len(methods), 3.3), sharey=True)
+    for ax, m in zip(np.atleast_1d(axes), methods, strict=True):
+        sub = diag[diag.method == m]
+        x = sub.component.to_numpy()
+        ax.bar(x - 0.18, sub.nuisance_r, width=0.36, color="#d62728", label="nuisance R")
+        ax.bar(x + 0.18, sub.class_eta, width=0.36, color="#1f77b4", label="class η")
+        ax.set_xticks(x)
+        ax.set_xlabel("component")
+        ax.set_ylim(0, 1.05)
+        ax.set_title(m)
+    np.atleast_1d(axes)[0].set_ylabel("explained share (R or η)")
+    np.atleast_1d(axes)[0].legend(fontsize=8)
+    fig.suptitle("What each component follows (test sample, audio side)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_beta_sweep(table: pd.DataFrame) -> plt.Figure:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    axes[0].plot(table.beta, table.a2v, "o-", label="A→V")
+    axes[0].plot(table.beta, table.v2a, "s--", label="V→A")
+    axes[0].set_ylabel("MAP (test sample)")
+    axes[0].set_title("MAP of the β variant")
+    axes[1].plot(table.beta, table.nuisance_r, "o-", color="#d62728", label="nuisance R")
+    axes[1].plot(table.beta, table.class_eta, "s-", color="#1f77b4", label="class η")
+    axes[1].set_ylabel("first component")
+    axes[1].set_title("What the first component follows")
+    for ax in axes:
+        ax.set_xlabel("β (weight of the paired cross-covariance)")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_rank_limit(sv_toy: np.ndarray, n_classes_toy: int, spectrum: pd.DataFrame,
+                    n_classes: int, dataset: str) -> plt.Figure:
+    """Left: singular values of the toy's cluster Σ_xy; right: canonical correlations per
+    component on the build's dataset, with the C − 1 limit marked."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    k = np.arange(1, sv_toy.size + 1)
+    axes[0].semilogy(k, np.maximum(sv_toy, 1e-18), "o-")
+    axes[0].axvline(n_classes_toy - 0.5, color="0.5", ls=":", label=f"C − 1 = {n_classes_toy - 1}")
+    axes[0].set_xlabel("index")
+    axes[0].set_ylabel("singular value (log)")
+    axes[0].set_title("toy: singular values of the cluster Σ$_{xy}$")
+    axes[0].legend(fontsize=8)
+    for name, sub in spectrum.groupby("estimator", sort=False):
+        axes[1].plot(sub.component, sub.correlation, "o-", ms=4, label=name)
+    axes[1].axvline(n_classes - 0.5, color="0.5", ls=":", label=f"C − 1 = {n_classes - 1}")
+    axes[1].set_xlabel("component")
+    axes[1].xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[1].set_ylabel("canonical correlation")
+    axes[1].set_title(f"{dataset}: training rows of the first fold")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

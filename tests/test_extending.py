@@ -1,0 +1,110 @@
+"""The "Extending the companion" page, followed by a newcomer: a toy method, registered, run by
+the runner and the command line, and shown in the main table; and the CLI's error contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from paper_lib.cli import main
+from paper_lib.data.registry import load_dataset
+from paper_lib.errors import UserError
+from paper_lib.experiment import Config, run_configs
+from paper_lib.methods import registry
+from paper_lib.methods._validation import check_positive_int, check_views
+from paper_lib.methods.base import CrossModalEstimator, View
+from paper_lib.metrics.cross_modal import cross_modal_map
+from paper_lib.paper import reference
+from paper_lib.report import main_table as mt
+
+
+class LeadingColumns(CrossModalEstimator):
+    """A toy method: each view centred by its training mean, then its first d columns."""
+
+    def __init__(self, n_components: int = 2, random_state: int | None = None) -> None:
+        self.n_components = n_components
+        self.random_state = random_state
+
+    def _check_hyperparameters(self) -> None:
+        check_positive_int(self.n_components, "n_components")
+
+    def _fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None,
+             **kwargs: Any) -> None:
+        Xa, Xv, _ = check_views(X_audio, X_visual, y, n_components=self.n_components)
+        self.mean_audio_, self.mean_visual_ = Xa.mean(axis=0), Xv.mean(axis=0)
+        self.n_features_audio_, self.n_features_visual_ = Xa.shape[1], Xv.shape[1]
+
+    def _transform_view(self, X: np.ndarray, view: View, **kwargs: Any) -> np.ndarray:
+        mean = self.mean_audio_ if view == "audio" else self.mean_visual_
+        return (X - mean)[:, : self.n_components]
+
+
+class Broken(LeadingColumns):
+    """A method with a bug inside ``fit`` (not a user error)."""
+
+    def _fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None,
+             **kwargs: Any) -> None:
+        raise ZeroDivisionError("a bug inside fit")
+
+
+@pytest.fixture
+def toy_methods(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "METHODS", dict(registry.METHODS))  # undone after the test
+    registry.register_method(registry.MethodSpec(
+        "leading_columns", "Leading columns (toy)", "first d centred columns of each view",
+        lambda dim, seed, epochs, **hp: LeadingColumns(n_components=dim, random_state=seed, **hp)))
+    registry.register_method(registry.MethodSpec(
+        "broken", "Broken (toy)", "raises inside fit",
+        lambda dim, seed, epochs, **hp: Broken(n_components=dim, random_state=seed, **hp)))
+
+
+def _toy_data():
+    return load_dataset("synthetic", n_per_class=10, d_audio=8, d_visual=6, use_cache=False)
+
+
+def test_a_new_method_runs_end_to_end_into_the_main_table(toy_methods, isolated_dirs):
+    ds = _toy_data()
+    with pytest.raises(ValueError, match="already"):
+        registry.register_method(registry.get_method("leading_columns"))
+    configs = [Config("leading_columns", dim=2), Config("cca", dim=2)]
+    records, results = run_configs(ds, configs, folds=[0, 1], cache=True)
+    # the runner's MAP is the toy's embeddings scored by the one metrics module, per view
+    for res in results[:2]:
+        est = LeadingColumns(n_components=2).fit(ds.audio[res.split.train],
+                                                 ds.visual[res.split.train])
+        Za = est.transform(X_audio=ds.audio[res.split.test])[0]
+        Zv = est.transform(X_visual=ds.visual[res.split.test])[1]
+        assert Za is not None and Zv is not None
+        direct = cross_modal_map(Za, Zv, ds.labels[res.split.test])
+        for d in ("a2v", "v2a"):
+            assert res.metrics[d]["map"] == pytest.approx(direct[d], abs=1e-12)
+    table = mt.main_table(records, reference("main_comparison", ds.name),
+                          methods=("leading_columns", "cca"))
+    row = table[table["method"] == "leading_columns"].iloc[0]
+    assert row["paper_name"] == "Leading columns (toy)" and row["status"] == mt.STATUS_COMPUTED
+    maps = records[(records["method"] == "leading_columns") & (records["metric"] == "map")
+                   & (records["direction"] == "a2v")]["value"]
+    assert row["ours_map_a2v_mean"] == pytest.approx(maps.mean())
+    assert np.isnan(row["paper_map_a2v"]) and not row["in_paper"]  # the paper has no such row
+    assert isinstance(mt.display_table(table), pd.DataFrame)
+
+
+def test_the_command_line_runs_a_registered_method(toy_methods, isolated_dirs, capsys):
+    assert main(["run", "--dataset", "synthetic", "--method", "leading_columns",
+                 "--folds", "0", "--dim", "2"]) == 0
+    assert "leading_columns" in capsys.readouterr().out
+
+
+def test_a_user_error_is_one_line_and_a_bug_keeps_its_traceback(toy_methods, isolated_dirs,
+                                                                capsys):
+    assert main(["run", "--dataset", "synthetic", "--method", "nosuch", "--folds", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: method: unknown method 'nosuch'")
+    with pytest.raises(ZeroDivisionError, match="a bug inside fit"):
+        main(["run", "--dataset", "synthetic", "--method", "broken", "--folds", "0",
+              "--no-cache"])
+    with pytest.raises(UserError, match="n_components"):   # bad hyper-parameter: a user error
+        LeadingColumns(n_components=0).fit(np.ones((4, 3)), np.ones((4, 3)))

@@ -1,0 +1,93 @@
+"""Chapter 20 (``paper_lib.report.teach_cca``): the 2-d CCA toy really has the closed-form
+answer the chapter states, and each computation equals an independent one (closed forms,
+naive loops, a direct fit)."""
+
+from __future__ import annotations
+
+from itertools import product
+
+import numpy as np
+import pytest
+
+from paper_lib.methods.cca import CCA, cca_from_covariances
+from paper_lib.report import teach_cca as T
+
+
+@pytest.fixture(scope="module")
+def latent():
+    toy = T.default_latent_toy()
+    X, Y, z = toy.sample(600, seed=0)
+    return toy, X, Y, z
+
+
+def test_population_cca_equals_the_closed_form(latent):
+    toy = latent[0]
+    W_x, W_y, rho = cca_from_covariances(*toy.covariances(), 2)
+    assert rho[0] == pytest.approx(toy.analytic_rho(), abs=1e-12)
+    assert rho[1] == pytest.approx(0.0, abs=1e-7)               # Σ_xy has rank one
+    w_x, w_y = toy.analytic_directions()
+    assert abs(W_x[:, 0] @ w_x) / np.linalg.norm(W_x[:, 0]) == pytest.approx(1.0, abs=1e-12)
+    assert abs(W_y[:, 0] @ w_y) / np.linalg.norm(W_y[:, 0]) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_sample_cca_converges_to_the_closed_form():
+    toy = T.default_latent_toy()
+    X, Y, _ = toy.sample(40_000, seed=3)
+    rho = CCA(n_components=1, reg=0.0).fit(X, Y).correlations_[0]
+    assert rho == pytest.approx(toy.analytic_rho(), abs=0.01)
+
+
+def test_cca_maximises_the_projection_correlation(latent):
+    _, X, Y, _ = latent
+    m = CCA(n_components=2, reg=0.0).fit(X, Y)
+    rho = m.correlations_[0]
+    # the reported value is the sample correlation its directions reach
+    assert T.projection_correlation(X, Y, m.weights_audio_[:, 0],
+                                    m.weights_visual_[:, 0]) == pytest.approx(rho, abs=1e-10)
+    table = T.compare_directions(X, Y, m, n_random=20, seed=1)
+    assert table.abs_correlation.iloc[0] == pytest.approx(rho, abs=1e-10)
+    assert (table.abs_correlation.iloc[1:] < rho).all()
+    # on this toy PCA follows the noise: its correlation is far below CCA's
+    assert table.loc[table.kind == "PCA", "abs_correlation"].iloc[0] < 0.5 * rho
+    angles, R = T.correlation_landscape(X, Y, n_angles=90)
+    assert R.max() <= rho + 1e-12 and R.max() > rho - 0.01
+
+
+def test_landscape_equals_a_naive_loop(latent):
+    _, X, Y, _ = latent
+    angles, R = T.correlation_landscape(X, Y, n_angles=12)
+    for i, j in product(range(12), repeat=2):
+        naive = abs(np.corrcoef(X @ T.unit_vector(angles[i]), Y @ T.unit_vector(angles[j]))[0, 1])
+        assert R[i, j] == pytest.approx(naive, abs=1e-12)
+
+
+def test_whitening_and_uncorrelated_variates(latent):
+    _, X, Y, _ = latent
+    Xw = T.whiten(X)
+    np.testing.assert_allclose(Xw.T @ Xw / X.shape[0], np.eye(2), atol=1e-10)
+    m = CCA(n_components=2, reg=0.0).fit(X, Y)
+    R = T.variate_correlations(*m.transform(X, Y))
+    assert T.max_off_diagonal(R) < 1e-10
+    np.testing.assert_allclose(np.diag(R.to_numpy()[:2, 2:]), m.correlations_, atol=1e-10)
+
+
+def test_ridge_shrinks_the_reported_correlation(latent):
+    _, X, Y, _ = latent
+    path = T.ridge_path(X, Y, [0.0, 0.01, 0.1, 1.0, 10.0])
+    assert path.rho_svd.iloc[0] == pytest.approx(CCA(1, reg=0.0).fit(X, Y).correlations_[0])
+    assert np.all(np.diff(path.rho_svd) < 0)
+    assert (path.sample_correlation <= path.rho_svd.iloc[0] + 1e-12).all()
+
+
+def test_train_test_table_matches_a_direct_fit():
+    rng = np.random.default_rng(0)
+    Xa, Xv = rng.normal(size=(80, 6)), rng.normal(size=(80, 5))
+    Xv[:, 0] += Xa[:, 0]
+    table = T.train_test_canonical_correlations(Xa[:60], Xv[:60], Xa[60:], Xv[60:], 3,
+                                                {"none": 0.0})
+    m = CCA(3, reg=0.0).fit(Xa[:60], Xv[:60])
+    train = table[table.part == "train"].correlation.to_numpy()
+    np.testing.assert_allclose(train, m.correlations_, atol=1e-10)
+    Za, Zv = m.transform(Xa[60:], Xv[60:])
+    test = table[table.part == "test"].correlation.to_numpy()
+    np.testing.assert_allclose(test, [np.corrcoef(Za[:, k], Zv[:, k])[0, 1] for k in range(3)])

@@ -1,0 +1,132 @@
+"""Chapter 21 (``paper_lib.report.teach_cluster_cca``) and the canonical spectrum
+(``paper_lib.report.spectrum``): the nuisance toy really fools CCA and not Cluster-CCA, and
+each computation equals an independent one (explicit pairs, scikit-learn, a direct fit, the
+experiment runner)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression
+
+from paper_lib.methods.registry import get_method
+from paper_lib.metrics.retrieval import mean_average_precision
+from paper_lib.report import teach_cluster_cca as T
+from paper_lib.report.spectrum import ESTIMATORS, NONZERO_RTOL, canonical_spectrum
+
+
+@pytest.fixture(scope="module")
+def nuisance_toy():
+    world = T.make_nuisance_world(seed=0)
+    return world, T.sample_views(world, 100, seed=1), T.sample_views(world, 100, seed=2)
+
+
+def test_cca_follows_the_nuisance_and_cluster_cca_the_classes(nuisance_toy):
+    _, train, test = nuisance_toy
+    fits, diag, maps = T.compare_cca_and_ccca(train, test, n_components=2)
+    first = diag[diag.component == 1].set_index("method")
+    assert first.loc["CCA", "nuisance_r"] > 0.9 and first.loc["CCA", "class_eta"] < 0.3
+    assert first.loc["C-CCA", "class_eta"] > 0.8 and first.loc["C-CCA", "nuisance_r"] < 0.3
+    m = maps.set_index(["method", "direction"])["map"]
+    for d in ("a2v", "v2a"):
+        assert m["C-CCA", d] > m["CCA", d] + 0.3
+    # the table is the cosine MAP of the fitted model's test embeddings
+    S = fits[1].Z_audio @ fits[1].Z_visual.T / np.outer(
+        np.linalg.norm(fits[1].Z_audio, axis=1), np.linalg.norm(fits[1].Z_visual, axis=1))
+    assert m["C-CCA", "a2v"] == pytest.approx(mean_average_precision(S, test.labels, test.labels))
+
+
+def test_nuisance_r_and_class_eta_equal_independent_computations():
+    rng = np.random.default_rng(4)
+    U = rng.normal(size=(50, 2))
+    y = rng.integers(0, 3, 50)
+    z = U @ [1.0, -0.5] + y + rng.normal(size=50)
+    r2 = LinearRegression().fit(U, z).score(U, z)
+    assert T.nuisance_r(z, U) == pytest.approx(np.sqrt(r2), abs=1e-12)
+    assert T.nuisance_r(z, U[:, :1]) == pytest.approx(abs(np.corrcoef(z, U[:, 0])[0, 1]))
+    total = ((z - z.mean()) ** 2).sum()
+    between = sum((y == c).sum() * (z[y == c].mean() - z.mean()) ** 2 for c in range(3))
+    assert T.class_eta(z, y) == pytest.approx(np.sqrt(between / total), abs=1e-12)
+
+
+def test_class_sum_cross_covariance_equals_the_explicit_pairs_and_has_rank_c_minus_1():
+    rng = np.random.default_rng(5)
+    for sizes in ([4, 4, 4], [3, 7, 2, 5]):          # balanced and unbalanced classes
+        y = np.repeat(np.arange(len(sizes)), sizes)
+        Xa, Xv = rng.normal(size=(y.size, 6)), rng.normal(size=(y.size, 7))
+        C = T.cluster_cross_covariance(Xa, Xv, y)
+        np.testing.assert_allclose(C, T.explicit_pair_cross_covariance(Xa, Xv, y), atol=1e-12)
+        assert T.within_class_pairs(y) == sum(n * n for n in sizes)
+        assert T.matrix_rank(C) == len(sizes) - 1
+        assert T.matrix_rank(C) == np.linalg.matrix_rank(C, tol=T.RANK_RTOL * np.linalg.norm(C, 2))
+    with pytest.raises(ValueError, match="max_pairs"):
+        T.explicit_pair_cross_covariance(Xa, Xv, y, max_pairs=10)
+
+
+def test_rasiwasia_correlations_vanish_beyond_c_minus_1(nuisance_toy):
+    _, train, _ = nuisance_toy
+    spec = canonical_spectrum(train.audio, train.visual, train.labels, d=5)
+    table = spec.table
+    assert list(table.columns) == ["estimator", "component", "correlation"]
+    assert list(dict.fromkeys(table.estimator)) == list(ESTIMATORS)
+    ras = table[table.estimator == "C-CCA, Rasiwasia"].correlation.to_numpy()
+    assert (ras[:2] > 0.5).all() and np.abs(ras[2:]).max() < 1e-6
+    beta = table[table.estimator == "C-CCA, β = 0.2"].correlation.to_numpy()
+    assert beta[2] > 1e-3      # the paired term of the β variant lifts the rank limit
+    # the count of non-zero correlations: C − 1 = 2 for Rasiwasia, all 5 for the others
+    assert spec.n_nonzero == {"CCA (pairs)": 5, "C-CCA, β = 0.2": 5, "C-CCA, Rasiwasia": 2}
+    assert spec.n_nonzero["C-CCA, Rasiwasia"] == int(np.sum(ras > NONZERO_RTOL * ras.max()))
+
+
+def test_spectrum_equals_direct_fits_of_the_registry_estimators(nuisance_toy):
+    _, train, _ = nuisance_toy
+    spec = canonical_spectrum(train.audio, train.visual, train.labels, d=4)
+    for name, method in ESTIMATORS.items():
+        direct = get_method(method).build(4, 0, 1).fit(train.audio, train.visual, train.labels)
+        rho = spec.table[spec.table.estimator == name].correlation.to_numpy()
+        np.testing.assert_allclose(rho, direct.correlations_, atol=1e-12)
+        np.testing.assert_allclose(spec.models[name].weights_audio_, direct.weights_audio_,
+                                   atol=1e-12)
+        assert spec.table[spec.table.estimator == name].component.tolist() == [1, 2, 3, 4]
+
+
+def test_leading_components_equal_a_smaller_fit_and_the_experiment_runner():
+    from paper_lib.data.dataset import PairedDataset
+    from paper_lib.experiment import evaluate_split
+
+    world = T.make_nuisance_world(n_classes=4, n_features=8, seed=3)
+    views = T.sample_views(world, 30, seed=4)
+    ds = PairedDataset(name="toy", audio=views.audio, visual=views.visual, labels=views.labels,
+                       class_names=tuple("abcd"), clip_ids=np.array([f"c{i}" for i in range(120)]),
+                       folds=np.arange(120) % 3)
+    split = next(ds.splits([0]))
+    Xa, Xv, y = ds.audio[split.train], ds.visual[split.train], ds.labels[split.train]
+    models = canonical_spectrum(Xa, Xv, y, d=6).models
+    table = T.leading_components_map(models, ds.audio[split.test], ds.visual[split.test],
+                                     ds.labels[split.test], d=3)
+    ours = table.set_index(["method", "direction"])["map"]
+    small = canonical_spectrum(Xa, Xv, y, d=3).models
+    for name, method in ESTIMATORS.items():
+        np.testing.assert_allclose(models[name].weights_audio_[:, :3], small[name].weights_audio_,
+                                   atol=1e-10)
+        res = evaluate_split(ds, method, split, dim=3)
+        for d in ("a2v", "v2a"):
+            assert ours[name, d] == pytest.approx(res.metrics[d]["map"], abs=1e-10)
+
+
+def test_beta_one_is_plain_cca_on_the_toy(nuisance_toy):
+    _, train, test = nuisance_toy
+    sweep = T.beta_sweep(train, test, [0.0, 1.0], n_components=2)
+    _, _, maps = T.compare_cca_and_ccca(train, test, n_components=2)
+    cca = maps[maps.method == "CCA"].set_index("direction")["map"]
+    assert sweep.a2v.iloc[1] == pytest.approx(cca["a2v"], abs=1e-9)
+    assert sweep.nuisance_r.iloc[1] > 0.9 and sweep.class_eta.iloc[0] > 0.8
+
+
+def test_simplex_vertices_are_equidistant_and_centred():
+    V = T.simplex_vertices(4, 2.0)
+    assert V.shape == (4, 3)
+    np.testing.assert_allclose(V.sum(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(V, axis=1), 2.0)
+    d = np.linalg.norm(V[:, None] - V[None], axis=-1)[np.triu_indices(4, 1)]
+    np.testing.assert_allclose(d, d[0])

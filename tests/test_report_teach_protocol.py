@@ -1,0 +1,147 @@
+"""Chapter 23 (``paper_lib.report.teach_protocol``): the hand-made AP is exact, the truncated
+pitfall equals a naive loop, and every library object and test named in the pitfall table
+exists (this check lives here, in the test-suite, not in the library)."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paper_lib.metrics.retrieval import average_precision
+from paper_lib.report import teach_protocol as T
+
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+def test_hand_ap_equals_the_metrics_module_and_the_table():
+    ap = T.hand_ap()
+    assert ap == (Fraction(1) + Fraction(2, 3) + Fraction(3, 4) + Fraction(4, 7)
+                  + Fraction(5, 10)) / 5
+    S, q, g = T.hand_toy()
+    assert average_precision(S, q, g)[0] == pytest.approx(float(ap), abs=1e-15)
+    steps = T.ap_steps()
+    assert steps.precision_x_rel.sum() / steps.rel_k.sum() == pytest.approx(float(ap))
+
+
+def test_truncated_pitfall_inflates_the_hand_toy():
+    S, q, g = T.hand_toy()
+    table = T.truncation_table(S, q, g, [1, 3, 5, 10])
+    assert table.truncated_map_pitfall.tolist() == pytest.approx(
+        [1.0, (1 + 2 / 3) / 2, (1 + 2 / 3 + 3 / 4) / 3, float(T.hand_ap())])
+    assert (table.truncated_map_pitfall[:-1] > table.map_full_ranking[:-1]).all()
+    # at k = n_g (all relevant items found) the pitfall coincides with the protocol
+    assert table.truncated_map_pitfall.iloc[-1] == pytest.approx(table.map_full_ranking.iloc[-1])
+
+
+def test_truncated_pitfall_equals_a_naive_loop_and_zero_without_hits():
+    rng = np.random.default_rng(9)
+    S = rng.normal(size=(7, 15))
+    q, g = rng.integers(0, 3, 7), rng.integers(0, 3, 15)
+    for k in (1, 4, 15):
+        vals = []
+        for i in range(7):
+            order = np.argsort(-S[i], kind="stable")[:k]
+            rel = g[order] == q[i]
+            hits = np.cumsum(rel)
+            vals.append(0.0 if hits[-1] == 0 else
+                        sum(hits[j] / (j + 1) for j in range(k) if rel[j]) / hits[-1])
+        assert T.truncated_map_pitfall(S, q, g, k) == pytest.approx(np.mean(vals), abs=1e-12)
+    with pytest.raises(ValueError, match="k must be"):
+        T.truncated_map_pitfall(S, q, g, 0)
+
+
+def test_ties_follow_gallery_order():
+    demo = T.tie_demo()
+    assert demo.ap.tolist() == pytest.approx([1.0, (1 / 5 + 2 / 6) / 2])
+    assert T.tied_query_fraction(np.array([[1.0, 1.0, 0.0], [3.0, 2.0, 1.0]])) == 0.5
+
+
+def test_map_without_partner_equals_a_naive_loop():
+    rng = np.random.default_rng(10)
+    y = rng.integers(0, 3, 12)
+    S = rng.normal(size=(12, 12)) + 2 * np.eye(12)
+    naive = []
+    for i in range(12):
+        g = [j for j in range(12) if j != i]
+        order = sorted(g, key=lambda j: -S[i, j])
+        rel = [y[j] == y[i] for j in order]
+        if sum(rel):
+            hits = np.cumsum(rel)
+            naive.append(sum(hits[k] / (k + 1) for k in range(len(rel)) if rel[k]) / sum(rel))
+    assert T.map_without_partner(S, y) == pytest.approx(np.mean(naive), abs=1e-12)
+
+
+def test_prevalence_is_where_the_pr_curve_ends():
+    from paper_lib.metrics.retrieval import pr_curve
+
+    rng = np.random.default_rng(11)
+    y = rng.integers(0, 4, 30)
+    S = rng.normal(size=(30, 30))
+    precision, recall = pr_curve(S, y, y)
+    assert recall[-1] == pytest.approx(1.0)
+    assert precision[-1] == pytest.approx(T.mean_prevalence(y, y))
+
+
+def test_fold_rounds_have_one_test_fold_each():
+    table = T.fold_rounds(5)
+    tests = table[table.role == "test"]
+    assert len(tests) == 5 and (tests["round"] == tests["fold"]).all()
+    assert (table.groupby("round").role.apply(lambda r: (r == "train").sum()) == 4).all()
+
+
+def _resolve(dotted: str) -> object:
+    """The object a dotted name points to: the longest importable module prefix, then
+    attributes (``paper_lib.methods.tnn.TNNCCCA``)."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj: object = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(dotted)
+
+
+def _test_functions() -> set[str]:
+    """Names of the test functions defined in the test-suite (parsed, not imported)."""
+    return {node.name for file in TESTS_DIR.glob("test_*.py")
+            for node in ast.walk(ast.parse(file.read_text(encoding="utf-8")))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.name.startswith("test_")}
+
+
+def test_every_pitfall_names_existing_code_and_tests():
+    assert len(T.PITFALLS) == 9
+    defined = _test_functions()
+    for p in T.PITFALLS:
+        assert p.where and p.tests, p.pitfall
+        for where in p.where:
+            assert where.startswith("paper_lib."), where
+            _resolve(where)                             # raises if the guard is gone
+        missing = [t for t in p.tests if t not in defined]
+        assert not missing, f"{p.pitfall}: no test function named {missing} in {TESTS_DIR}"
+
+
+def test_the_reference_check_catches_a_broken_reference():
+    with pytest.raises(AttributeError):
+        _resolve("paper_lib.metrics.retrieval.nope")
+    with pytest.raises(ImportError):
+        _resolve("no_such_package.module")
+    assert "test_does_not_exist" not in _test_functions()
+    assert "test_every_pitfall_names_existing_code_and_tests" in _test_functions()
+
+
+def test_pitfall_table_shows_each_reference():
+    table = T.pitfall_table()
+    assert list(table.columns) == ["pitfall", "guard", "where", "tests"]
+    assert len(table) == len(T.PITFALLS)
+    first = T.PITFALLS[0]
+    assert table["where"].iloc[0] == ", ".join(f"`{w}`" for w in first.where)
+    assert table["tests"].iloc[0] == ", ".join(f"`{t}`" for t in first.tests)
