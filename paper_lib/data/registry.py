@@ -29,7 +29,7 @@ from paper_lib.data.formats.generic_h5 import GENERIC_SUFFIXES, read_generic_h5
 from paper_lib.data.formats.vegas_h5 import VEGAS_H5_NAME, read_vegas_h5
 from paper_lib.data.locate import dataset_dir
 from paper_lib.data.manifest import load_manifest
-from paper_lib.errors import DataError
+from paper_lib.errors import DataError, ParamError
 
 EMBEDDED = ("synthetic", "avdigits")
 REAL = ("vegas", "mv10k", "ave")
@@ -91,7 +91,7 @@ def _load_vegas(root: Path, seed: int, options: dict[str, Any]) -> PairedDataset
     opts = dict(options)
     fmt = opts.pop("format", "auto")
     if fmt not in ("auto", "h5", "clips"):
-        raise ValueError(f"format must be 'auto', 'h5' or 'clips', got {fmt!r}")
+        raise ParamError(f"format must be 'auto', 'h5' or 'clips', got {fmt!r}")
     man = load_manifest("vegas")
     h5_path = root / VEGAS_H5_NAME
     use_h5 = fmt == "h5" or (fmt == "auto" and h5_path.is_file())
@@ -159,6 +159,6 @@ def _call(fn: Callable[..., PairedDataset], what: str, options: dict[str, Any], 
         allowed = [n for n in allowed if n not in fixed and n not in ("hint", "name")]
         unknown = sorted(set(options) - set(allowed))
         if unknown:
-            raise ValueError(f"{what}: unknown option(s) {unknown}; accepted: "
+            raise ParamError(f"{what}: unknown option(s) {unknown}; accepted: "
                              f"{', '.join(allowed) or 'none'}")
     return fn(*args, **fixed, **options)

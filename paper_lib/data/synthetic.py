@@ -67,6 +67,7 @@ from paper_lib.data import folds as folds_module
 from paper_lib.data.cache import load_cached, source_version
 from paper_lib.data.dataset import PairedDataset
 from paper_lib.data.folds import make_folds
+from paper_lib.errors import ParamError
 
 # [choice] fixed constants of the generative model (see the module docstring)
 N_MODES = 3            # M: sub-clusters per class
@@ -158,13 +159,13 @@ def _resolve_class_sizes(n_classes: int | None, n_per_class: int,
     else:
         sizes = np.asarray(class_sizes)
         if sizes.ndim != 1 or not np.issubdtype(sizes.dtype, np.integer):
-            raise ValueError(f"class_sizes must be a list of integers, got {class_sizes!r}")
+            raise ParamError(f"class_sizes must be a list of integers, got {class_sizes!r}")
         if n_classes is not None and n_classes != sizes.size:
-            raise ValueError(f"n_classes={n_classes} but class_sizes has {sizes.size} entries")
+            raise ParamError(f"n_classes={n_classes} but class_sizes has {sizes.size} entries")
     if sizes.size < 2:
-        raise ValueError(f"n_classes must be at least 2, got {sizes.size}")
+        raise ParamError(f"n_classes must be at least 2, got {sizes.size}")
     if sizes.min() < 1:
-        raise ValueError(f"every class needs at least one clip (n_per_class / class_sizes), got "
+        raise ParamError(f"every class needs at least one clip (n_per_class / class_sizes), got "
                          f"{sizes.tolist()}")
     return sizes.astype(np.int64)
 
@@ -172,11 +173,11 @@ def _resolve_class_sizes(n_classes: int | None, n_per_class: int,
 def _check_args(d_audio: int, d_visual: int, max_seconds: int, difficulty: float) -> None:
     for name, value in (("d_audio", d_audio), ("d_visual", d_visual)):
         if value < 1:
-            raise ValueError(f"{name} must be positive, got {value}")
+            raise ParamError(f"{name} must be positive, got {value}")
     if max_seconds < 1:
-        raise ValueError(f"max_seconds must be at least 1, got {max_seconds}")
+        raise ParamError(f"max_seconds must be at least 1, got {max_seconds}")
     if not 0.0 <= difficulty <= 1.0:
-        raise ValueError(f"difficulty must lie in [0, 1], got {difficulty}")
+        raise ParamError(f"difficulty must lie in [0, 1], got {difficulty}")
 
 
 def build_synthetic(seed: int, sizes: np.ndarray, d_audio: int, d_visual: int,

@@ -25,7 +25,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from paper_lib.data.dataset import DataError, PairedDataset
+from paper_lib.data.dataset import PairedDataset
 from paper_lib.data.folds import make_folds
 from paper_lib.data.formats._checks import (
     check_finite,
@@ -35,6 +35,7 @@ from paper_lib.data.formats._checks import (
     missing_file,
     open_h5,
 )
+from paper_lib.errors import DataError, ParamError
 
 H5_KEY = "avadataset"
 SEGMENTS = 10                 # AVE clips are 10 s, one feature row per second
@@ -224,7 +225,7 @@ def read_ave(root: str | Path, *, name: str = "ave", sequences: bool = False,
     n_folds, seed: folds from ``make_folds`` when there is no official split.
     """
     if val_as not in ("train", "drop"):
-        raise ValueError(f"val_as must be 'train' or 'drop', got {val_as!r}")
+        raise ParamError(f"val_as must be 'train' or 'drop', got {val_as!r}")
     root = Path(root)
     ann_path = find_text_file(root, "Annotations.txt")
     if ann_path is None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paper_lib.data.dataset import DataError, PairedDataset
+from paper_lib.data.dataset import PairedDataset
 from paper_lib.data.formats._checks import (
     check_int_labels,
     check_min_class_size,
@@ -38,6 +38,7 @@ from paper_lib.data.formats._checks import (
     one_hot_to_ids,
     require_path,
 )
+from paper_lib.errors import DataError, ParamError
 
 AUDIO_DIR = "vgg"
 VISUAL_DIR = "inception"
@@ -177,7 +178,7 @@ def read_clip_arrays(root: str | Path, *, name: str = "vegas",
                  the paper did not use).
     """
     if on_unlisted not in ("error", "ignore"):
-        raise ValueError(f"on_unlisted must be 'error' or 'ignore', got {on_unlisted!r}")
+        raise ParamError(f"on_unlisted must be 'error' or 'ignore', got {on_unlisted!r}")
     given = Path(root)
     base = find_clip_root(given)
     if base is None:

@@ -32,7 +32,7 @@ import h5py
 import numpy as np
 
 from paper_lib.atomic import write_with
-from paper_lib.data.dataset import DataError, PairedDataset
+from paper_lib.data.dataset import PairedDataset
 from paper_lib.data.folds import make_folds
 from paper_lib.data.formats._checks import (
     check_float_features,
@@ -44,6 +44,7 @@ from paper_lib.data.formats._checks import (
     h5_dataset,
     open_h5,
 )
+from paper_lib.errors import DataError, ParamError
 
 FORMAT_NAME = "paper_lib-generic"
 FORMAT_VERSION = 1
@@ -83,7 +84,7 @@ def write_generic_h5(ds: PairedDataset, path: str | Path) -> Path:
     """Write ``ds`` in the generic format, atomically (a failure leaves no partial file)."""
     path = Path(path)
     if path.suffix not in GENERIC_SUFFIXES:
-        raise ValueError(f"path must end in .h5 or .hdf5 (the registry recognises the generic "
+        raise ParamError(f"path must end in .h5 or .hdf5 (the registry recognises the generic "
                          f"format by its suffix), got {path.name!r}")
     return write_with(path, lambda tmp: _write_file(ds, tmp))
 
