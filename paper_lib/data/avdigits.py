@@ -50,12 +50,13 @@ import scipy
 
 from paper_lib import paths
 from paper_lib.data import folds as folds_module
-from paper_lib.data.cache import load_cached, source_version
+from paper_lib.data.cache import load_cached
 from paper_lib.data.dataset import PairedDataset
 from paper_lib.data.folds import make_folds
 from paper_lib.errors import DataError, ParamError
 from paper_lib.extract import logmel
 from paper_lib.extract.logmel import log_mel_many, pool_per_second, resample
+from paper_lib.fingerprint import modules_fingerprint
 
 GENERATOR = "avdigits"
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -401,7 +402,7 @@ def _check_args(n_per_class: int, voices: Sequence[str], rate_range: tuple[int, 
 def _code_version() -> str:
     versions = "; ".join(f"{pkg} {importlib.metadata.version(pkg)}"
                          for pkg in ("espeakng-loader", "mlxtend"))
-    return source_version(sys.modules[__name__], logmel, folds_module,
+    return modules_fingerprint(sys.modules[__name__], logmel, folds_module,
                           extra=f"{versions}; numpy {np.__version__}; scipy {scipy.__version__}")
 
 

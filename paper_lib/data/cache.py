@@ -19,7 +19,6 @@ import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -45,20 +44,6 @@ def canonical_params(params: Mapping[str, Any]) -> str:
     except TypeError as err:
         raise ValueError(f"params: every value must be JSON-like (numbers, strings, lists, dicts); "
                          f"{err}") from err
-
-
-def source_version(*modules: ModuleType, extra: str = "") -> str:
-    """A code version: sha256 over the source files of ``modules`` (and ``extra``), 16 hex digits.
-
-    Any edit of a generator's source (or of a module it relies on) gives a new cache file.
-    """
-    h = hashlib.sha256(extra.encode())
-    for module in modules:
-        source = getattr(module, "__file__", None)
-        if source is None:
-            raise ValueError(f"source_version: module {module.__name__} has no source file")
-        h.update(module.__name__.encode() + b"\0" + Path(source).read_bytes())
-    return h.hexdigest()[:16]
 
 
 def cache_key(params: Mapping[str, Any], code_version: str) -> str:

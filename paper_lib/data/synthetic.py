@@ -64,10 +64,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from paper_lib.data import folds as folds_module
-from paper_lib.data.cache import load_cached, source_version
+from paper_lib.data.cache import load_cached
 from paper_lib.data.dataset import PairedDataset
 from paper_lib.data.folds import make_folds
 from paper_lib.errors import ParamError
+from paper_lib.fingerprint import modules_fingerprint
 
 # [choice] fixed constants of the generative model (see the module docstring)
 N_MODES = 3            # M: sub-clusters per class
@@ -236,7 +237,7 @@ def make_synthetic(seed: int = 0, n_classes: int | None = None, n_per_class: int
     params = {"seed": int(seed), "class_sizes": sizes.tolist(), "d_audio": int(d_audio),
               "d_visual": int(d_visual), "max_seconds": int(max_seconds),
               "difficulty": float(difficulty), "n_folds": int(n_folds)}
-    version = source_version(sys.modules[__name__], folds_module,
+    version = modules_fingerprint(sys.modules[__name__], folds_module,
                              extra=f"numpy {np.__version__}")
     return load_cached(GENERATOR, params, lambda: build_synthetic(
         int(seed), sizes, int(d_audio), int(d_visual), int(max_seconds), float(difficulty),

@@ -9,7 +9,6 @@ MathJax is served from a local copy, so every page works offline.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -19,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from paper_lib import atomic, paths
+from paper_lib.fingerprint import tree_fingerprint
 from paper_lib.pipeline.execute import executed_dir, notebook_sources
 
 BOOK_FILES = ("_config.yml", "_toc.yml")
@@ -105,13 +105,8 @@ def choices_index() -> str:
 
 
 def tree_digest(root: Path) -> str:
-    h = hashlib.sha256()
-    files = (p for p in root.rglob("*")
-             if p.is_file() and "_build" not in p.relative_to(root).parts)
-    for path in sorted(files):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    """The staged book's content (``_build`` folders inside it excluded)."""
+    return tree_fingerprint(root, "*", exclude=("_build",))
 
 
 def mathjax_source() -> Path:
