@@ -3,7 +3,7 @@
 One function, :func:`main_configs`, defines the fits of the main comparison; the main table
 (``02_main_table``), the PR curves (``03_pr_curves``) and the per-class / significance notebook
 (``13_per_class_significance``) all call it with the same parameters, so they hit the same entries
-of the experiment cache (:mod:`paper_lib.experiment_cache`) and never refit.
+of the experiment cache (:mod:`paper_lib.experiment.cache`) and never refit.
 
 Our numbers and the paper's are never mixed: ours live in ``ours_*`` columns, the paper's in
 ``paper_*`` columns with the dataset they were reported on and their source.
