@@ -63,6 +63,10 @@ display(Markdown(f"**{ds.name}**: {len(configs)} methods x {len(fold_list)} fold
 # dataset named above. *Paper*: the numbers the paper reports, with the dataset they were
 # reported on and their source. The four state-of-the-art baselines are listed as placeholders:
 # this book does not implement them, and the data manifest holds no number for them.
+# *C-CCA variant* names the Cluster-CCA inside each C-* row (`beta`: the authors' β-mixed
+# cross-covariance, β = 0.2; `rasiwasia`: the published one); *d* is the number of canonical
+# directions kept ("9 of 10" when directions with a numerically zero correlation were dropped);
+# *fits* is what each mean and standard deviation cover (folds or "1 split", times seeds).
 
 # %% tags=["hide-input"]
 ref = reference("main_comparison", ds.name)  # the paper's numbers to show (paper_lib.paper)

@@ -35,7 +35,7 @@ epochs = None
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
-from paper_lib.paper import reference
+from paper_lib.paper import PAPER_DATASETS, reference
 from paper_lib.pipeline.notebook import start
 from paper_lib.report import ablations as ab
 
@@ -44,7 +44,9 @@ run = start("ablation_batch_number", dataset=dataset, profile=profile, seed=seed
 ds = run.dataset()
 p = run.params
 fold_list = p.fold_list(ds.n_folds)
-records = ab.run_sweep(ds, ab.batch_number_configs(run.knob(ab.BATCH_NUMBERS, batch_numbers), epochs=p.epochs),
+exact = ds.name in PAPER_DATASETS  # the paper's own data: exactly bn batches
+records = ab.run_sweep(ds, ab.batch_number_configs(run.knob(ab.BATCH_NUMBERS, batch_numbers),
+                                                   epochs=p.epochs, exact=exact),
                        folds=fold_list, seed=p.seed)
 ref = reference("ablation_batch_number", ds.name)  # the paper's numbers to show (paper_lib.paper)
 summary = ab.with_clips_per_batch(ab.attach_paper(ab.summarise_sweep(records), ref.rows, ref.label))

@@ -19,8 +19,8 @@
 # and visual-to-audio (V→A) queries, with cosine similarity; its public code and several public
 # implementations of related methods differ from that description in ways that change the
 # numbers. This chapter makes every step concrete: what average precision counts on a ranking
-# of ten items, why the ranking must not be truncated, how ties are broken, why the query's own
-# partner counts, how the precision-recall curves are defined, and how the folds keep every
+# of ten items, why the ranking must not be truncated, why no number may depend on how tied
+# items are ordered, why the query's own partner counts, how the precision-recall curves are defined, and how the folds keep every
 # fitted object away from the test data, with, for each pitfall, where the library guards
 # against it and which test checks it. All metrics come from `paper_lib.metrics`; the one
 # exception is the flawed truncated MAP, written in `paper_lib.report.teach_protocol` only to
@@ -159,31 +159,43 @@ trunc_all.pivot(index="k", columns="method", values="truncated_map_pitfall").rou
 # {glue:text}`teach_protocol_ds_tnn_c_cca_trunc100:.3f` at $k = 100$. The truncated numbers
 # are not comparable with the paper's, nor with each other across values of $k$.
 #
-# ## Ties are broken by gallery order
+# ## Tied scores: no number may depend on gallery order
 #
-# When several gallery items have the same score, the ranking, and hence AP, depends on the
-# order in which they are taken. Six tied items, two of them relevant:
+# When several gallery items have exactly the same score, a ranking must still list them in some
+# order, and a metric read off that order depends on where the relevant items happen to sit in
+# the gallery. Six tied items, two of them relevant, listed in two gallery orders:
 
 # %% tags=["hide-input"]
 ties = tc.tie_demo()
 run.save_table(ties, "tie_demo")
-run.glue("teach_protocol_tie_first", float(ties.ap.iloc[0]))
-run.glue("teach_protocol_tie_last", float(ties.ap.iloc[1]))
+run.glue("teach_protocol_tie_first", float(ties.ap_gallery_order_rule.iloc[0]))
+run.glue("teach_protocol_tie_last", float(ties.ap_gallery_order_rule.iloc[1]))
+run.glue("teach_protocol_tie_ap", float(ties.ap.iloc[0]))
+collapsed = tc.collapsed_embedding_map(n_classes=10)
+run.glue("teach_protocol_collapsed_old", collapsed["map_gallery_order_rule"])
+run.glue("teach_protocol_collapsed_map", collapsed["map"])
 tied = {name: tc.tied_query_fraction(S) for name, (S, _) in scores.items()}
 run.glue("teach_protocol_ds_c_cca_tied", tied["C-CCA"])
 run.glue("teach_protocol_ds_tnn_c_cca_tied", tied["TNN-C-CCA"])
 ties
 
 # %% [markdown]
-# The same scores give AP {glue:text}`teach_protocol_tie_first:.3f` or
-# {glue:text}`teach_protocol_tie_last:.3f` depending only on where the relevant items sit in the
-# gallery. An unstable sort may order tied items differently from run to run or from library to
-# library, so `paper_lib.metrics` uses one documented rule everywhere: a stable sort on the
-# descending score, tied items in gallery order (lower index first). Exact ties are rare with
+# Keeping tied items in gallery order (a stable sort) gives the same scores an AP of
+# {glue:text}`teach_protocol_tie_first:.3f` or {glue:text}`teach_protocol_tie_last:.3f`. Test
+# folds are stored class by class, so that rule even rewards a collapsed embedding that scores
+# every pair alike: with ten balanced classes its MAP would be
+# {glue:text}`teach_protocol_collapsed_old:.3f`, not the chance level
+# {glue:text}`teach_protocol_collapsed_map:.3f` the library gives it. `paper_lib.metrics`
+# therefore reads a ranking only through its tie groups. AP treats a
+# tie group as one threshold, as scikit-learn's `average_precision_score` does; P@k, R@k,
+# nDCG@k, the PR curves and VM-NET's pair recall are the expectation over a random order of the
+# tied items (a group straddling the cut-off $k$ counts with the share of it inside the top
+# $k$); MRR is the exact expected reciprocal rank. Both listings above get AP = P@2 =
+# {glue:text}`teach_protocol_tie_ap:.3f`, the share of relevant items. Exact ties are rare with
 # continuous embeddings (here the fraction of A→V queries with at least one tied score is
 # {glue:text}`teach_protocol_ds_c_cca_tied:.3f` for C-CCA and
-# {glue:text}`teach_protocol_ds_tnn_c_cca_tied:.3f` for TNN-C-CCA), but they appear with
-# saturated or quantised outputs, and the rule makes every number reproducible.
+# {glue:text}`teach_protocol_ds_tnn_c_cca_tied:.3f` for TNN-C-CCA) but common with saturated or
+# quantised outputs, and the rule for binary codes compared by Hamming distance.
 #
 # ## The query's own pair counts as relevant
 #

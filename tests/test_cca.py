@@ -226,9 +226,11 @@ def test_fit_returns_self_and_params_are_only_hyperparameters() -> None:
     Xa, Xv = latent_views(n=50)
     model = CCA(n_components=2, reg=1e-3, random_state=7)
     assert model.fit(Xa, Xv) is model
-    assert model.get_params() == {"n_components": 2, "reg": 1e-3, "random_state": 7}
+    assert model.get_params() == {"n_components": 2, "reg": 1e-3, "random_state": 7,
+                                  "drop_zero_correlations": True}
     assert model.weights_audio_.shape == (8, 2) and model.weights_visual_.shape == (6, 2)
     assert model.mean_audio_.shape == (8,) and model.correlations_.shape == (2,)
+    assert model.n_components_ == 2
 
 
 @pytest.mark.parametrize("kwargs, views, match", [

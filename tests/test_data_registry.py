@@ -53,14 +53,21 @@ def test_generic_path_round_trip_via_registry(tmp_path: Path):
 
 
 # -- VEGAS ---------------------------------------------------------------------------------------
-def test_vegas_prefers_h5_and_uses_manifest_class_names(data_root: Path):
+def test_vegas_prefers_the_five_fold_clip_arrays_and_h5_uses_manifest_class_names(
+        data_root: Path):
     write_vegas_h5(data_root / "vegas" / "vegas_feature.h5")
     write_clip_arrays(data_root / "vegas", n_per_class=5)
+    ds = load_dataset("vegas")  # both releases: the paper's protocol (5 folds) wins
+    assert ds.folds is not None and ds.n_folds == 5 and ds.n_clips == 15
+    h5 = load_dataset("vegas", format="h5")
+    assert h5.is_test is not None and h5.n_classes == 10
+    assert h5.class_names == tuple(load_manifest("vegas")["classes"]["names"])
+
+
+def test_vegas_h5_alone_is_read(data_root: Path):
+    write_vegas_h5(data_root / "vegas" / "vegas_feature.h5")
     ds = load_dataset("vegas")
-    assert ds.is_test is not None and ds.n_classes == 10
-    assert ds.class_names == tuple(load_manifest("vegas")["classes"]["names"])
-    clips = load_dataset("vegas", format="clips")
-    assert clips.folds is not None and clips.n_clips == 15
+    assert ds.is_test is not None and ds.folds is None
 
 
 def test_vegas_falls_back_to_clip_arrays(data_root: Path):

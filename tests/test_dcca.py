@@ -10,6 +10,7 @@ import scipy.linalg
 import torch
 
 from paper_lib.errors import UserError
+from paper_lib.methods import registry
 from paper_lib.methods.base import NotFittedError
 from paper_lib.methods.cca import cca_from_covariances, paired_covariances
 from paper_lib.methods.cluster_cca import ClusterCCA, beta_covariances, rasiwasia_covariances
@@ -145,10 +146,28 @@ def test_cluster_dcca_fit_transform_deterministic_and_per_view(data):
     assert mean_average_precision(S, yt, yt) > 0.5
 
 
-def test_cluster_dcca_beta_variant_runs(data):
+def test_cluster_dcca_defaults_to_the_authors_beta_variant_in_loss_and_final_stage(data):
+    """The authors' S-DCCA (objectives.py cca_loss(use_cluster=True, beta); MultiCCA.py /
+    Category_DCCA.py linear_cca(..., True, ..., beta)) uses the β blend, β = 0.2, twice."""
     Xa, Xv, y = data
-    model = ClusterDCCA(variant="beta", **{**FAST, "epochs": 3}).fit(Xa, Xv, y)
-    assert model.cca_.variant == "beta"
+    assert ClusterDCCA().get_params()["variant"] == "beta" and ClusterDCCA().beta == 0.2
+    assert registry.get_method("c_dcca").build(10, 0, 1).get_params()["variant"] == "beta"
+    model = ClusterDCCA(**{**FAST, "epochs": 2}).fit(Xa, Xv, y)
+    # the final stage
+    assert model.cca_.variant == "beta" and model.cca_.beta == 0.2
+    # the loss
+    Ha_np, Hv_np, y_batch = _batch()
+    Ha, Hv, labels = _t(Ha_np), _t(Hv_np), torch.as_tensor(y_batch)
+    expected = total_correlation(*beta_covariances_torch(Ha, Hv, labels, 1e-4, 0.2))
+    assert float(model.objective(Ha, Hv, labels)) == pytest.approx(float(expected), rel=1e-12)
+    rasiwasia = total_correlation(*rasiwasia_covariances_torch(Ha, Hv, labels, 1e-4))
+    assert float(model.objective(Ha, Hv, labels)) != pytest.approx(float(rasiwasia), rel=1e-6)
+
+
+def test_cluster_dcca_rasiwasia_variant_is_the_option(data):
+    Xa, Xv, y = data
+    model = ClusterDCCA(variant="rasiwasia", **{**FAST, "epochs": 3}).fit(Xa, Xv, y)
+    assert model.cca_.variant == "rasiwasia"
     assert np.isfinite(model.transform(Xa, Xv)[1]).all()
 
 

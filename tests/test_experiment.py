@@ -126,3 +126,33 @@ def test_cached_splits_equal_fresh_ones_and_keys_follow_the_inputs(isolated_dirs
     # a default given explicitly is the same experiment
     _, res3 = run_configs(ds, [Config("cca", dim=2, hyper={"reg": 1e-4})], folds=[0], cache=True)
     assert res3[0].estimator is None and len(list(cache_root().glob("*.npz"))) == 3
+
+
+class KeepsTwo(CCA):
+    """A CCA that reports keeping 2 directions whatever was asked (as a Cluster-CCA would when
+    the other correlations are numerically zero)."""
+
+    def _fit(self, X_audio, X_visual, y, **kwargs):
+        super()._fit(X_audio, X_visual, y, **kwargs)
+        self.n_components_ = 2
+
+
+def test_the_effective_d_is_recorded_cached_and_labelled(isolated_dirs, monkeypatch):
+    from paper_lib.experiment import Config, dim_label, records, run_configs
+    from paper_lib.methods import registry
+
+    ds = _toy()
+    res = evaluate_split(ds, KeepsTwo(n_components=4), next(ds.splits([0])), dim=4)
+    assert res.effective_dim == 2
+    rows = pd.DataFrame(records(res, "toy", 4))
+    assert rows[rows["metric"] == "effective_dim"]["value"].tolist() == [2.0]
+    assert dim_label(rows) == "2 of 4"
+    monkeypatch.setattr(registry, "METHODS", dict(registry.METHODS))
+    registry.register_method(registry.MethodSpec(
+        "keeps_two", "keeps two", "toy", lambda dim, seed, epochs, **hp: KeepsTwo(dim, **hp)))
+    fresh, _ = run_configs(ds, [Config("keeps_two", dim=4)], folds=[0], cache=True)
+    cached, results = run_configs(ds, [Config("keeps_two", dim=4)], folds=[0], cache=True)
+    assert results[0].estimator is None and results[0].effective_dim == 2  # read back
+    assert dim_label(cached) == dim_label(fresh) == "2 of 4"
+    plain, _ = run_configs(ds, [Config("cca", dim=2)], folds=[0])
+    assert dim_label(plain) == "2"

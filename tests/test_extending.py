@@ -108,3 +108,39 @@ def test_a_user_error_is_one_line_and_a_bug_keeps_its_traceback(toy_methods, iso
               "--no-cache"])
     with pytest.raises(UserError, match="n_components"):   # bad hyper-parameter: a user error
         LeadingColumns(n_components=0).fit(np.ones((4, 3)), np.ones((4, 3)))
+
+
+def test_set_passes_checked_hyper_parameters_and_labels_the_records(isolated_dirs, tmp_path,
+                                                                   capsys):
+    out = tmp_path / "runs.csv"
+    assert main(["run", "--dataset", "synthetic", "--method", "c_cca", "--folds", "0",
+                 "--dim", "3", "--set", "beta=0.7", "--set", "variant='beta'",
+                 "--seeds", "0,1", "--out", str(out)]) == 0
+    records = pd.read_csv(out, keep_default_na=False)
+    assert set(records["setting"]) == {"beta=0.7,variant=beta"}
+    assert set(records["seed"]) == {0, 1}
+    # the records are those of an estimator built with the given value
+    direct, _ = run_configs(_synthetic_default(), [Config("c_cca", dim=3,
+                            hyper={"beta": 0.7, "variant": "beta"})], folds=[0], seeds=[0])
+    got = records[(records["seed"] == 0) & (records["metric"] == "map")]["value"].to_numpy()
+    want = direct[direct["metric"] == "map"]["value"].to_numpy()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["--set", "nosuch=1"], "set: 'nosuch' is not a parameter of c_cca; allowed: "),
+    (["--set", "beta=1.5"], "set: c_cca: beta"),
+    (["--set", "n_components=4"], "set: 'n_components' is set by --dim"),
+    (["--set", "beta"], "set: expected KEY=VALUE"),
+    (["--seeds", "0,-1"], "seeds: must be an integer >= 0"),
+])
+def test_bad_set_or_seeds_stop_with_one_line(argv, needle, isolated_dirs, capsys):
+    assert main(["run", "--dataset", "synthetic", "--method", "c_cca", "--folds", "0",
+                 *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {needle}"), err
+
+
+def _synthetic_default():
+    return load_dataset("synthetic")

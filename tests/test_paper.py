@@ -36,3 +36,16 @@ def test_reported_for_gives_every_table_of_the_reference_dataset():
     rows, name = paper.reported_for("mv10k")
     assert name == "MV-10K" and set(rows["dataset"]) == {"mv10k"}
 
+
+
+def test_every_reported_block_cites_the_paper_with_a_bibtex_key():
+    import re
+
+    from paper_lib.paths import REPO_ROOT
+
+    keys = set(re.findall(r"@\w+\{([^,]+),", (REPO_ROOT / "book" / "references.bib").read_text()))
+    for name in ("vegas", "mv10k"):
+        for source in set(paper.load_reported(name)["source"]):
+            assert "paper.md" not in source
+            cited = re.findall(r"\[([a-z0-9_]+)\]", source)
+            assert cited and set(cited) <= keys, source

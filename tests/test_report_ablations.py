@@ -218,7 +218,7 @@ def test_display_table_labels_the_papers_columns() -> None:
     paper, label = paper_reference("ablation_margin", "avdigits")
     table = ab.display_table(ab.attach_paper(summary, paper, label))
     assert list(table.columns) == ["method", "setting", "A→V ours", "A→V paper, VEGAS",
-                                   "V→A ours", "V→A paper, VEGAS", "folds x seeds", "fit (s)"]
+                                   "V→A ours", "V→A paper, VEGAS", "d (kept of asked)", "fits", "fit (s)"]
     r = table[table["setting"] == "margin=0.1"].iloc[0]
     maps = np.array(TOY[("tnn_c_cca", "margin=0.1", "a2v")])
     assert r["A→V ours"] == f"{maps.mean():.4f} ± {np.std(maps, ddof=1):.4f}"
@@ -280,12 +280,14 @@ def test_within_class_correlations_are_at_most_c_minus_1() -> None:
     assert result.n_nonzero == {"C-CCA, Rasiwasia": 3,                # C − 1 = 3
                                 "C-CCA, β = 0.2": 8, "CCA (pairs)": 8}
     # β = 0 has the same rank bound, β = 1 is CCA on the pairs
-    rho0 = ClusterCCA(n_components=8, variant="beta", beta=0.0).fit(Xa, Xv, y).correlations_
+    rho0 = ClusterCCA(n_components=8, variant="beta", beta=0.0,
+                      drop_zero_correlations=False).fit(Xa, Xv, y).correlations_
     assert numerical_rank(rho0, NONZERO_RTOL) == 3
     # balanced training classes: Rasiwasia's weights n_c are constant, so it equals β = 0 on
     # the C − 1 non-zero components (what the β notebook says)
     assert np.all(np.bincount(y) == np.bincount(y)[0])
     rho_r = ClusterCCA(n_components=8, variant="rasiwasia").fit(Xa, Xv, y).correlations_
+    assert rho_r.size == 3  # the estimator keeps the C − 1 non-zero directions only
     np.testing.assert_allclose(rho_r[:3], rho0[:3], rtol=1e-10)
     # independent check: numerical rank of the explicit all-within-class-pairs cross-covariance
     pairs = [(i, j) for i in range(y.size) for j in range(y.size) if y[i] == y[j]]
@@ -295,7 +297,8 @@ def test_within_class_correlations_are_at_most_c_minus_1() -> None:
     assert np.linalg.matrix_rank(A.T @ V / len(pairs), tol=1e-8) == 3
     np.testing.assert_allclose(
         spec[spec["estimator"] == "C-CCA, Rasiwasia"]["correlation"],
-        ClusterCCA(n_components=8, variant="rasiwasia").fit(Xa, Xv, y).correlations_)
+        ClusterCCA(n_components=8, variant="rasiwasia",
+                   drop_zero_correlations=False).fit(Xa, Xv, y).correlations_)
 
 
 def test_numerical_rank_at_the_spectrum_tolerance() -> None:
@@ -356,3 +359,10 @@ def test_plot_bars_heights_are_our_means() -> None:
         np.testing.assert_allclose(heights, summary[summary["direction"] == d]["mean"])
         assert ax.collections and "paper, VEGAS" in [t.get_text()
                                                      for t in fig.axes[0].get_legend().texts]
+
+
+def test_batch_numbers_cut_the_papers_data_into_exactly_bn_batches() -> None:
+    exact = ab.batch_number_configs([600], epochs=1, exact=True)
+    assert exact[0].hyper == {"n_batches": 600} and exact[0].setting == "batch_number=600"
+    mapped = ab.batch_number_configs([600], epochs=1)
+    assert mapped[0].hyper == {"batch_size": ab.clips_per_batch(600)}

@@ -206,3 +206,17 @@ def test_plot_main_table_draws_both_directions():
     assert len(fig.axes) == 2
     assert len(fig.axes[0].patches) == len(mt.MAIN_METHODS)  # one bar per computed method
     plt.close(fig)
+
+
+def test_the_table_says_how_many_splits_and_seeds_and_which_cluster_cca():
+    table = mt.main_table(_records(), reference("main_comparison", "vegas"))
+    row = table.set_index("method")
+    assert row.loc["cca", "fits"] == "3 folds × 2 seeds"
+    assert row.loc["c_cca", "ccca_variant"] == "beta"
+    assert row.loc["c_cca_rasiwasia", "ccca_variant"] == "rasiwasia"
+    assert row.loc["cca", "ccca_variant"] == "" and row.loc["tnn_c_cca", "ccca_variant"] == "beta"
+    one = mt.main_table(_records(methods=("cca",), folds=(0,), seeds=(0,)),
+                        reference("main_comparison", "vegas"), methods=("cca",))
+    assert one.loc[0, "fits"] == "1 split × 1 seed"
+    shown = mt.display_table(one)
+    assert shown.loc[0, "fits"] == "1 split × 1 seed" and "C-CCA variant" in shown.columns

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.metrics import average_precision_score
 
 from paper_lib.metrics.retrieval import average_precision
 from paper_lib.report import teach_protocol as T
@@ -55,10 +56,32 @@ def test_truncated_pitfall_equals_a_naive_loop_and_zero_without_hits():
         T.truncated_map_pitfall(S, q, g, 0)
 
 
-def test_ties_follow_gallery_order():
+def test_tie_demo_does_not_depend_on_gallery_order():
     demo = T.tie_demo()
-    assert demo.ap.tolist() == pytest.approx([1.0, (1 / 5 + 2 / 6) / 2])
+    # the gallery-order rule: relevant items at ranks 1, 2 -> AP 1; at ranks 5, 6 -> 0.267
+    assert demo.ap_gallery_order_rule.tolist() == pytest.approx([1.0, (1 / 5 + 2 / 6) / 2])
+    # the library: one tie group -> AP = P@2 = 2/6 (chance) for both listings, = scikit-learn
+    assert demo.ap.tolist() == pytest.approx([1 / 3, 1 / 3], abs=1e-15)
+    assert demo.p_at_2.tolist() == pytest.approx([1 / 3, 1 / 3], abs=1e-15)
+    for labels in demo.gallery_labels:
+        g = np.array(labels.split(), dtype=int)
+        assert average_precision_score(g == 1, np.zeros(6)) == pytest.approx(1 / 3)
+
+
+def test_collapsed_embedding_gets_chance_not_a_gallery_order_bonus():
+    out = T.collapsed_embedding_map(n_classes=10, per_class=50)
+    assert out["map"] == pytest.approx(0.1, abs=1e-12) and out["chance"] == 0.1
+    # the gallery-order rule: class c's queries find their class at ranks 50c+1 .. 50c+50
+    naive = np.mean([np.mean([i / (50 * c + i) for i in range(1, 51)]) for c in range(10)])
+    assert out["map_gallery_order_rule"] == pytest.approx(naive, abs=1e-12)
+    assert 0.2 < out["map_gallery_order_rule"] < 0.22               # the 0.21
+    with pytest.raises(ValueError, match="n_classes"):
+        T.collapsed_embedding_map(n_classes=0)
+
+
+def test_tied_query_fraction_counts_rows_with_a_repeated_score():
     assert T.tied_query_fraction(np.array([[1.0, 1.0, 0.0], [3.0, 2.0, 1.0]])) == 0.5
+    assert T.tied_query_fraction(np.zeros((3, 4))) == 1.0
 
 
 def test_map_without_partner_equals_a_naive_loop():
@@ -118,7 +141,7 @@ def _test_functions() -> set[str]:
 
 
 def test_every_pitfall_names_existing_code_and_tests():
-    assert len(T.PITFALLS) == 9
+    assert len(T.PITFALLS) == 10
     defined = _test_functions()
     for p in T.PITFALLS:
         assert p.where and p.tests, p.pitfall

@@ -8,10 +8,17 @@ import torch
 from torch import nn
 
 from paper_lib.errors import UserError
-from paper_lib.methods._torch_utils import seeded, stratified_holdout, validation_map
+from paper_lib.methods._torch_utils import (
+    largest_batch,
+    minibatch_indices,
+    resolve_n_batches,
+    seeded,
+    stratified_holdout,
+    validation_map,
+)
 from paper_lib.methods.base import NotFittedError
 from paper_lib.methods.cluster_cca import ClusterCCA
-from paper_lib.methods.tnn import TNNCCCA
+from paper_lib.methods.tnn import TNNCCCA, make_branch
 from paper_lib.metrics.cross_modal import cross_modal_map
 from paper_lib.metrics.retrieval import mean_average_precision
 from paper_lib.metrics.similarity import similarity
@@ -79,17 +86,53 @@ def test_transform_is_per_view(small):
     np.testing.assert_allclose(model.transform(None, Xv[:7])[1], Zv[:7], rtol=1e-6, atol=1e-7)
 
 
-def test_branch_architecture_matches_paper(small):
+def layer_list(branch: nn.Sequential) -> list[tuple[str, int | float | None]]:
+    """(type, output width / dropout rate) of every layer, in order."""
+    out: list[tuple[str, int | float | None]] = []
+    for m in branch:
+        if isinstance(m, nn.Linear):
+            out.append(("Dense", m.out_features))
+        elif isinstance(m, nn.Dropout):
+            out.append(("Dropout", m.p))
+        else:
+            out.append((type(m).__name__, None))
+    return out
+
+
+#: the authors' branch (``create_network`` of triplet_ccca.py, ``create_an_network`` of
+#: batch_all.py in github.com/ZenzenDatabase/CMR): Dense(100) tanh Dropout(0.1) x 3, then
+#: Dense(10, activation='tanh'), Dropout(0.1), Activation("sigmoid")
+AUTHORS_BRANCH = [("Dense", 100), ("Tanh", None), ("Dropout", 0.1)] * 3 + [
+    ("Dense", 10), ("Tanh", None), ("Dropout", 0.1), ("Sigmoid", None)]
+
+
+def test_branch_architecture_matches_the_authors_code(small):
     Xa, Xv, y = small
     model = TNNCCCA(epochs=1).fit(Xa, Xv, y)
-    kinds = [type(m) for m in model.branch_audio_]
-    assert kinds == [nn.Linear, nn.Tanh, nn.Dropout] * 3 + [nn.Linear, nn.Sigmoid]
-    widths = [(m.in_features, m.out_features) for m in model.branch_audio_
-              if isinstance(m, nn.Linear)]
-    assert widths == [(10, 100), (100, 100), (100, 100), (100, 10)]
+    assert model.head == "tanh_sigmoid" and model.get_params()["head"] == "tanh_sigmoid"
+    for branch in (model.branch_audio_, model.branch_visual_):
+        assert layer_list(branch) == AUTHORS_BRANCH
+        assert branch[0].in_features == model.n_components_ == 10
     assert model.branch_audio_ is not model.branch_visual_
     Za, Zv = model.transform(Xa, Xv)
-    assert Za.shape == (300, 10) and ((Za > 0) & (Za < 1)).all()  # sigmoid outputs
+    # sigmoid(tanh(.)) lies in (sigmoid(-1), sigmoid(1)) = (0.2689, 0.7311)
+    lo, hi = 1 / (1 + np.e), 1 / (1 + np.exp(-1))
+    assert Za.shape == (300, 10) and ((Za > lo) & (Za < hi)).all()
+    assert ((Zv > lo) & (Zv < hi)).all()
+
+
+def test_linear_sigmoid_head_is_the_option(small):
+    Xa, Xv, y = small
+    assert layer_list(make_branch(10, 100, 3, 10, 0.1, head="linear_sigmoid")) == (
+        [("Dense", 100), ("Tanh", None), ("Dropout", 0.1)] * 3 + [("Dense", 10), ("Sigmoid", None)])
+    assert layer_list(make_branch(10, 100, 3, 10, 0.0)) == (
+        [("Dense", 100), ("Tanh", None)] * 3 + [("Dense", 10), ("Tanh", None), ("Sigmoid", None)])
+    model = TNNCCCA(epochs=1, head="linear_sigmoid").fit(Xa, Xv, y)
+    assert layer_list(model.branch_visual_)[-2:] == [("Dense", 10), ("Sigmoid", None)]
+    Za, _ = model.transform(Xa, Xv)
+    assert ((Za > 0) & (Za < 1)).all()
+    with pytest.raises(UserError, match="head must be one of"):
+        TNNCCCA(head="relu").fit(Xa, Xv, y)
 
 
 def test_training_loss_decreases(small):
@@ -105,7 +148,38 @@ def test_training_loss_decreases(small):
 def test_n_batches_overrides_batch_size(small):
     Xa, Xv, y = small
     model = TNNCCCA(epochs=1, batch_size=40, n_batches=7).fit(Xa, Xv, y)
-    assert model.batch_size_ == int(np.ceil(300 / 7))
+    assert model.batch_size_ == int(np.ceil(300 / 7)) and model.n_batches_ == 7
+
+
+def test_n_batches_is_exactly_the_number_of_batches_at_vegas_size():
+    """The paper's batch number 600 on N = 22,483 training clips: 600 near-equal batches of 37
+    or 38 clips (the authors' np.array_split), not ceil(N / ceil(N / 600)) = 592."""
+    n = 22_483
+    k = resolve_n_batches(n, 40, 600)
+    assert k == 600 and largest_batch(n, k) == 38
+    with seeded(0) as generator:
+        chunks = minibatch_indices(n, k, generator)
+    assert len(chunks) == 600 and {len(c) for c in chunks} == {37, 38}
+    assert np.array_equal(np.sort(np.concatenate([c.numpy() for c in chunks])), np.arange(n))
+    assert [len(c) for c in chunks] == [len(c) for c in np.array_split(np.arange(n), 600)]
+    # without n_batches: ceil(N / batch_size) batches, as before
+    assert resolve_n_batches(n, 40, None) == 563
+    assert resolve_n_batches(30, 40, None) == 1 and resolve_n_batches(30, 40, 100) == 30
+
+
+def test_the_estimator_takes_exactly_n_batches_steps_per_epoch(small, monkeypatch):
+    """N = 100, n_batches = 40: ceil(100 / 40) = 3 clips per batch would give only 34 batches."""
+    Xa, Xv, y = small
+    steps: list[int] = []
+    original = torch.optim.Adam.step
+
+    def counting_step(self, *args, **kwargs):
+        steps.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", counting_step)
+    TNNCCCA(epochs=2, n_batches=40).fit(Xa[:100], Xv[:100], y[:100])
+    assert len(steps) == 2 * 40
 
 
 def test_beats_its_own_cluster_cca_stage_on_heldout_map():
@@ -117,8 +191,13 @@ def test_beats_its_own_cluster_cca_stage_on_heldout_map():
     # the C-CCA stage alone is an ordinary ClusterCCA fitted on the same training rows
     ref = ClusterCCA(10, variant="beta", beta=0.2, reg=1e-4).fit(Xa, Xv, y)
     np.testing.assert_allclose(ref.transform(Ta, Tv)[0], model.ccca_.transform(Ta, Tv)[0])
-    assert tnn_map[0] > ccca_map[0] + 0.1, (tnn_map, ccca_map)
-    assert tnn_map[1] > ccca_map[1] + 0.1, (tnn_map, ccca_map)
+    # the authors' tanh -> sigmoid head squeezes the outputs into (0.27, 0.73) and learns more
+    # slowly on this toy (about +0.07 MAP after 10 epochs; the linear -> sigmoid head: +0.2)
+    assert tnn_map[0] > ccca_map[0] + 0.04, (tnn_map, ccca_map)
+    assert tnn_map[1] > ccca_map[1] + 0.04, (tnn_map, ccca_map)
+    linear = TNNCCCA(random_state=0, head="linear_sigmoid").fit(Xa, Xv, y)
+    linear_map = class_map(*linear.transform(Ta, Tv), yt)
+    assert linear_map[0] > ccca_map[0] + 0.1 and linear_map[1] > ccca_map[1] + 0.1
 
 
 @pytest.mark.parametrize("options", [
@@ -138,6 +217,21 @@ def test_options_run_and_learn_class_structure(small, options):
         assert model.branch_audio_ is model.branch_visual_
     # chance MAP for 10 balanced classes is about 0.1; every variant must learn much better
     assert min(class_map(Za, Zv, y[200:])) > 0.3
+
+
+def test_tnn_first_picks_the_best_epoch_on_the_final_embedding(small):
+    """order="tnn_first": an epoch's validation MAP is that of the FINAL embedding (branch
+    outputs through a C-CCA stage fitted on the training rows), so the restored best epoch's
+    model scores exactly its recorded val_map on the validation rows."""
+    Xa, Xv, y = small
+    model = TNNCCCA(epochs=4, order="tnn_first", n_components=5, validation_fraction=0.2,
+                    random_state=1).fit(Xa, Xv, y)
+    _, val_idx = stratified_holdout(y, 0.2, 1)
+    Za, Zv = model.transform(Xa[val_idx], Xv[val_idx])
+    assert Za.shape == (val_idx.size, 5)
+    best = model.history_[model.best_epoch_ - 1]
+    assert best["val_map"] == max(r["val_map"] for r in model.history_)
+    assert validation_map(Za, Zv, y[val_idx]) == pytest.approx(best["val_map"], abs=1e-9)
 
 
 def test_validation_split_comes_from_training_rows_only(small):

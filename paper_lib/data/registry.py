@@ -4,8 +4,8 @@ Names (see ``data_manifest/<name>.yaml``):
 
 - ``synthetic``, ``avdigits``: embedded, generated from ``seed`` (``make_synthetic`` /
   ``make_avdigits``; ``options`` go to the generator);
-- ``vegas``: ``vegas_feature.h5`` if present, else the per-clip arrays (``format="h5"`` or
-  ``format="clips"`` forces one);
+- ``vegas``: the per-clip arrays with the paper's 5 folds if present, else ``vegas_feature.h5``
+  (one fixed split); ``format="h5"`` or ``format="clips"`` forces one;
 - ``mv10k``: the per-clip arrays;
 - ``ave``: AVE annotations + feature files;
 - any path to an existing ``.h5``/``.hdf5`` file: the generic HDF5 format.
@@ -86,7 +86,8 @@ def _load_embedded(name: str, seed: int, options: dict[str, Any]) -> PairedDatas
 
 # -- real ------------------------------------------------------------------------------------
 def _load_vegas(root: Path, seed: int, options: dict[str, Any]) -> PairedDataset:
-    """vegas_feature.h5 if present (or ``format="h5"``), else the per-clip arrays."""
+    """The per-clip arrays with the paper's 5 folds if present (or ``format="clips"``), else
+    vegas_feature.h5 (one fixed train/test split; or ``format="h5"``)."""
     del seed                                 # the authors' split and folds are fixed
     opts = dict(options)
     fmt = opts.pop("format", "auto")
@@ -94,8 +95,11 @@ def _load_vegas(root: Path, seed: int, options: dict[str, Any]) -> PairedDataset
         raise ParamError(f"format must be 'auto', 'h5' or 'clips', got {fmt!r}")
     man = load_manifest("vegas")
     h5_path = root / VEGAS_H5_NAME
-    use_h5 = fmt == "h5" or (fmt == "auto" and h5_path.is_file())
-    if fmt == "auto" and not use_h5 and find_clip_root(root) is None:
+    # the paper's protocol is 5-fold cross-validation: the per-clip release with its fold files
+    # wins over the single-split HDF5 file when both are present
+    has_clips = find_clip_root(root) is not None
+    use_h5 = fmt == "h5" or (fmt == "auto" and not has_clips and h5_path.is_file())
+    if fmt == "auto" and not use_h5 and not has_clips:
         raise DataError(
             f"{root}: VEGAS not found: looked for {VEGAS_H5_NAME} and for the per-clip folders "
             f"({AUDIO_DIR}/, inception/, VEGAS_classes/, folds/) in {root}; {fetch_hint('vegas')}")

@@ -12,9 +12,16 @@
 """
 
 from paper_lib.experiment.evaluate import RECORD_COLUMNS, evaluate_split, records
-from paper_lib.experiment.grid import Config, cross_validate, run_configs, summarise
+from paper_lib.experiment.grid import (
+    Config,
+    cross_validate,
+    dim_label,
+    fits_label,
+    run_configs,
+    summarise,
+)
 from paper_lib.experiment.result import SplitResult
 from paper_lib.metrics.cross_modal import DIRECTIONS
 
 __all__ = ["DIRECTIONS", "RECORD_COLUMNS", "Config", "SplitResult", "cross_validate",
-           "evaluate_split", "records", "run_configs", "summarise"]
+           "dim_label", "evaluate_split", "fits_label", "records", "run_configs", "summarise"]

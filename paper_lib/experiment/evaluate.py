@@ -103,8 +103,10 @@ def evaluate_split(ds: PairedDataset, method: str | CrossModalEstimator, split: 
     S = audio_visual_scores(Z_a, Z_v, metric)             # (n_test, n_test): audio x visual
     metrics = {"a2v": retrieval_report(S, y_te, y_te),
                "v2a": retrieval_report(S.T, y_te, y_te)}
+    kept = getattr(est, "n_components_", None)
     return SplitResult(name, split, seed, Z_a, Z_v, y_te, metrics, seconds, mem.peak_mb,
-                       metric=metric, estimator=est)
+                       metric=metric, estimator=est,
+                       effective_dim=None if kept is None else int(kept))
 
 
 def records(result: SplitResult, dataset: str, dim: int, setting: str = "") -> list[dict[str, Any]]:
@@ -115,6 +117,9 @@ def records(result: SplitResult, dataset: str, dim: int, setting: str = "") -> l
             for d, report in result.metrics.items() for m, v in report.items()]
     rows.append(base | {"direction": "fit", "metric": "wall_time_s", "value": result.fit_seconds})
     rows.append(base | {"direction": "fit", "metric": "peak_rss_mb", "value": result.peak_rss_mb})
+    if result.effective_dim is not None:  # the d actually used, beside the requested ``dim``
+        rows.append(base | {"direction": "fit", "metric": "effective_dim",
+                            "value": float(result.effective_dim)})
     return rows
 
 

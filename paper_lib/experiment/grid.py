@@ -70,6 +70,26 @@ def cross_validate(ds: PairedDataset, methods: Sequence[str], *, folds: Iterable
     return run_configs(ds, configs, folds=folds, seeds=seeds, cache=cache, log=log)[0]
 
 
+def fits_label(records: pd.DataFrame) -> str:
+    """How many fits a mean covers, in words: ``"5 folds × 3 seeds"``, ``"1 split × 1 seed"``."""
+    n_splits, n_seeds = int(records["fold"].nunique()), int(records["seed"].nunique())
+    splits = "1 split" if n_splits == 1 else f"{n_splits} folds"
+    return f"{splits} × {n_seeds} seed" + ("" if n_seeds == 1 else "s")
+
+
+def dim_label(records: pd.DataFrame) -> str:
+    """The d of a cell: ``"10"`` when every fit kept the requested d, else ``"9 of 10"`` (the
+    directions kept, from the ``effective_dim`` records, beside the d requested)."""
+    requested = sorted({int(d) for d in records["dim"]})
+    asked = "/".join(str(d) for d in requested)
+    kept = sorted({int(v) for v in
+                   records.loc[records["metric"] == "effective_dim", "value"]})
+    if not kept or kept == requested:
+        return asked
+    got = str(kept[0]) if len(kept) == 1 else f"{kept[0]}–{kept[-1]}"
+    return f"{got} of {asked}"
+
+
 def _std(values: pd.Series) -> float:
     """Sample standard deviation (ddof = 1); 0 for a single value."""
     return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0

@@ -32,6 +32,9 @@ class SplitResult:
     #: the fitted estimator; ``None`` when the result was read back from the experiment cache
     estimator: CrossModalEstimator | None = None
     metric: str = "cosine"   # similarity of the ranking (cosine in the paper)
+    #: canonical directions the estimator kept (its ``n_components_``; numerically-zero
+    #: correlations are dropped), ``None`` for a method that has no such stage
+    effective_dim: int | None = None
 
     def scores(self, direction: str) -> np.ndarray:
         """The (query x gallery) score matrix of this test fold in ``direction`` ("a2v"/"v2a")."""

@@ -56,30 +56,42 @@ def to_numpy(T: torch.Tensor) -> np.ndarray:
 
 
 # -- minibatches ---------------------------------------------------------------------------------
-def resolve_batch_size(n_samples: int, batch_size: int | None, n_batches: int | None) -> int:
-    """Batch size from either ``batch_size`` or the paper's "batch number" ``n_batches``.
+def resolve_n_batches(n_samples: int, batch_size: int | None, n_batches: int | None) -> int:
+    """Number of minibatches per epoch, from either ``batch_size`` or the paper's "batch number".
 
-    The paper's "batch number" is the number of chunks the training set is cut into, so the
-    batch size is ``ceil(N / n_batches)``; ``n_batches`` overrides ``batch_size`` when given.
+    ``n_batches`` (the paper's "batch number", the number of chunks the training set is cut
+    into) overrides ``batch_size`` when given and is then exactly the number of batches (at most
+    one per sample); otherwise it is ``ceil(N / batch_size)``. The authors cut the training set
+    into ``batch_num`` chunks with ``np.array_split`` (``myGenerator`` in ``batch_all.py`` and
+    ``triplet_ccca.py``), which this reproduces with :func:`minibatch_indices`.
     """
     if n_batches is not None:
-        return max(1, int(np.ceil(n_samples / check_positive_int(n_batches, "n_batches"))))
-    return min(check_positive_int(batch_size, "batch_size"), n_samples)
+        return min(check_positive_int(n_batches, "n_batches"), n_samples)
+    size = min(check_positive_int(batch_size, "batch_size"), n_samples)
+    return -(-n_samples // size)  # ceil
 
 
-def minibatch_indices(n_samples: int, batch_size: int, generator: torch.Generator,
+def largest_batch(n_samples: int, n_batches: int) -> int:
+    """Size of the largest of ``n_batches`` near-equal chunks of ``n_samples`` rows."""
+    return -(-n_samples // n_batches)  # ceil
+
+
+def minibatch_indices(n_samples: int, n_batches: int, generator: torch.Generator,
                       shuffle: bool = True) -> list[torch.Tensor]:
-    """Index tensors of ``ceil(N / batch_size)`` near-equal chunks of a seeded permutation.
+    """Index tensors of exactly ``n_batches`` near-equal chunks of a seeded permutation.
 
-    [choice] the chunks differ in size by at most one (``torch.tensor_split``) instead of leaving
-    a small last remainder: no sample is dropped and no batch is tiny (a tiny batch would give a
-    degenerate covariance in DCCA or a triplet-free batch in TNN). Call once per epoch: the
-    permutation changes every epoch but is fully determined by the generator's seed.
+    [choice] the chunks differ in size by at most one (``torch.tensor_split``, like the authors'
+    ``np.array_split``) instead of leaving a small last remainder: no sample is dropped and no
+    batch is tiny (a tiny batch would give a degenerate covariance in DCCA or a triplet-free batch
+    in TNN). Call once per epoch: the permutation changes every epoch (the authors keep one fixed
+    order) but is fully determined by the generator's seed. Get ``n_batches`` from
+    :func:`resolve_n_batches`.
     """
+    if not 1 <= n_batches <= n_samples:
+        raise ValueError(f"minibatch_indices: n_batches={n_batches} must be in 1..{n_samples}.")
     order = (torch.randperm(n_samples, generator=generator) if shuffle
              else torch.arange(n_samples))
-    n_chunks = -(-n_samples // batch_size)  # ceil
-    return list(torch.tensor_split(order, n_chunks))
+    return list(torch.tensor_split(order, n_batches))
 
 
 # -- networks ------------------------------------------------------------------------------------

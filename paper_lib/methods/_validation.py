@@ -7,7 +7,8 @@ One home for each kind of check (every error is a :class:`paper_lib.errors.UserE
   (``transform``: one view), :func:`check_lengths` (valid seconds of padded sequences);
 - hyper-parameters (in the spirit of cca_zoo's ``_param_constraints.py``, so a documented range is
   written once): :func:`check_positive_int`, :func:`check_number` (finite, optionally in a range),
-  :func:`check_nonnegative`, :func:`check_positive`, :func:`check_choice`, :func:`check_seed`.
+  :func:`check_nonnegative`, :func:`check_positive`, :func:`check_choice`, :func:`check_bool`,
+  :func:`check_seed`.
   Bools are rejected wherever a number is expected (``True`` is an ``int`` in Python).
 """
 
@@ -88,6 +89,13 @@ def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise UserError(f"{name} must be one of {tuple(choices)}, got {value!r}.")
     return value
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` must be a bool (``True``/``False``, numpy bools included; not 0/1); returns it."""
+    if not isinstance(value, bool | np.bool_):
+        raise UserError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
 
 
 def check_seed(random_state: Any, name: str = "random_state") -> int:

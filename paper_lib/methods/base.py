@@ -66,6 +66,13 @@ class CrossModalEstimator:
         self._fit(X_audio, X_visual, y, **kwargs)
         return self
 
+    def check_hyperparameters(self) -> Self:
+        """Raise ``UserError`` for a bad hyper-parameter without looking at any data (what
+        ``fit`` does first); returns ``self``. For callers that validate settings up front,
+        e.g. ``paper-lib run --set``."""
+        self._check_hyperparameters()
+        return self
+
     def transform(self, X_audio: np.ndarray | None = None, X_visual: np.ndarray | None = None,
                   **kwargs: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Embed each given view from itself alone; a view passed as ``None`` returns ``None``."""

@@ -8,6 +8,14 @@ Notation (audio view a, visual view v, N paired training rows, centred by the tr
 
 The solver :func:`cca_from_covariances` only sees the three covariance matrices, so Cluster-CCA
 (``cluster_cca.py``) and kernel CCA (``kcca.py``) reuse it with their own Σ's.
+
+Directions with a numerically zero canonical correlation (ρ_i ≤ ``ZERO_CORRELATION_RTOL``·ρ_1)
+are dropped by default: such a direction carries no cross-modal information, its pair (w_a, w_v)
+is an arbitrary basis vector of a null space, and since every direction is whitened to unit
+variance it would weigh as much as a real one in a cosine score. This matters for Rasiwasia's
+Cluster-CCA, whose centred within-class cross-covariance has rank ≤ C − 1: with C = 10 classes
+and d = 10 only 9 directions are kept. Every estimator reports the kept number as
+``n_components_`` (≤ ``n_components``).
 """
 
 from __future__ import annotations
@@ -16,12 +24,25 @@ from typing import Any
 
 import numpy as np
 
-from paper_lib.methods._linalg import center, flip_signs, inv_sqrt_spd
-from paper_lib.methods._validation import check_nonnegative, check_positive_int, check_views
+from paper_lib.methods._linalg import center, flip_signs, inv_sqrt_spd, numerical_rank
+from paper_lib.methods._validation import (
+    check_bool,
+    check_nonnegative,
+    check_positive_int,
+    check_views,
+)
 from paper_lib.methods.base import CrossModalEstimator, View, by_view
 
 #: (Σ_aa, Σ_vv, Σ_av, mean_a, mean_v): what every covariance builder returns
 Covariances = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+#: a canonical correlation ρ_i ≤ ZERO_CORRELATION_RTOL · ρ_1 counts as zero and its direction is
+#: dropped (the one tolerance of the package for "this direction carries no correlation")
+# [choice] 1e-6 relative to the largest correlation: the correlations that are zero in exact
+# arithmetic (Rasiwasia's beyond C − 1) come out of the SVD at round-off level, ~1e-15·ρ_1, and a
+# genuine correlation a million times weaker than the first is useless for retrieval anyway; the
+# same value as the d-ablation chapter's non-zero count, so the two agree.
+ZERO_CORRELATION_RTOL: float = 1e-6
 
 
 # -- covariances and the shared solver ------------------------------------------------------------
@@ -44,13 +65,20 @@ def paired_covariances(Xa: np.ndarray, Xv: np.ndarray, reg: float) -> Covariance
     return C_aa, C_vv, C_av, mean_a, mean_v
 
 
-def cca_from_covariances(C_aa: np.ndarray, C_vv: np.ndarray, C_av: np.ndarray,
-                         d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CCA from covariance matrices: returns ``(W_a (d_a, d), W_v (d_v, d), ρ (d,))``.
+def cca_from_covariances(C_aa: np.ndarray, C_vv: np.ndarray, C_av: np.ndarray, d: int,
+                         zero_rtol: float | None = ZERO_CORRELATION_RTOL
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CCA from covariance matrices: returns ``(W_a (d_a, k), W_v (d_v, k), ρ (k,))``, k ≤ d.
 
     T = Σ_aa^{-1/2} Σ_av Σ_vv^{-1/2} = U S Vᵀ;  W_a = Σ_aa^{-1/2} U,  W_v = Σ_vv^{-1/2} V,
     ρ = S (descending). The directions satisfy W_aᵀ Σ_aa W_a = I, W_vᵀ Σ_vv W_v = I and
     W_aᵀ Σ_av W_v = diag(ρ). Signs are made deterministic with :func:`flip_signs`.
+
+    Of the first ``d`` directions, those whose correlation is numerically zero
+    (ρ_i ≤ ``zero_rtol``·ρ_1, :func:`~paper_lib.methods._linalg.numerical_rank`) are dropped, so
+    k = min(d, number of non-zero correlations); ``zero_rtol=None`` keeps all d.
+    [choice] at least one direction is always kept (k ≥ 1, even when Σ_av = 0), so an embedding
+    never has zero columns.
     """
     d_a, d_v = C_aa.shape[0], C_vv.shape[0]
     if C_aa.shape != (d_a, d_a) or C_vv.shape != (d_v, d_v) or C_av.shape != (d_a, d_v):
@@ -62,10 +90,17 @@ def cca_from_covariances(C_aa: np.ndarray, C_vv: np.ndarray, C_av: np.ndarray,
     R_v = inv_sqrt_spd(C_vv)                                   # Σ_vv^{-1/2}  (d_v, d_v)
     T = R_a @ C_av @ R_v                                       # (d_a, d_v)
     U, S, Vt = np.linalg.svd(T, full_matrices=False)           # S descending
-    W_a = R_a @ U[:, :d]                                       # (d_a, d)
-    W_v = R_v @ Vt[:d].T                                       # (d_v, d)
+    k = d if zero_rtol is None else min(d, max(1, numerical_rank(S, zero_rtol)))
+    W_a = R_a @ U[:, :k]                                       # (d_a, k)
+    W_v = R_v @ Vt[:k].T                                       # (d_v, k)
     W_a, W_v = flip_signs(W_a, W_v)
-    return W_a, W_v, S[:d].copy()
+    return W_a, W_v, S[:k].copy()
+
+
+def zero_rtol_for(drop_zero_correlations: bool) -> float | None:
+    """The ``zero_rtol`` of :func:`cca_from_covariances` for an estimator's
+    ``drop_zero_correlations`` hyper-parameter."""
+    return ZERO_CORRELATION_RTOL if drop_zero_correlations else None
 
 
 # -- estimators ----------------------------------------------------------------------------------
@@ -73,19 +108,22 @@ class CovarianceCCABase(CrossModalEstimator):
     """Shared fit/transform of the linear CCA family; subclasses only build the covariances.
 
     Fitted attributes: ``mean_audio_`` (d_a,), ``mean_visual_`` (d_v,), ``weights_audio_``
-    (d_a, d), ``weights_visual_`` (d_v, d), ``correlations_`` (d,) descending, ``n_features_audio_``,
-    ``n_features_visual_``.
+    (d_a, k), ``weights_visual_`` (d_v, k), ``correlations_`` (k,) descending, ``n_components_``
+    = k (the directions kept: ``n_components`` minus those with a numerically zero correlation,
+    see :data:`ZERO_CORRELATION_RTOL`), ``n_features_audio_``, ``n_features_visual_``.
     """
 
     _fitted_attribute = "weights_audio_"
 
     n_components: int
     reg: float
+    drop_zero_correlations: bool
 
     def _check_hyperparameters(self) -> None:
-        """``n_components`` a positive integer; ``reg`` a finite number >= 0."""
+        """``n_components`` a positive integer; ``reg`` a finite number >= 0; a bool flag."""
         check_positive_int(self.n_components, "n_components")
         check_nonnegative(self.reg, "reg")
+        check_bool(self.drop_zero_correlations, "drop_zero_correlations")
 
     def _covariances(self, Xa: np.ndarray, Xv: np.ndarray,
                      y: np.ndarray | None) -> Covariances:
@@ -97,17 +135,19 @@ class CovarianceCCABase(CrossModalEstimator):
         Xa, Xv, labels = check_views(X_audio, X_visual, y, n_components=self.n_components,
                                      need_labels=self.supervised)
         C_aa, C_vv, C_av, mean_a, mean_v = self._covariances(Xa, Xv, labels)
-        W_a, W_v, rho = cca_from_covariances(C_aa, C_vv, C_av, int(self.n_components))
+        W_a, W_v, rho = cca_from_covariances(C_aa, C_vv, C_av, int(self.n_components),
+                                             zero_rtol_for(self.drop_zero_correlations))
         self.mean_audio_, self.mean_visual_ = mean_a, mean_v
         self.weights_audio_, self.weights_visual_ = W_a, W_v
         self.correlations_ = rho
+        self.n_components_ = int(rho.size)
         self.n_features_audio_, self.n_features_visual_ = Xa.shape[1], Xv.shape[1]
 
     def _transform_view(self, X: np.ndarray, view: View, **kwargs: Any) -> np.ndarray:
         """Z = (X − training mean of the view) · W_view, from this view only."""
         mean, W = by_view(view, (self.mean_audio_, self.weights_audio_),
                           (self.mean_visual_, self.weights_visual_))
-        return center(X, mean)[0] @ W                                     # (n, d)
+        return center(X, mean)[0] @ W                                     # (n, k)
 
 
 class CCA(CovarianceCCABase):
@@ -115,16 +155,21 @@ class CCA(CovarianceCCABase):
 
     Parameters
     ----------
-    n_components : number d of canonical directions kept (the paper uses d = 10).
+    n_components : number d of canonical directions asked for (the paper uses d = 10); after
+        ``fit``, ``n_components_`` ≤ d is the number kept.
     reg : absolute ridge added to both view covariances, Σ + reg·I (the authors use 1e-4).
+    drop_zero_correlations : drop the directions whose canonical correlation is numerically zero
+        (≤ ``ZERO_CORRELATION_RTOL``·ρ_1; default True). False keeps all d, e.g. to show a full
+        canonical spectrum zeros included.
     random_state : unused (the solution is closed-form); kept so every method has the same API.
     """
 
     def __init__(self, n_components: int = 10, reg: float = 1e-4,
-                 random_state: int | None = None) -> None:
+                 random_state: int | None = None, drop_zero_correlations: bool = True) -> None:
         self.n_components = n_components
         self.reg = reg
         self.random_state = random_state
+        self.drop_zero_correlations = drop_zero_correlations
 
     def _covariances(self, Xa: np.ndarray, Xv: np.ndarray,
                      y: np.ndarray | None) -> Covariances:

@@ -15,6 +15,12 @@ Everything comes from class sums and a weighted scatter: O(N·d²) time, O(d²) 
 Variant "beta" (the authors' code, ``linear_cca.py`` of github.com/ZenzenDatabase/CMR): ordinary
 per-view covariances (+ reg·I) and Σ_xy = β·(paired cross-covariance) + (1 − β)·(within-class
 all-pairs cross-covariance), β = 0.2, all centred by the ordinary per-view means.
+
+Rank: the centred class sums are linearly dependent (Σ_c n_c S̃_c = 0 for the pair-weighted
+means), so Rasiwasia's Σ_xy has rank ≤ C − 1 and at most C − 1 canonical correlations are
+non-zero; the solver drops the others (``cca.ZERO_CORRELATION_RTOL``), so a fit asking for
+d ≥ C directions keeps C − 1 and reports it as ``n_components_``. The "beta" variant's paired
+term (β > 0) lifts that limit.
 """
 
 from __future__ import annotations
@@ -106,13 +112,16 @@ class ClusterCCA(CovarianceCCABase):
 
     Parameters
     ----------
-    n_components : number d of canonical directions kept (the paper uses d = 10).
+    n_components : number d of canonical directions asked for (the paper uses d = 10); after
+        ``fit``, ``n_components_`` ≤ d is the number kept (≤ C − 1 for "rasiwasia").
     variant : "rasiwasia" (Rasiwasia et al. 2014; means and covariances of the pair expansion)
         or "beta" (the authors' code: ordinary covariances, blended cross-covariance).
     beta : weight of the one-to-one paired cross-covariance in the "beta" variant (authors: 0.2);
         ignored by "rasiwasia".
     reg : absolute ridge κ added to both view covariances (authors: 1e-4).
     random_state : unused (closed-form); kept for a uniform API.
+    drop_zero_correlations : drop directions with a numerically zero correlation (default True;
+        see :class:`paper_lib.methods.cca.CCA`).
 
     ``mean_audio_`` / ``mean_visual_`` are the pair-weighted means for "rasiwasia" and the
     ordinary means for "beta"; ``transform`` centres new data with them.
@@ -123,12 +132,14 @@ class ClusterCCA(CovarianceCCABase):
     # [choice] default variant "rasiwasia": the published method; "beta" reproduces the
     # authors' script and is selected explicitly where a table uses it.
     def __init__(self, n_components: int = 10, variant: str = "rasiwasia", beta: float = 0.2,
-                 reg: float = 1e-4, random_state: int | None = None) -> None:
+                 reg: float = 1e-4, random_state: int | None = None,
+                 drop_zero_correlations: bool = True) -> None:
         self.n_components = n_components
         self.variant = variant
         self.beta = beta
         self.reg = reg
         self.random_state = random_state
+        self.drop_zero_correlations = drop_zero_correlations
 
     def _check_hyperparameters(self) -> None:
         super()._check_hyperparameters()
@@ -143,6 +154,10 @@ class ClusterCCA(CovarianceCCABase):
 def make_cluster_cca(n_components: int, variant: str, beta: float, reg: float,
                      random_state: int | None) -> ClusterCCA:
     """The (unfitted) Cluster-CCA stage of a composite method: TNN-C-CCA, lstm_C-CCA and C-DCCA
-    all build theirs here, from their own hyper-parameters."""
+    all build theirs here, from their own hyper-parameters.
+
+    The stage drops directions with a numerically zero correlation (the default), so after
+    fitting its ``n_components_`` may be < ``n_components``; the composite reports that number
+    as its own ``n_components_`` (its effective d)."""
     return ClusterCCA(n_components=n_components, variant=variant, beta=beta, reg=reg,
                       random_state=random_state)

@@ -9,8 +9,12 @@ H_a = f_a(X_a), H_v = f_v(X_v) (both (m, o)) on each minibatch (Andrew 2013, Sec
 after which linear CCA (``paper_lib.methods.cca.CCA``) is fitted on the network outputs.
 
 C-DCCA / S-DCCA (``ClusterDCCA``, supervised): the same networks, but the objective uses the
-Cluster-CCA covariances of the minibatch (all within-class pairs, from class sums; see
-``cluster_cca.py``), and ``ClusterCCA`` is fitted on the outputs.
+Cluster-CCA covariances of the minibatch (from class sums; see ``cluster_cca.py``), and
+``ClusterCCA`` is fitted on the outputs. By default both use the authors' "beta" variant
+(Σ_av = β·paired + (1 − β)·within-class pairs, β = 0.2), as their S-DCCA code does: the loss
+``cca_loss(..., use_cluster=True, beta)`` of ``objectives.py`` and the final
+``linear_cca(..., use_cluster=True, ..., beta)`` of ``MultiCCA.py`` / ``Category_DCCA.py``
+(github.com/ZenzenDatabase/CMR). ``variant="rasiwasia"`` uses the published Cluster-CCA instead.
 
 Implementation notes:
 - σ_i(Σ_aa^{-1/2} Σ_av Σ_vv^{-1/2}) = σ_i(L_a^{-1} Σ_av L_v^{-T}) with Cholesky factors
@@ -18,7 +22,19 @@ Implementation notes:
   for the gradient: unlike ``eigh``'s backward it never divides by eigenvalue gaps.
 - the objective is evaluated in float64 (o × o matrices: negligible cost) for stable factorisations.
 - [choice] 1/m normalisation, as ``cca.py`` (1/N), so the objective equals the sum of the
-  canonical correlations that ``cca_from_covariances`` finds on the same batch.
+  canonical correlations that ``cca_from_covariances`` finds on the same batch (the authors'
+  ``objectives.py`` uses 1/(m−1) for the paired terms).
+- [choice] the objective is Σ_i σ_i(T) (Andrew 2013). The authors' S-DCCA loss
+  (``objectives.py`` with ``use_all_singular_values=True``, as ``MultiCCA.creat_model_dcca`` calls
+  it) computes sqrt(trace(TᵀT)) = sqrt(Σ_i σ_i²), the Frobenius norm, instead.
+- [choice] the networks (hidden widths, tanh, z-scored inputs, Adam) are this package's; the
+  authors' DCCA (``MultiCCA.creating_model``) is BatchNorm -> 3 × (100 sigmoid + dropout 0.1) ->
+  10 linear, RMSprop 1e-4, batch 200, 50 epochs, and their S-DCCA (``model.sdcca_embedding``)
+  is BatchNorm -> 20 -> 20 sigmoid -> 10 linear, RMSprop 1e-3, batch 200, 1 epoch
+  (``MultiCCA.train_model_dcca``; ``Category_DCCA.train_model`` says 100 epochs but cannot run as
+  written). Their epoch counts disagree, so none is copied: see ``epochs`` below.
+- the effective d is the final (Cluster-)CCA stage's ``n_components_`` (directions with a
+  numerically zero correlation are dropped, ``cca.ZERO_CORRELATION_RTOL``).
 """
 
 from __future__ import annotations
@@ -33,10 +49,11 @@ from torch import nn
 from paper_lib.errors import UserError
 from paper_lib.methods._torch_utils import (
     Standardizer,
+    largest_batch,
     minibatch_indices,
     mlp,
     predict,
-    resolve_batch_size,
+    resolve_n_batches,
     seeded,
     to_tensor,
 )
@@ -134,13 +151,19 @@ class DCCA(CrossModalEstimator):
     hidden : hidden widths of each MLP (tanh); the output layer is linear.
     out_dim : network output width o; ``None`` = ``n_components`` (Andrew 2013 use o = k, so the
         objective is the sum of all o correlations).
-    epochs, lr, batch_size : Adam training schedule.
+    epochs : training epochs. The class default (30) only applies when the estimator is built
+        directly: the experiment runner builds DCCA and C-DCCA through the registry
+        (``registry._dcca`` / ``_c_dcca``), which passes the runner's global ``epochs`` (10 by
+        default, the same for every deep method), so that is what the tables use.
+    lr, batch_size : Adam learning rate and minibatch size.
     reg : ridge r on the view covariances, in the objective and in the final (Cluster-)CCA.
     random_state : seeds weights and data order.
 
     Fitted attributes: ``net_audio_``, ``net_visual_``, ``cca_`` (the final linear stage),
+    ``n_components_`` (the directions the final stage kept, ≤ ``n_components``),
     ``scaler_audio_``, ``scaler_visual_``, ``history_`` (per epoch: mean minibatch correlation and
-    full-training-set correlation), ``initial_train_correlation_``, ``batch_size_``.
+    full-training-set correlation), ``initial_train_correlation_``, ``batch_size_`` (the largest
+    minibatch), ``n_batches_`` (minibatches per epoch).
     """
 
     supervised = False
@@ -148,7 +171,8 @@ class DCCA(CrossModalEstimator):
 
     # [choice] defaults chosen to train in seconds on a few thousand clips on 2 CPU cores:
     # two hidden layers of 256, large batches (covariances of 10-d outputs need a few hundred
-    # rows to be stable; Wang et al. 2015 use similarly large DCCA minibatches), 30 epochs.
+    # rows to be stable; Wang et al. 2015 use similarly large DCCA minibatches), 30 epochs when
+    # built directly; through the registry (the experiment runner) the runner's epochs apply.
     def __init__(self, n_components: int = 10, hidden: Sequence[int] = (256, 256),
                  out_dim: int | None = None, epochs: int = 30, lr: float = 1e-3,
                  batch_size: int = 500, reg: float = 1e-4,
@@ -219,6 +243,7 @@ class DCCA(CrossModalEstimator):
         self.cca_ = self._make_final_stage().fit(predict(self.net_audio_, Ha_in),
                                                  predict(self.net_visual_, Hv_in),
                                                  labels if self.supervised else None)
+        self.n_components_ = self.cca_.n_components_
 
     @torch.no_grad()
     def _full_correlation(self, A: torch.Tensor, V: torch.Tensor, Y: torch.Tensor) -> float:
@@ -232,14 +257,15 @@ class DCCA(CrossModalEstimator):
         A, V, Y = to_tensor(Xa), to_tensor(Xv), torch.as_tensor(y)
         params = list(self.net_audio_.parameters()) + list(self.net_visual_.parameters())
         optimizer = torch.optim.Adam(params, lr=self.lr, foreach=True)
-        self.batch_size_ = resolve_batch_size(len(Y), self.batch_size, None)
+        self.n_batches_ = resolve_n_batches(len(Y), self.batch_size, None)
+        self.batch_size_ = largest_batch(len(Y), self.n_batches_)
         self.initial_train_correlation_ = self._full_correlation(A, V, Y)
         self.history_: list[dict[str, float]] = []
         for epoch in range(1, int(self.epochs) + 1):
             self.net_audio_.train()
             self.net_visual_.train()
             batch_corr = []
-            for idx in minibatch_indices(len(Y), self.batch_size_, generator):
+            for idx in minibatch_indices(len(Y), self.n_batches_, generator):
                 corr = self.objective(self.net_audio_(A[idx]), self.net_visual_(V[idx]), Y[idx])
                 optimizer.zero_grad()
                 (-corr).backward()  # maximise the total correlation
@@ -263,17 +289,22 @@ class ClusterDCCA(DCCA):
     """C-DCCA / S-DCCA (supervised deep CCA): the DCCA networks trained on the Cluster-CCA
     objective of each minibatch (all within-class pairs, from class sums), then ``ClusterCCA``.
 
-    Extra parameters: ``variant`` ("rasiwasia" | "beta") and ``beta``, used both in the minibatch
+    Extra parameters: ``variant`` ("beta" | "rasiwasia") and ``beta``, used both in the minibatch
     objective and in the final ``ClusterCCA`` stage.
     """
 
     supervised = True
 
-    # [choice] default variant "rasiwasia" (the published Cluster-CCA, also ClusterCCA's default);
-    # the authors' S-DCCA code is not public.
+    # [code] default variant "beta", β = 0.2: the authors' S-DCCA code is public
+    # (github.com/ZenzenDatabase/CMR) and uses the β blend in the loss (``objectives.py``:
+    # ``cca_loss(..., use_cluster=True, beta)``, SigmaHat12 = β·paired + (1 − β)·within-class, as
+    # compiled by ``MultiCCA.creat_model_dcca``) and in the final linear stage
+    # (``MultiCCA.test_model_dcca`` and ``Category_DCCA.test_model``: ``linear_cca(..., True, ...,
+    # beta)``), with β = 0.2 (``model.sdcca_embedding``). "rasiwasia" (the published Cluster-CCA)
+    # is the option.
     def __init__(self, n_components: int = 10, hidden: Sequence[int] = (256, 256),
                  out_dim: int | None = None, epochs: int = 30, lr: float = 1e-3,
-                 batch_size: int = 500, reg: float = 1e-4, variant: str = "rasiwasia",
+                 batch_size: int = 500, reg: float = 1e-4, variant: str = "beta",
                  beta: float = 0.2, random_state: int | None = 0) -> None:
         super().__init__(n_components=n_components, hidden=hidden, out_dim=out_dim,
                          epochs=epochs, lr=lr, batch_size=batch_size, reg=reg,

@@ -30,6 +30,7 @@ from sklearn.metrics.pairwise import pairwise_kernels
 from paper_lib.errors import UserError
 from paper_lib.methods._linalg import center
 from paper_lib.methods._validation import (
+    check_bool,
     check_choice,
     check_nonnegative,
     check_number,
@@ -37,7 +38,12 @@ from paper_lib.methods._validation import (
     check_views,
 )
 from paper_lib.methods.base import CrossModalEstimator, View, by_view
-from paper_lib.methods.cca import Covariances, cca_from_covariances, paired_covariances
+from paper_lib.methods.cca import (
+    Covariances,
+    cca_from_covariances,
+    paired_covariances,
+    zero_rtol_for,
+)
 from paper_lib.methods.cluster_cca import check_cluster_hyperparameters, cluster_covariances
 
 KERNELS = ("rbf", "laplacian", "linear")
@@ -140,7 +146,9 @@ class KernelCCABase(CrossModalEstimator):
     Fitted attributes: ``approx_`` ("exact"/"nystrom"), ``gamma_audio_``, ``gamma_visual_``,
     ``feature_map_audio_``, ``feature_map_visual_``, and, in the kernel feature space,
     ``mean_audio_`` (r_a,), ``mean_visual_`` (r_v,), ``weights_audio_`` (r_a, d),
-    ``weights_visual_`` (r_v, d), ``correlations_`` (d,) descending (training correlations).
+    ``weights_visual_`` (r_v, k), ``correlations_`` (k,) descending (training correlations) and
+    ``n_components_`` = k ≤ d, the directions kept (those with a numerically zero correlation are
+    dropped unless ``drop_zero_correlations=False``; see ``cca.ZERO_CORRELATION_RTOL``).
     """
 
     _fitted_attribute = "weights_audio_"
@@ -152,6 +160,7 @@ class KernelCCABase(CrossModalEstimator):
     approx: str
     n_landmarks: int
     random_state: Any
+    drop_zero_correlations: bool
 
     def _check_hyperparameters(self) -> None:
         """Raise ``UserError`` for bad hyper-parameters (called at the start of ``fit``)."""
@@ -163,6 +172,7 @@ class KernelCCABase(CrossModalEstimator):
             check_number(self.gamma, "gamma", low=0.0, low_open=True,
                          alternative="None ('scale' heuristic)")
         check_positive_int(self.n_landmarks, "n_landmarks")
+        check_bool(self.drop_zero_correlations, "drop_zero_correlations")
 
     def _covariances(self, Fa: np.ndarray, Fv: np.ndarray,
                      y: np.ndarray | None) -> Covariances:
@@ -199,7 +209,8 @@ class KernelCCABase(CrossModalEstimator):
                 f"(audio {Fa.shape[1]}, visual {Fv.shape[1]}: rank of the centred kernel matrix "
                 f"or number of landmarks).")
         C_aa, C_vv, C_av, mean_a, mean_v = self._covariances(Fa, Fv, labels)
-        W_a, W_v, rho = cca_from_covariances(C_aa, C_vv, C_av, d)
+        W_a, W_v, rho = cca_from_covariances(C_aa, C_vv, C_av, d,
+                                             zero_rtol_for(self.drop_zero_correlations))
         # [choice] signs: the training audio variate's entry of largest magnitude is positive.
         # Unlike a loading-based rule this does not depend on the (arbitrary) basis of the
         # feature space, so the exact and Nyström maps give comparable signs.
@@ -209,6 +220,7 @@ class KernelCCABase(CrossModalEstimator):
         self.mean_audio_, self.mean_visual_ = mean_a, mean_v
         self.weights_audio_, self.weights_visual_ = W_a * signs, W_v * signs
         self.correlations_ = rho
+        self.n_components_ = int(rho.size)
         self.n_features_audio_, self.n_features_visual_ = Xa.shape[1], Xv.shape[1]
 
     def _transform_view(self, X: np.ndarray, view: View, **kwargs: Any) -> np.ndarray:
@@ -216,7 +228,7 @@ class KernelCCABase(CrossModalEstimator):
         feature_map, mean, W = by_view(
             view, (self.feature_map_audio_, self.mean_audio_, self.weights_audio_),
             (self.feature_map_visual_, self.mean_visual_, self.weights_visual_))
-        return center(feature_map.transform(X), mean)[0] @ W             # (n, d)
+        return center(feature_map.transform(X), mean)[0] @ W             # (n, k)
 
 
 class KCCA(KernelCCABase):
@@ -224,7 +236,7 @@ class KCCA(KernelCCABase):
 
     Parameters
     ----------
-    n_components : number d of canonical directions kept.
+    n_components : number d of canonical directions asked for; ``n_components_`` ≤ d are kept.
     kernel : "rbf" (default), "laplacian" or "linear".
     gamma : kernel width; None = "scale" heuristic 1/(d·Var(X)) computed per view on the
         training rows.
@@ -234,11 +246,12 @@ class KCCA(KernelCCABase):
     approx : "auto" (exact if N ≤ AUTO_EXACT_MAX_N = 1000, else Nyström), "exact" or "nystrom".
     n_landmarks : number of Nyström landmarks (clipped to N). [choice] 500 by default.
     random_state : seed of the Nyström landmark draw.
+    drop_zero_correlations : drop directions with a numerically zero correlation (default True).
     """
 
     def __init__(self, n_components: int = 10, kernel: str = "rbf", gamma: float | None = None,
                  reg: float = 1e-3, approx: str = "auto", n_landmarks: int = 500,
-                 random_state: Any = None) -> None:
+                 random_state: Any = None, drop_zero_correlations: bool = True) -> None:
         self.n_components = n_components
         self.kernel = kernel
         self.gamma = gamma
@@ -246,6 +259,7 @@ class KCCA(KernelCCABase):
         self.approx = approx
         self.n_landmarks = n_landmarks
         self.random_state = random_state
+        self.drop_zero_correlations = drop_zero_correlations
 
     def _covariances(self, Fa: np.ndarray, Fv: np.ndarray,
                      y: np.ndarray | None) -> Covariances:
@@ -256,15 +270,21 @@ class ClusterKCCA(KernelCCABase):
     """Cluster kernel CCA ("C-KCCA"): Cluster-CCA in the kernel feature space (supervised).
 
     Same parameters as :class:`KCCA`, plus ``variant`` ("rasiwasia" or "beta") and ``beta`` with
-    the meaning of :class:`paper_lib.methods.cluster_cca.ClusterCCA`.
+    the meaning of :class:`paper_lib.methods.cluster_cca.ClusterCCA`. With "rasiwasia" at most
+    C − 1 directions carry a correlation, so ``n_components_`` ≤ C − 1.
     """
 
     supervised = True
 
+    # [choice] default variant "rasiwasia": the authors' repository (github.com/ZenzenDatabase/CMR)
+    # has no kernel CCA code at all (C-KCCA appears only as a bar label in ``t_sne_X.ipynb``), so
+    # there is nothing of theirs to follow; the published Cluster-CCA (Rasiwasia et al. 2014, whom
+    # the paper cites) uses all within-class pairs, and so does its kernel version here. "beta"
+    # (the authors' linear β blend) stays available; ``variant`` is a parameter the table prints.
     def __init__(self, n_components: int = 10, kernel: str = "rbf", gamma: float | None = None,
                  reg: float = 1e-3, approx: str = "auto", n_landmarks: int = 500,
                  variant: str = "rasiwasia", beta: float = 0.2,
-                 random_state: Any = None) -> None:
+                 random_state: Any = None, drop_zero_correlations: bool = True) -> None:
         self.n_components = n_components
         self.kernel = kernel
         self.gamma = gamma
@@ -274,6 +294,7 @@ class ClusterKCCA(KernelCCABase):
         self.variant = variant
         self.beta = beta
         self.random_state = random_state
+        self.drop_zero_correlations = drop_zero_correlations
 
     def _check_hyperparameters(self) -> None:
         super()._check_hyperparameters()

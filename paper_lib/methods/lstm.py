@@ -25,7 +25,7 @@ from paper_lib.errors import UserError
 from paper_lib.methods._torch_utils import (
     Standardizer,
     minibatch_indices,
-    resolve_batch_size,
+    resolve_n_batches,
     seeded,
     to_numpy,
     to_tensor,
@@ -80,7 +80,7 @@ class ClipLSTM(nn.Module):
 
 
 def train_classifier(model: ClipLSTM, X: torch.Tensor, lengths: torch.Tensor,
-                     target: torch.Tensor, *, epochs: int, lr: float, batch_size: int,
+                     target: torch.Tensor, *, epochs: int, lr: float, n_batches: int,
                      generator: torch.Generator) -> list[float]:
     """Cross-entropy training with Adam over seeded reshuffled minibatches; per-epoch mean loss."""
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
@@ -89,7 +89,7 @@ def train_classifier(model: ClipLSTM, X: torch.Tensor, lengths: torch.Tensor,
     history = []
     for _ in range(epochs):
         losses = []
-        for idx in minibatch_indices(len(target), batch_size, generator):
+        for idx in minibatch_indices(len(target), n_batches, generator):
             loss = loss_fn(model(X[idx], lengths[idx]), target[idx])
             optimizer.zero_grad()
             loss.backward()
@@ -126,8 +126,10 @@ class LSTMClusterCCA(CrossModalEstimator):
 
     ``fit(X_audio (N, T, d_a), X_visual (N, T, d_v), y, lengths=(N,))``;
     ``transform(X_audio=None, X_visual=None, lengths=None)`` (``lengths`` of the given view(s)).
-    Fitted: ``lstm_audio_``, ``lstm_visual_``, ``ccca_``, ``scaler_audio_``, ``scaler_visual_``,
-    ``classes_``, ``history_`` ({"audio": [...], "visual": [...]} per-epoch training loss).
+    Fitted: ``lstm_audio_``, ``lstm_visual_``, ``ccca_``, ``n_components_`` (the directions the
+    Cluster-CCA stage kept, ≤ ``n_components``: the effective d), ``scaler_audio_``,
+    ``scaler_visual_``, ``classes_``, ``history_`` ({"audio": [...], "visual": [...]} per-epoch
+    training loss).
     """
 
     input_kind = "sequence"
@@ -186,7 +188,7 @@ class LSTMClusterCCA(CrossModalEstimator):
         Xa = standardize_valid(Xa, L, self.scaler_audio_)
         Xv = standardize_valid(Xv, L, self.scaler_visual_)
 
-        batch_size = resolve_batch_size(len(L), self.batch_size, None)
+        n_batches = resolve_n_batches(len(L), self.batch_size, None)
         Lt, Tt = torch.as_tensor(L), torch.as_tensor(target.reshape(-1))
         self.history_: dict[str, list[float]] = {}
         with seeded(seed) as generator:
@@ -195,13 +197,14 @@ class LSTMClusterCCA(CrossModalEstimator):
                 net = ClipLSTM(X.shape[2], int(self.hidden), len(self.classes_))
                 self.history_[name] = train_classifier(
                     net, to_tensor(X), Lt, Tt, epochs=int(self.epochs), lr=float(self.lr),
-                    batch_size=batch_size, generator=generator)
+                    n_batches=n_batches, generator=generator)
                 nets.append(net)
         self.lstm_audio_, self.lstm_visual_ = nets
         H_audio = encode_clips(self.lstm_audio_, Xa, L)           # (N, hidden) clip features
         H_visual = encode_clips(self.lstm_visual_, Xv, L)
         self.ccca_ = make_cluster_cca(self.n_components, self.ccca_variant, self.beta, self.reg,
                                       self.random_state).fit(H_audio, H_visual, labels)
+        self.n_components_ = self.ccca_.n_components_
 
     def _transform_view(self, X: np.ndarray, view: View, lengths: np.ndarray | None = None,
                         **kwargs: Any) -> np.ndarray:

@@ -50,6 +50,8 @@ def _c_kcca(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
     return ClusterKCCA(n_components=dim, random_state=seed, **hp)
 
 
+# [choice] the deep methods get the runner's ``epochs`` (one knob for all of them, 10 by default),
+# overriding their classes' own defaults (e.g. DCCA's 30).
 def _dcca(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
     from paper_lib.methods.dcca import DCCA
     return DCCA(n_components=dim, epochs=epochs, random_state=seed, **hp)
@@ -101,8 +103,11 @@ for _spec in (
     MethodSpec("c_cca_rasiwasia", "C-CCA (Rasiwasia)",
                "Cluster-CCA as published (Rasiwasia et al. 2014): all within-class pairs",
                _c_cca("rasiwasia")),
-    MethodSpec("c_kcca", "C-KCCA", "Cluster kernel CCA (RBF)", _c_kcca),
-    MethodSpec("c_dcca", "C-DCCA / S-DCCA", "supervised (cluster) deep CCA", _c_dcca),
+    MethodSpec("c_kcca", "C-KCCA", "Cluster kernel CCA (RBF), Rasiwasia's all-pairs variant",
+               _c_kcca),
+    MethodSpec("c_dcca", "C-DCCA / S-DCCA",
+               "supervised (cluster) deep CCA, the authors' beta-mixed variant (beta=0.2)",
+               _c_dcca),
     MethodSpec("lstm_c_cca", "lstm_C-CCA", "per-second LSTM summaries, then Cluster-CCA", _lstm),
     MethodSpec("tnn_c_cca_random", "TNN-C-CCA (random triplets)",
                "Cluster-CCA then the triplet network, random triplets", _tnn("random")),

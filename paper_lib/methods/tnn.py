@@ -6,11 +6,17 @@ Default pipeline (``order="ccca_first"``, the paper's)::
                        |-- Cluster-CCA to d dims -------|
     X_visual (N, d_v) -+                                +--> visual branch f_v --> Z_visual (N, out_dim)
 
-Each branch is an MLP ``d -> 100 -> 100 -> 100 -> out_dim``: tanh and dropout 0.1 after every
-hidden layer, a sigmoid on the output [paper/code]. The branches are trained with the
-cross-modal triplet margin loss (audio anchor, visual positive of the same class, visual
-negative of another class; see :mod:`paper_lib.methods.triplet`), Adam, lr 1e-3, 10 epochs,
-margin 0.5. Retrieval then ranks by cosine similarity of the branch outputs.
+Each branch is an MLP ``k -> 100 -> 100 -> 100 -> out_dim -> tanh -> sigmoid`` [code]: tanh and
+dropout 0.1 after every hidden layer, then an ``out_dim``-unit (10) tanh layer (dropout 0.1)
+followed by a sigmoid, so the outputs lie in (σ(−1), σ(1)) ≈ (0.27, 0.73) — how every TNN
+script of the authors ends its branches (``create_network`` / ``create_base_network`` /
+``create_an_network`` in ``batch_all.py``, ``triplet_ccca.py``, ``batch_hard.py``,
+``triplet_arch.py``, ``TNN.py``, ...; see :func:`make_branch`). k is the
+number of directions the Cluster-CCA stage kept (``n_components_`` ≤ d: directions with a
+numerically zero correlation are dropped, see ``cca.ZERO_CORRELATION_RTOL``). The branches are
+trained with the cross-modal triplet margin loss (audio anchor, visual positive of the same
+class, visual negative of another class; see :mod:`paper_lib.methods.triplet`), Adam, lr 1e-3,
+10 epochs, margin 0.5. Retrieval then ranks by cosine similarity of the branch outputs.
 
 Options the paper leaves open ([choice], all off by default except where stated):
 - ``order="tnn_first"``: train the triplet net on the (standardised) raw features, then fit
@@ -22,7 +28,12 @@ Options the paper leaves open ([choice], all off by default except where stated)
   out of the TRAINING rows (Cluster-CCA is then fitted on the remaining training rows only).
 
 Unlike the authors' scripts, minibatches are reshuffled every epoch with a seeded generator,
-and the hinge is always applied.
+and the hinge is always applied. Other known differences from their code: PyTorch's default
+weight initialisation (theirs: Keras ``glorot_uniform`` for the first layer, ``'normal'``, i.e.
+N(0, 0.05²), for the others); the triplet choices listed in :mod:`paper_lib.methods.triplet`;
+and their TNN scripts call ``linear_cca(..., use_cluster=False, ...)`` (``batch_all.py``,
+``triplet_ccca.py``, ``triplet_arch.py``), i.e. their "C-CCA" stage there is plain CCA; this
+package uses the β Cluster-CCA the paper describes (``ccca_variant="beta"``).
 """
 
 from __future__ import annotations
@@ -36,10 +47,11 @@ from torch import nn
 from paper_lib.errors import UserError
 from paper_lib.methods._torch_utils import (
     Standardizer,
+    largest_batch,
     minibatch_indices,
     mlp,
     predict,
-    resolve_batch_size,
+    resolve_n_batches,
     seeded,
     snapshot,
     stratified_holdout,
@@ -71,13 +83,38 @@ from paper_lib.methods.triplet import (
 
 MININGS = ("batch_all", "batch_hard", "random")
 ORDERS = ("ccca_first", "tnn_first")
+#: the branch output heads: "tanh_sigmoid" (the authors') and "linear_sigmoid"
+HEADS = ("tanh_sigmoid", "linear_sigmoid")
 
 
 def make_branch(in_dim: int, hidden: int, n_hidden_layers: int, out_dim: int,
-                dropout: float) -> nn.Sequential:
-    """One modality branch: (Linear -> tanh -> dropout) x n_hidden_layers -> Linear -> sigmoid."""
-    return mlp(in_dim, [hidden] * n_hidden_layers, out_dim, activation=nn.Tanh,
-               dropout=dropout, out_activation=nn.Sigmoid)
+                dropout: float, head: str = "tanh_sigmoid") -> nn.Sequential:
+    """One modality branch: (Linear -> tanh -> dropout) x n_hidden_layers, then the head.
+
+    ``head="tanh_sigmoid"`` [code]: Linear -> tanh -> dropout -> sigmoid, outputs in
+    (σ(−1), σ(1)) ≈ (0.27, 0.73). Every TNN script of the authors ends its branches this way
+    (``Dense(10, activation='tanh')``, ``Dropout``, ``Activation("sigmoid")`` in
+    ``create_network`` / ``create_base_network`` of ``triplet_ccca.py``, ``batch_hard.py``,
+    ``triplet_arch.py``, ``create_an_network`` / ``create_pn_network`` of ``batch_all.py``,
+    and likewise ``TNN.py``, ``triplet111.py``, ``triplet222.py``); the dropout before the
+    sigmoid is 0.1 in most of them (0.0 in ``batch_all.py``'s positive/negative branch, 0.2 in
+    ``triplet222.py``) — here it is ``dropout``, like the hidden layers.
+
+    ``head="linear_sigmoid"`` [choice]: Linear -> sigmoid, outputs in (0, 1); this package's
+    earlier branch, kept as an option (a wider output range, one non-linearity fewer).
+
+    The hidden layers are ``Dense(100) -> tanh -> Dropout(0.1)`` three times in the same scripts.
+    """
+    check_choice(head, "head", HEADS)
+    if head == "linear_sigmoid":
+        return mlp(in_dim, [hidden] * n_hidden_layers, out_dim, activation=nn.Tanh,
+                   dropout=dropout, out_activation=nn.Sigmoid)
+    layers = list(mlp(in_dim, [hidden] * n_hidden_layers, out_dim, activation=nn.Tanh,
+                      dropout=dropout, out_activation=nn.Tanh))
+    if dropout > 0:
+        layers.append(nn.Dropout(dropout))
+    layers.append(nn.Sigmoid())
+    return nn.Sequential(*layers)
 
 
 def make_miner(mining: str, seed: int) -> TripletMiner:
@@ -99,22 +136,31 @@ class TNNCCCA(CrossModalEstimator):
     n_components : d, the Cluster-CCA dimension (10 in the paper).
     hidden, n_hidden_layers : width and number of hidden layers of each branch (100, 3).
     out_dim : branch output width (10).
-    dropout : dropout after each hidden layer (0.1).
+    dropout : dropout after each hidden layer and in the head (0.1).
+    head : "tanh_sigmoid" (the authors': Linear -> tanh -> dropout -> sigmoid) |
+        "linear_sigmoid" (Linear -> sigmoid); see :func:`make_branch`.
     margin : triplet hinge margin (0.5).
     mining : "batch_all" | "batch_hard" | "random".
     lr, epochs : Adam learning rate (1e-3) and number of epochs (10).
     batch_size : clips per minibatch (40, i.e. the paper's ~560 chunks of ~22.5k clips);
-    n_batches : the paper's "batch number" (number of chunks); overrides ``batch_size``.
+    n_batches : the paper's "batch number": the training rows are cut into exactly this many
+        near-equal minibatches per epoch (the authors' ``np.array_split``); overrides
+        ``batch_size``.
     shared_branch : one MLP for both modalities.
     symmetric : add visual-anchor triplets.
     order : "ccca_first" (paper) | "tnn_first".
     ccca_variant, beta, reg : passed to ``ClusterCCA`` ("beta" = the authors' code, β = 0.2).
-    validation_fraction : 0 = fixed epochs; > 0 = keep the epoch with the best validation MAP.
+    validation_fraction : 0 = fixed epochs; > 0 = keep the epoch with the best validation MAP,
+        measured on the final embedding (for ``order="tnn_first"``: after a Cluster-CCA stage
+        fitted, at that epoch, on the training rows' branch outputs).
     random_state : seeds weights, dropout, data order, random mining and the validation split.
 
-    Fitted attributes: ``ccca_`` (the Cluster-CCA stage), ``branch_audio_``, ``branch_visual_``,
-    ``history_`` (one dict per epoch: loss, mean_hinge, active_fraction[, val_map]),
-    ``best_epoch_``, ``batch_size_``, ``n_features_audio_``, ``n_features_visual_``.
+    Fitted attributes: ``ccca_`` (the Cluster-CCA stage), ``n_components_`` (the directions that
+    stage kept, ≤ ``n_components``: the effective d; with ``order="ccca_first"`` the branches
+    take ``n_components_`` inputs), ``branch_audio_``, ``branch_visual_``, ``history_`` (one dict
+    per epoch: loss, mean_hinge, active_fraction[, val_map]), ``best_epoch_``, ``n_batches_``
+    (minibatches per epoch), ``batch_size_`` (the largest minibatch), ``n_features_audio_``,
+    ``n_features_visual_``.
     """
 
     supervised = True
@@ -127,7 +173,7 @@ class TNNCCCA(CrossModalEstimator):
                  shared_branch: bool = False, symmetric: bool = False,
                  order: str = "ccca_first", ccca_variant: str = "beta", beta: float = 0.2,
                  reg: float = 1e-4, validation_fraction: float = 0.0,
-                 random_state: int | None = 0) -> None:
+                 random_state: int | None = 0, head: str = "tanh_sigmoid") -> None:
         self.n_components = n_components
         self.hidden = hidden
         self.n_hidden_layers = n_hidden_layers
@@ -147,12 +193,14 @@ class TNNCCCA(CrossModalEstimator):
         self.reg = reg
         self.validation_fraction = validation_fraction
         self.random_state = random_state
+        self.head = head
 
     # -- checks --------------------------------------------------------------------------------
     def _check_hyperparameters(self) -> None:
         n_components = check_positive_int(self.n_components, "n_components")
         check_choice(self.mining, "mining", MININGS)
         check_choice(self.order, "order", ORDERS)
+        check_choice(self.head, "head", HEADS)
         for name in ("hidden", "n_hidden_layers", "out_dim", "epochs"):
             check_positive_int(getattr(self, name), name)
         check_number(self.dropout, "dropout", low=0.0, high=1.0, high_open=True)
@@ -206,9 +254,15 @@ class TNNCCCA(CrossModalEstimator):
                               self._input_view(Xv[val_idx], "visual"), labels[val_idx])
             self._train(Ha, Hv, y_tr, generator, seed, validation)
         if self.order == "tnn_first":
-            # Cluster-CCA on the trained branch outputs (training rows only)
-            self.ccca_ = self._make_ccca().fit(predict(self.branch_audio_, Ha),
-                                               predict(self.branch_visual_, Hv), y_tr)
+            # Cluster-CCA on the trained (best-epoch) branch outputs, training rows only: the
+            # same closed-form fit that scored that epoch on the validation rows
+            self.ccca_ = self._fit_output_ccca(Ha, Hv, y_tr)
+        self.n_components_ = self.ccca_.n_components_
+
+    def _fit_output_ccca(self, Ha: np.ndarray, Hv: np.ndarray, y: np.ndarray) -> ClusterCCA:
+        """``order="tnn_first"``: Cluster-CCA on the current branches' outputs of the rows."""
+        return self._make_ccca().fit(predict(self.branch_audio_, Ha),
+                                     predict(self.branch_visual_, Hv), y)
 
     def _fit_input_stage(self, Xa: np.ndarray, Xv: np.ndarray,
                          y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -232,10 +286,10 @@ class TNNCCCA(CrossModalEstimator):
             raise UserError(f"shared_branch=True needs equal branch input widths, got "
                             f"{d_in_a} (audio) and {d_in_v} (visual).")
         self.branch_audio_ = make_branch(d_in_a, int(self.hidden), int(self.n_hidden_layers),
-                                         int(self.out_dim), float(self.dropout))
+                                         int(self.out_dim), float(self.dropout), self.head)
         self.branch_visual_ = (self.branch_audio_ if self.shared_branch else
                                make_branch(d_in_v, int(self.hidden), int(self.n_hidden_layers),
-                                           int(self.out_dim), float(self.dropout)))
+                                           int(self.out_dim), float(self.dropout), self.head))
 
     def _parameters(self) -> list[nn.Parameter]:
         params = list(self.branch_audio_.parameters())
@@ -251,7 +305,8 @@ class TNNCCCA(CrossModalEstimator):
                                     symmetric=self.symmetric)
         # foreach: one fused update over all parameters (fewer tiny ops; same maths)
         optimizer = torch.optim.Adam(self._parameters(), lr=self.lr, foreach=True)
-        self.batch_size_ = resolve_batch_size(len(Y), self.batch_size, self.n_batches)
+        self.n_batches_ = resolve_n_batches(len(Y), self.batch_size, self.n_batches)
+        self.batch_size_ = largest_batch(len(Y), self.n_batches_)
         self.history_: list[dict[str, float]] = []
         best_score, best_state = -np.inf, None
         self.best_epoch_ = int(self.epochs)
@@ -259,9 +314,7 @@ class TNNCCCA(CrossModalEstimator):
             record = self._train_one_epoch(A, V, Y, loss_fn, optimizer, generator)
             record["epoch"] = epoch
             if validation is not None:
-                record["val_map"] = validation_map(predict(self.branch_audio_, validation[0]),
-                                                   predict(self.branch_visual_, validation[1]),
-                                                   validation[2])
+                record["val_map"] = self._validation_score(Ha, Hv, y, validation)
                 if record["val_map"] > best_score:
                     best_score, self.best_epoch_ = record["val_map"], epoch
                     best_state = (snapshot(self.branch_audio_), snapshot(self.branch_visual_))
@@ -272,6 +325,21 @@ class TNNCCCA(CrossModalEstimator):
         self.branch_audio_.eval()
         self.branch_visual_.eval()
 
+    def _validation_score(self, Ha: np.ndarray, Hv: np.ndarray, y: np.ndarray,
+                          validation: tuple[np.ndarray, np.ndarray, np.ndarray]) -> float:
+        """Validation MAP of the FINAL embedding the current branches would give.
+
+        ``order="ccca_first"``: the branch outputs. ``order="tnn_first"``: the branch outputs
+        through a Cluster-CCA stage fitted now on the training rows' branch outputs (``Ha``,
+        ``Hv``, ``y``; never on validation rows), exactly what ``fit`` keeps if this epoch wins.
+        """
+        Va = predict(self.branch_audio_, validation[0])                   # (n_val, out_dim)
+        Vv = predict(self.branch_visual_, validation[1])
+        if self.order == "tnn_first":
+            ccca = self._fit_output_ccca(Ha, Hv, y)
+            Va, Vv = ccca.transform_view(Va, "audio"), ccca.transform_view(Vv, "visual")
+        return validation_map(Va, Vv, validation[2])
+
     def _train_one_epoch(self, A: torch.Tensor, V: torch.Tensor, Y: torch.Tensor,
                          loss_fn: TripletMarginLoss, optimizer: torch.optim.Optimizer,
                          generator: torch.Generator) -> dict[str, float]:
@@ -279,7 +347,7 @@ class TNNCCCA(CrossModalEstimator):
         self.branch_audio_.train()
         self.branch_visual_.train()
         losses, hinge_sum, n_triplets, n_active = [], 0.0, 0, 0
-        for idx in minibatch_indices(len(Y), self.batch_size_, generator):
+        for idx in minibatch_indices(len(Y), self.n_batches_, generator):
             za = self.branch_audio_(A[idx])   # (B, out_dim)
             zv = self.branch_visual_(V[idx])  # (B, out_dim)
             out = loss_fn(za, zv, Y[idx])

@@ -8,6 +8,10 @@ A cross-modal triplet ``(i, j, k)`` in a paired minibatch of B clips with labels
 
 [choice] The anchor's own partner (``j == i``, the true audio-visual pair) counts as a positive:
 it is the one correspondence that is certainly right, and retrieval also counts it as relevant.
+This differs from the authors' scripts: their ``myGenerator`` (``batch_all.py``,
+``triplet_ccca.py``, ``batch_hard.py``, ``triplet_arch.py`` of github.com/ZenzenDatabase/CMR)
+takes anchor-positive pairs from ``itertools.permutations(same_class_idx, 2)``, i.e. only
+j ≠ i: the true partner is never a positive there.
 
 The loss (Hermans et al. 2017, as used by Zeng et al. 2020) is a hinge on SQUARED Euclidean
 distances::
@@ -23,7 +27,11 @@ A miner chooses which triplets enter the loss:
 Reduction [choice]: the mean over ACTIVE triplets (those with L > 0), and 0 when none is active
 (pytorch-metric-learning's ``AvgNonZeroTripletsReducer``). Averaging over all triplets instead
 would let the many already-satisfied triplets of batch-all dilute the gradient as training
-proceeds. With ``symmetric=True`` visual anchors with audio positives/negatives are added and
+proceeds. This differs from the authors' scripts: the loss they compile, ``triplet_loss``
+(``batch_all.py``, ``triplet_ccca.py``), returns the per-triplet hinge ``K.maximum(pos_dist -
+neg_dist + alpha, 0)`` and Keras averages it over ALL triplets of the batch, inactive ones
+included (their ``batch_all_triplet_loss``, which divides by the number of active triplets,
+is defined but not used, and works on cosine distances). With ``symmetric=True`` visual anchors with audio positives/negatives are added and
 the hinge values of both directions are reduced together.
 """
 

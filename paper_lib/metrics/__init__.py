@@ -1,9 +1,11 @@
 """The one retrieval-metrics module behind every table and curve of the book.
 
 ``similarity`` turns embeddings into a query-by-gallery score matrix (cosine, as in the paper);
-``retrieval`` ranks the full gallery once per query (stable ties) and derives every metric from
-that ranking: MAP over the full ranking, P@k, R@k, PR curves, the 11-point curve, VM-NET's
-true-pair Recall@K, nDCG@k, MRR, per-class AP and the one-pass ``retrieval_report``.
+``retrieval`` ranks the full gallery once per query and derives every metric from that ranking:
+MAP over the full ranking, P@k, R@k, PR curves, the 11-point curve, VM-NET's true-pair
+Recall@K, nDCG@k, MRR, per-class AP and the one-pass ``retrieval_report``. The metrics are
+tie-aware (AP as scikit-learn, cut-off metrics expected over random orders of tied items), so
+none depends on gallery order; ``rank_gallery`` gives the display order (ties in gallery order).
 """
 
 from paper_lib.metrics.retrieval import (

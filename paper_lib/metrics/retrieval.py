@@ -6,14 +6,40 @@ Protocol (the paper's, made precise; every function here follows it)
   :func:`paper_lib.metrics.similarity.similarity`); ``q_labels`` (n_q,) and ``g_labels`` (n_g,)
   are integer class ids. Gallery item ``j`` is *relevant* to query ``i`` when
   ``g_labels[j] == q_labels[i]``.
-* **One ranking, full depth.** Each query ranks the *whole* gallery by descending score
-  (:func:`rank_gallery`). **Ties are broken stably: tied items keep gallery order, lower gallery
-  index first.** Every metric below is computed from this one ranking, so MAP, P@k, the PR
-  curves and the report can never disagree about the order.
+* **One ranking, full depth.** Each query ranks the *whole* gallery by descending score. Items
+  with exactly equal scores form a **tie group**: the ranking is an ordered sequence of tie
+  groups, and every metric below is computed from it, so MAP, P@k, the PR curves and the report
+  can never disagree.
+* **Ties: no metric depends on the order of tied items** (hence none depends on gallery order).
+  :func:`rank_gallery` still returns one concrete order (stable: tied items in gallery order,
+  lower index first) because a page that *shows* a top-k needs one; :func:`relevance` follows it.
+  The metrics use only the tie groups, with these rules:
+
+  - **AP** (and MAP, per-class AP) is scikit-learn's ``average_precision_score`` of one query:
+    a tie group is one threshold. A group holding h relevant of its items contributes
+    (h / R) · (hits through the group / items through the group).
+  - **P@k, R@k, nDCG@k, the PR curve at every rank, VM-NET's true-pair Recall@K** are the
+    *expectation over a uniformly random order of the tied items* (exact, by linearity): a
+    group straddling the cut-off k counts with the fraction of it inside the top k, i.e. the
+    expected hits in the top k are H_before + h · (k - start) / g for a group of g items with
+    h hits starting after rank ``start`` with H_before hits above it; in nDCG every position of
+    a group has the expected gain h / g.
+  - **MRR** is the exact expectation of 1 / (rank of the first relevant item) over random orders
+    of the first tie group that holds a relevant item: with h relevant among its g items,
+    starting after rank s, the first relevant item is at rank s + 1 + j with probability
+    C(g-1-j, h-1) / C(g, h), j = 0..g-h.
+  - The **11-point interpolated curve** interpolates each query's tie-aware (expected) P@k /
+    R@k curve: p_interp(r) = max{P@k : R@k >= r}, levels compared exactly (it is not the
+    expected interpolated curve: a maximum does not commute with an expectation).
+
+  Without ties every group is one item and these are the usual definitions (same numbers, bit
+  for bit, as a plain ranking). With ties, a collapsed embedding (all scores equal) scores the
+  chance level: AP = P@k = the class prevalence R / n_g.
 * **R** = number of relevant gallery items of a query = number of gallery items of its class,
   the query's own partner included (in a paired test fold the partner always has the same class).
 * **AP** = (1/R) Σ_{k=1..n_g} P@k · rel_k over the full ranking (never truncated: "MAP@k" with
-  the number of hits in the top k as denominator inflates scores and is not what we report).
+  the number of hits in the top k as denominator inflates scores and is not what we report);
+  with ties, the sum runs over tie groups as above.
 * **Queries with R = 0** (their class is absent from the gallery) have no defined AP, recall,
   nDCG or reciprocal rank. Per-query functions return NaN for them and *every* label-based
   average (MAP, P@k, R@k, PR curves, 11-point curve, nDCG, MRR) ignores them.
@@ -23,13 +49,15 @@ Protocol (the paper's, made precise; every function here follows it)
   with the requested k).
 * **Memory.** Queries are processed in blocks of ``chunk`` rows (default 1024), so peak memory is
   O(chunk · n_g) besides ``S`` itself. Results are bit-identical for every ``chunk`` (per-query
-  values are computed row by row; the PR curves are accumulated with exact integer sums).
+  values are computed row by row; the PR curves are accumulated with exact integer sums, and
+  rows with ties one query after another).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -135,31 +163,23 @@ def _query_blocks(n_queries: int, chunk: int | None) -> Iterator[slice]:
         yield slice(start, min(start + step, n_queries))
 
 
-def _rank_block(S_block: np.ndarray) -> np.ndarray:
-    """Descending-score order of each row; stable, so tied items keep gallery order."""
+def _rank_block(S_block: np.ndarray, *, stable: bool = True) -> np.ndarray:
+    """Descending-score order of each row; with ``stable``, tied items keep gallery order.
+
+    The stable order is what :func:`rank_gallery` and :func:`relevance` return (display). The
+    metrics use only the tie groups of a ranking (:class:`_RankedBlock`), never the order inside
+    one, so they rank with ``stable=False``.
+    """
     # argsort of -S with a stable sort == descending S with ties in ascending gallery index.
-    return np.argsort(-S_block, axis=1, kind="stable")  # (b, n_g) int64
+    # [choice] the metrics use numpy's default (unstable, vectorised) sort: it is several times
+    # faster than the stable merge sort, and the tie groups, hence every metric, are the same for
+    # any order of the tied items.
+    return np.argsort(-S_block, axis=1, kind="stable" if stable else None)  # (b, n_g) int64
 
 
-@dataclass(frozen=True)
-class _RankedBlock:
-    """One block of queries after ranking: everything every metric needs."""
-
-    rows: slice          # which queries
-    order: np.ndarray    # (b, n_g) int64 gallery indices in ranked order
-    rel: np.ndarray      # (b, n_g) bool   rel_k: the item at rank k has the query's class
-    hits: np.ndarray     # (b, n_g) int64  Σ_{j<=k} rel_j  (number of hits in the top k)
-    n_rel: np.ndarray    # (b,)     int64  R: number of relevant gallery items
-
-
-def _ranked_blocks(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray,
-                   chunk: int | None) -> Iterator[_RankedBlock]:
-    """Rank the gallery for each block of queries and derive relevance and cumulative hits."""
-    for rows in _query_blocks(S.shape[0], chunk):
-        order = _rank_block(S[rows])
-        rel = g_labels[order] == q_labels[rows, None]
-        hits = np.cumsum(rel, axis=1, dtype=np.int64)
-        yield _RankedBlock(rows=rows, order=order, rel=rel, hits=hits, n_rel=hits[:, -1].copy())
+def _positions(n_gallery: int) -> np.ndarray:
+    """0-based rank positions 0..n_g-1."""
+    return np.arange(n_gallery, dtype=np.int64)
 
 
 def _ranks(n_gallery: int) -> np.ndarray:
@@ -167,9 +187,129 @@ def _ranks(n_gallery: int) -> np.ndarray:
     return np.arange(1, n_gallery + 1, dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class _RankedBlock:
+    """One block of queries after ranking: everything every metric needs.
+
+    ``order``/``rel``/``hits`` follow one order of the tied items (gallery order for display,
+    an arbitrary one for the metrics); a metric may use them only through quantities that are
+    the same for every order of the tied items: :meth:`tie_groups`, :attr:`expected_hits`,
+    ``hits`` at the last rank of a group, ``n_rel``, and ``rel`` / ``hits`` themselves in rows
+    without ties (``tied`` False).
+    """
+
+    rows: slice          # which queries
+    scores: np.ndarray   # (b, n_g) float  the block's score rows, gallery order (a view of S)
+    order: np.ndarray    # (b, n_g) int64 gallery indices in ranked order
+    rel: np.ndarray      # (b, n_g) bool   rel_k: the item at rank k has the query's class
+    hits: np.ndarray     # (b, n_g) int64  Σ_{j<=k} rel_j  (number of hits in the top k)
+    n_rel: np.ndarray    # (b,)     int64  R: number of relevant gallery items
+    last: np.ndarray     # (b, n_g) bool   rank k is the last of its tie group (all True: no ties)
+    tied: np.ndarray     # (b,)     bool   the query's scores hold at least one tie
+
+    # tie groups of the first rank positions, by width (filled by :meth:`tie_groups`)
+    _groups: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False)
+
+    @property
+    def any_tie(self) -> bool:
+        return bool(self.tied.any())
+
+    def tie_groups(self, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The tie group of each of the first ``width`` rank positions, each array (b, width):
+
+        * ``start``   0-based rank position of the group's first item;
+        * ``stop``    one past the 0-based position of its last item (it may lie beyond width);
+        * ``before``  hits ranked above the group;
+        * ``through`` hits ranked above the group or in it.
+
+        All four are the same for every order of the tied items.
+        """
+        for cached_width, cached in self._groups.items():
+            if cached_width >= width:
+                start, stop, before, through = cached
+                return start[:, :width], stop[:, :width], before[:, :width], through[:, :width]
+        n_batch = self.hits.shape[0]
+        positions = _positions(width)
+        hits = self.hits[:, :width]
+        if not self.any_tie:
+            start = np.broadcast_to(positions, (n_batch, width))
+            stop = np.broadcast_to(positions + 1, (n_batch, width))
+            before, through = hits - self.rel[:, :width], hits
+        elif width == self.hits.shape[1]:
+            # whole rows: the groups, listed row by row, tile the block; spread each group's
+            # values over its ranks (fast when groups are few, i.e. when ties are many)
+            end_row, end_col = np.nonzero(self.last)
+            row_first = np.ones(end_row.size, dtype=bool)       # the row's first group
+            row_first[1:] = end_row[1:] != end_row[:-1]
+            group_stop = end_col + 1
+            group_start = np.where(row_first, 0, np.roll(group_stop, 1))
+            group_through = self.hits[end_row, end_col]
+            group_before = np.where(row_first, 0, np.roll(group_through, 1))
+            size = group_stop - group_start
+            start, stop, before, through = (np.repeat(v, size).reshape(n_batch, width)
+                                            for v in (group_start, group_stop, group_before,
+                                                      group_through))
+        else:
+            last = self.last[:, :width]
+            first = np.ones((n_batch, width), dtype=bool)
+            first[:, 1:] = last[:, :-1]            # a group starts after the previous one ends
+            start = np.maximum.accumulate(np.where(first, positions, 0), axis=1)
+            # the group holding position width-1 may end further down the ranking
+            tail_stop = width + np.argmax(self.last[:, width - 1:], axis=1)
+            ends = np.where(last, positions + 1, tail_stop[:, None])[:, ::-1]
+            stop = np.ascontiguousarray(np.minimum.accumulate(ends, axis=1)[:, ::-1])
+            # hits are non-decreasing: hits before a group = hits through the previous group end
+            through_end = np.where(last, hits, 0)
+            np.maximum.accumulate(through_end, axis=1, out=through_end)
+            before = np.empty_like(through_end)
+            before[:, 0] = 0
+            before[:, 1:] = through_end[:, :-1]
+            through = np.take_along_axis(self.hits, stop - 1, axis=1)
+        self._groups[width] = (start, stop, before, through)
+        return start, stop, before, through
+
+    @cached_property
+    def expected_hits(self) -> np.ndarray:
+        """(b, n_g) float64: expected hits in the top k over random orders of the tied items:
+        H_before + h · (k - start) / g (= ``hits`` without ties)."""
+        if not self.any_tie:
+            return self.hits.astype(np.float64)
+        n_gallery = self.hits.shape[1]
+        start, stop, before, through = self.tie_groups(n_gallery)
+        return before + (through - before) * (_ranks(n_gallery) - start) / (stop - start)
+
+
+def _ranked_blocks(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray,
+                   chunk: int | None, *, display: bool = False) -> Iterator[_RankedBlock]:
+    """Rank the gallery for each block of queries; derive relevance, hits and the tie groups.
+
+    ``display=True`` ranks tied items in gallery order (:func:`relevance`); the metrics do not
+    need it (any order of the tied items gives them the same numbers).
+    """
+    for rows in _query_blocks(S.shape[0], chunk):
+        block = S[rows]
+        order = _rank_block(block, stable=display)
+        rel = g_labels[order] == q_labels[rows, None]
+        hits = np.cumsum(rel, axis=1, dtype=np.int64)
+        ranked_scores = np.take_along_axis(block, order, axis=1)
+        last = np.empty(order.shape, dtype=bool)
+        np.not_equal(ranked_scores[:, 1:], ranked_scores[:, :-1], out=last[:, :-1])
+        last[:, -1] = True
+        no_tie = np.asarray(last.all(axis=1))                  # every group is one item
+        yield _RankedBlock(rows=rows, scores=block, order=order, rel=rel, hits=hits,
+                           n_rel=hits[:, -1].copy(), last=last, tied=~no_tie)
+
+
 # ---------------------------------------------------------------------------------------------
 # per-query values on one block (NaN where R = 0)
 # ---------------------------------------------------------------------------------------------
+# [choice] the tie rules (module docstring): AP as scikit-learn (a tie group is one threshold);
+# P@k, R@k, nDCG@k, the PR curve and the true-pair Recall@K as the exact expectation over a
+# uniformly random order of the tied items; MRR as the exact expectation of 1/rank of the first
+# relevant item over random orders of its tie group; the 11-point curve interpolates the
+# expected curve. All depend on the tie groups only, so no number depends on gallery order, and
+# a collapsed embedding scores chance (MAP = P@k = class prevalence), not a gallery-order bonus.
 def _nan_where_no_relevant(values: np.ndarray, n_rel: np.ndarray) -> np.ndarray:
     """Mark the queries whose class is absent from the gallery (R = 0) as undefined."""
     # [choice] one rule for every label-based average: R = 0 queries are dropped (even from P@k,
@@ -180,34 +320,113 @@ def _nan_where_no_relevant(values: np.ndarray, n_rel: np.ndarray) -> np.ndarray:
 
 
 def _ap_rows(b: _RankedBlock) -> np.ndarray:
-    """AP = (1/R) Σ_k P@k · rel_k over the full ranking, P@k = hits_k / k."""
-    precision = b.hits / _ranks(b.hits.shape[1])                 # (b, n_g) P@k
-    summed = np.where(b.rel, precision, 0.0).sum(axis=1)          # Σ_k P@k · rel_k
+    """AP = (1/R) Σ_groups h · (hits through the group / items through the group).
+
+    Without ties: (1/R) Σ_k P@k · rel_k, P@k = hits_k / k (scikit-learn's definition either way).
+    """
+    if not b.any_tie:
+        precision = b.hits / _ranks(b.hits.shape[1])              # (b, n_g) P@k
+        summed = np.where(b.rel, precision, 0.0).sum(axis=1)      # Σ_k P@k · rel_k
+    else:
+        summed = np.empty(b.hits.shape[0])
+        plain = ~b.tied                       # rows without ties: the same sum as above
+        if plain.any():
+            summed[plain] = np.where(b.rel[plain], b.hits[plain] / _ranks(b.hits.shape[1]),
+                                     0.0).sum(axis=1)
+        # rows with ties: one term per tie group, read at its last rank k (row-major order):
+        # hits_k / k = hits through the group / items through it, h = hits_k - hits at the
+        # previous group's end
+        ends = b.last & b.tied[:, None]
+        row, col = np.nonzero(ends)
+        through = b.hits[ends]
+        row_start = np.flatnonzero(np.diff(row, prepend=-1))        # first group of each row
+        before = np.empty_like(through)
+        before[0] = 0
+        before[1:] = through[:-1]
+        before[row_start] = 0
+        terms = (through - before) * (through / (col + 1))
+        summed[b.tied] = np.add.reduceat(terms, row_start)
     with np.errstate(invalid="ignore", divide="ignore"):
         return _nan_where_no_relevant(summed / b.n_rel, b.n_rel)
 
 
+def _expected_hits_at(b: _RankedBlock, k: int) -> np.ndarray:
+    """(b,) expected hits in the top k over random orders of the tied items."""
+    if not b.any_tie:
+        return b.hits[:, k - 1].astype(np.float64)
+    start, stop, before, through = (a[:, -1] for a in b.tie_groups(k))
+    return before + (through - before) * (k - start) / (stop - start)
+
+
 def _precision_rows(b: _RankedBlock, k: int) -> np.ndarray:
-    """P@k = hits in the top k / k."""
-    return _nan_where_no_relevant(b.hits[:, k - 1] / k, b.n_rel)
+    """P@k = (expected) hits in the top k / k."""
+    return _nan_where_no_relevant(_expected_hits_at(b, k) / k, b.n_rel)
 
 
 def _recall_rows(b: _RankedBlock, k: int) -> np.ndarray:
-    """R@k = hits in the top k / R."""
+    """R@k = (expected) hits in the top k / R."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return _nan_where_no_relevant(b.hits[:, k - 1] / b.n_rel, b.n_rel)
+        return _nan_where_no_relevant(_expected_hits_at(b, k) / b.n_rel, b.n_rel)
 
 
 def _reciprocal_rank_rows(b: _RankedBlock) -> np.ndarray:
-    """1 / (rank of the first relevant item)."""
-    first = np.argmax(b.rel, axis=1) + 1  # 1-based rank of the first True
-    return _nan_where_no_relevant(1.0 / first, b.n_rel)
+    """E[1 / rank of the first relevant item] over random orders of its tie group.
+
+    The first tie group holding a relevant item starts after rank s and has g items, h of them
+    relevant; the first relevant item is at rank s + 1 + j with probability
+    P(j) = C(g-1-j, h-1) / C(g, h), j = 0..g-h (P(0) = h/g, P(j+1)/P(j) = (g-h-j)/(g-1-j)).
+    """
+    rows = np.arange(b.hits.shape[0])
+    first = np.argmax(b.rel, axis=1)                          # 0-based position of the first hit
+    out = 1.0 / (first + 1)                                   # exact when its group is one item
+    if b.any_tie:
+        # the tie group of the first hit, from the sorted list of group ends (last ranks)
+        n_gallery = b.hits.shape[1]
+        end_row, end_col = np.nonzero(b.last)
+        at = np.searchsorted(end_row * (n_gallery + 1) + end_col, rows * (n_gallery + 1) + first)
+        stop = end_col[at] + 1
+        previous = np.maximum(at - 1, 0)
+        start = np.where((at > 0) & (end_row[previous] == rows), end_col[previous] + 1, 0)
+        group = (stop - start > 1) & (b.n_rel > 0)
+        if group.any():
+            h = b.hits[rows[group], stop[group] - 1]          # all hits of the group (none above)
+            # one computation per distinct (s, g, h): massive ties repeat them across queries
+            keys = np.stack([start[group], stop[group] - start[group], h], axis=1)
+            distinct, inverse = np.unique(keys, axis=0, return_inverse=True)
+            out[group] = _expected_reciprocal_rank(*distinct.T)[inverse.reshape(-1)]
+    return _nan_where_no_relevant(out, b.n_rel)
+
+
+def _expected_reciprocal_rank(s: np.ndarray, g: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """E[1 / (s + 1 + J)], P(J = j) = C(g-1-j, h-1) / C(g, h), j = 0..g-h, for each (s, g, h).
+
+    Row by row sequential products and sums, so a value depends on its own (s, g, h) only.
+    """
+    width = int((g - h).max()) + 1
+    j = _positions(width)[None, :-1]                            # offsets 0..width-2
+    # P(j+1) / P(j) = (g-h-j) / (g-1-j); 0 beyond the support j = g - h
+    ratio = np.maximum((g - h)[:, None] - j, 0) / np.maximum((g - 1)[:, None] - j, 1)
+    prob = np.empty((g.size, width))
+    prob[:, 0] = h / g                                          # P(0)
+    prob[:, 1:] = ratio
+    np.cumprod(prob, axis=1, out=prob)                          # P(j)
+    prob /= s[:, None] + 1 + _positions(width)[None, :]         # P(j) / rank
+    return np.cumsum(prob, axis=1)[:, -1]                       # sequential: width-independent
 
 
 def _ndcg_rows(b: _RankedBlock, k: int) -> np.ndarray:
-    """nDCG@k with binary gains: DCG = Σ_{i<=k} rel_i / log2(i+1); IDCG puts min(k, R) hits first."""
+    """nDCG@k with binary gains: DCG = Σ_{i<=k} gain_i / log2(i+1); IDCG puts min(k, R) hits first.
+
+    gain_i = rel_i without ties; in a tie group of g items with h hits every position has the
+    expected gain h / g (so a group straddling k counts in proportion).
+    """
     discount = 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))   # (k,) 1/log2(i+1)
-    dcg = np.where(b.rel[:, :k], discount, 0.0).sum(axis=1)           # (b,)
+    if b.any_tie:
+        start, stop, before, through = b.tie_groups(k)
+        gain = (through - before) / (stop - start)                    # (b, k) h / g
+        dcg = (gain * discount).sum(axis=1)
+    else:
+        dcg = np.where(b.rel[:, :k], discount, 0.0).sum(axis=1)       # (b,)
     ideal_prefix = np.concatenate([[0.0], np.cumsum(discount)])       # IDCG for 0..k hits
     idcg = ideal_prefix[np.minimum(b.n_rel, k)]                       # (b,)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -215,14 +434,17 @@ def _ndcg_rows(b: _RankedBlock, k: int) -> np.ndarray:
 
 
 def _eleven_point_rows(b: _RankedBlock) -> np.ndarray:
-    """Per query, p_interp(r) = max_{k: recall_k >= r} P@k at r = 0, 0.1, ..., 1.  -> (b, 11)."""
+    """Per query, p_interp(r) = max_{k: recall_k >= r} P@k at r = 0, 0.1, ..., 1.  -> (b, 11).
+
+    P@k and recall_k are the tie-aware (expected) values of every cut-off k.
+    """
     n_gallery = b.hits.shape[1]
-    precision = b.hits / _ranks(n_gallery)
+    precision = b.expected_hits / _ranks(n_gallery)
     # best_after[:, k] = max_{k' >= k} P@k'  (suffix maximum)
     best_after = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
-    # recall_k >= l/10  <=>  hits_k >= m_l = ceil(l·R/10)  (exact integers: no 0.1·3 != 0.3).
-    # hits_k is non-decreasing, so the qualifying cut-offs are [first_l, n_g), where first_l is
-    # the rank index of the m_l-th relevant item (index 0 when m_l = 0).
+    # recall_k >= l/10  <=>  E_k >= l·R/10. E_k is non-decreasing, so the qualifying cut-offs are
+    # [first_l, n_g). Without ties E_k = hits_k and first_l is the rank index of the m_l-th
+    # relevant item, m_l = ceil(l·R/10) (exact integers: no 0.1·3 != 0.3; index 0 when m_l = 0).
     levels = np.arange(RECALL_LEVELS_11.size)                           # l = 0..10
     needed = (levels[None, :] * b.n_rel[:, None] + 9) // 10             # (b, 11) m_l
     _, hit_cols = np.nonzero(b.rel)                                     # rank index of each hit
@@ -231,14 +453,31 @@ def _eleven_point_rows(b: _RankedBlock) -> np.ndarray:
     # m_l >= 1 -> rank index of the row's m_l-th hit; m_l = 0 -> index 0 (every cut-off qualifies)
     nth_hit = np.minimum(row_start[:, None] + np.maximum(needed - 1, 0), hit_cols.size - 1)
     first = np.where(needed > 0, hit_cols[nth_hit], 0)                  # (b, 11)
+    if b.any_tie:
+        # with ties the m_l-th hit (of any order) lies in the tie group G whose cut-offs cross
+        # the level: inside G, E_k = before + h·(k - start)/g >= l·R/10 from
+        # k = start + ceil((l·R - 10·before)·g / (10·h)) on (exact integer ceiling; >= 1 item)
+        start, stop, before, through = (np.take_along_axis(a, first, axis=1)
+                                        for a in b.tie_groups(n_gallery))
+        over = (levels[None, :] * b.n_rel[:, None] - 10 * before) * (stop - start)
+        inside = -(-over // np.maximum(10 * (through - before), 1))     # ceil, items of G
+        first = np.where(needed > 0, start + np.maximum(inside, 1) - 1, 0)
     out = np.take_along_axis(best_after, first, axis=1)                 # (b, 11)
     out[b.n_rel == 0] = np.nan
     return out
 
 
-def _pair_position_rows(order: np.ndarray, partner: np.ndarray) -> np.ndarray:
-    """0-based rank of each query's true partner (gallery index ``partner[i]``) in ``order``."""
-    return np.argmax(order == partner[:, None], axis=1)
+def _pair_group_rows(scores: np.ndarray, partner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per query: gallery items scored strictly above the true partner, and the size of the
+    partner's tie group (items scored exactly like it, itself included). Order-free."""
+    own = scores[np.arange(scores.shape[0]), partner][:, None]
+    return (scores > own).sum(axis=1), (scores == own).sum(axis=1)
+
+
+def _pair_hit_rows(above: np.ndarray, size: np.ndarray, k: int) -> np.ndarray:
+    """P(true partner in the top k) over random orders of its tie group: the fraction of the
+    group inside the top k (1 or 0 without ties)."""
+    return np.clip((k - above) / size, 0.0, 1.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,39 +494,58 @@ def _mean_over_valid(values: np.ndarray, what: str) -> float:
 
 
 def _collect(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, chunk: int | None,
-             per_block: Callable[[_RankedBlock], np.ndarray]) -> np.ndarray:
+             per_block: Callable[[_RankedBlock], np.ndarray], *,
+             display: bool = False) -> np.ndarray:
     """Apply a per-block function to every query block and concatenate the per-query results."""
-    return np.concatenate([per_block(b) for b in _ranked_blocks(S, q_labels, g_labels, chunk)])
+    return np.concatenate([per_block(b) for b in _ranked_blocks(S, q_labels, g_labels, chunk,
+                                                                 display=display)])
 
 
 class _PRSums:
-    """Exact integer sums for the query-averaged PR curve (identical for every chunk size).
+    """Sums for the query-averaged PR curve, identical for every chunk size.
 
-    precision_k = (1/n) Σ_i hits_ik / k  = (Σ_i hits_ik) / (k · n)
-    recall_k    = (1/n) Σ_i hits_ik / R_i = (1/n) Σ_r (Σ_{i: R_i = r} hits_ik) / r
+    precision_k = (1/n) Σ_i E_ik / k  = (Σ_i E_ik) / (k · n)
+    recall_k    = (1/n) Σ_i E_ik / R_i = (1/n) Σ_r (Σ_{i: R_i = r} E_ik) / r
+
+    E_ik = expected hits of query i in the top k. Queries without ties have integer E (= hits):
+    exact int64 sums. Queries with ties are added to float sums one query after another, in
+    query order, so the rounding does not depend on how the queries are blocked.
     """
 
     def __init__(self, n_gallery: int) -> None:
         self.hit_sum = np.zeros(n_gallery, dtype=np.int64)
         self.hit_sum_by_r: dict[int, np.ndarray] = {}
+        self.tied_sum = np.zeros(n_gallery, dtype=np.float64)
+        self.tied_sum_by_r: dict[int, np.ndarray] = {}
         self.n_valid = 0
 
     def add(self, b: _RankedBlock) -> None:
         valid = b.n_rel > 0
-        hits, n_rel = b.hits[valid], b.n_rel[valid]
         self.n_valid += int(valid.sum())
+        plain = valid & ~b.tied
+        hits, n_rel = b.hits[plain], b.n_rel[plain]
         self.hit_sum += hits.sum(axis=0)
         for r in np.unique(n_rel):
             acc = self.hit_sum_by_r.setdefault(int(r), np.zeros_like(self.hit_sum))
             acc += hits[n_rel == r].sum(axis=0)
+        tied = valid & b.tied
+        if tied.any():
+            for row, r in zip(b.expected_hits[tied], b.n_rel[tied].tolist(), strict=True):
+                self.tied_sum += row
+                self.tied_sum_by_r.setdefault(r, np.zeros_like(self.tied_sum))
+                self.tied_sum_by_r[r] += row
 
     def curves(self) -> tuple[np.ndarray, np.ndarray]:
         if self.n_valid == 0:
             raise ValueError("cannot compute the PR curve: no query has a relevant gallery item.")
-        precision = self.hit_sum / (_ranks(self.hit_sum.size) * self.n_valid)
+        precision = (self.hit_sum + self.tied_sum) / (_ranks(self.hit_sum.size) * self.n_valid)
         recall = np.zeros(self.hit_sum.size, dtype=np.float64)
-        for r in sorted(self.hit_sum_by_r):
-            recall += self.hit_sum_by_r[r] / r
+        for r in sorted(self.hit_sum_by_r.keys() | self.tied_sum_by_r.keys()):
+            if r in self.tied_sum_by_r:
+                summed = self.hit_sum_by_r.get(r, 0) + self.tied_sum_by_r[r]
+            else:
+                summed = self.hit_sum_by_r[r]
+            recall += summed / r
         return precision, recall / self.n_valid
 
 
@@ -295,10 +553,12 @@ class _PRSums:
 # public API
 # ---------------------------------------------------------------------------------------------
 def rank_gallery(S: np.ndarray, *, chunk: int | None = DEFAULT_CHUNK) -> np.ndarray:
-    """Rank the whole gallery for every query by descending score.
+    """Rank the whole gallery for every query by descending score (the display order).
 
     Ties are broken **stably**: tied gallery items keep gallery order (lower gallery index
-    first). Every other metric in this module uses exactly this ranking.
+    first). This is the order pages *show* (e.g. a top-k of retrieval examples); **no metric of
+    this module depends on the order of tied items**: each uses the tie groups only (module
+    docstring), so reordering the gallery never changes a number.
 
     Returns (n_q, n_g) int64: ``rank_gallery(S)[i, k]`` is the gallery index at rank k+1 for
     query i.
@@ -310,9 +570,10 @@ def rank_gallery(S: np.ndarray, *, chunk: int | None = DEFAULT_CHUNK) -> np.ndar
 
 def relevance(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, *,
               chunk: int | None = DEFAULT_CHUNK) -> np.ndarray:
-    """(n_q, n_g) bool, in ranked order: ``[i, k]`` = the item at rank k+1 has query i's class."""
+    """(n_q, n_g) bool, in the display order of :func:`rank_gallery`: ``[i, k]`` = the item at
+    rank k+1 has query i's class (within a tie group this follows gallery order)."""
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
-    return _collect(Sa, ql, gl, _check_chunk(chunk), lambda b: b.rel)
+    return _collect(Sa, ql, gl, _check_chunk(chunk), lambda b: b.rel, display=True)
 
 
 def count_dropped_queries(q_labels: np.ndarray, g_labels: np.ndarray) -> int:
@@ -329,11 +590,13 @@ def count_dropped_queries(q_labels: np.ndarray, g_labels: np.ndarray) -> int:
 
 def average_precision(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, *,
                       chunk: int | None = DEFAULT_CHUNK) -> np.ndarray:
-    """Per-query AP over the full (stable) ranking.
+    """Per-query AP over the full ranking, equal to scikit-learn's ``average_precision_score``.
 
-    AP_i = (1/R_i) Σ_{k=1..n_g} P@k · rel_k, with R_i the number of gallery items of query i's
-    class (its own partner included). Never truncated. Returns (n_q,) float64 with **NaN for
-    queries whose class is absent from the gallery** (R_i = 0).
+    AP_i = (1/R_i) Σ_{k=1..n_g} P@k · rel_k without ties, R_i the number of gallery items of
+    query i's class (its own partner included). A tie group is one threshold: with h relevant
+    items it contributes (h / R_i) · (hits through the group / items through the group), so the
+    value does not depend on the order of tied items. Never truncated. Returns (n_q,) float64
+    with **NaN for queries whose class is absent from the gallery** (R_i = 0).
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     return _collect(Sa, ql, gl, _check_chunk(chunk), _ap_rows)
@@ -351,7 +614,11 @@ def mean_average_precision(S: np.ndarray, q_labels: np.ndarray, g_labels: np.nda
 
 def precision_at_k(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, k: int, *,
                    chunk: int | None = DEFAULT_CHUNK) -> float:
-    """Mean over queries (R > 0) of P@k = (relevant items in the top k) / k; k clipped to n_g."""
+    """Mean over queries (R > 0) of P@k = (relevant items in the top k) / k; k clipped to n_g.
+
+    With ties: the expectation over random orders of the tied items (a tie group straddling k
+    counts with the fraction of it inside the top k).
+    """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     kk = _check_k(k, Sa.shape[1])
     values = _collect(Sa, ql, gl, _check_chunk(chunk), lambda b: _precision_rows(b, kk))
@@ -360,7 +627,10 @@ def precision_at_k(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, k:
 
 def recall_at_k(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, k: int, *,
                 chunk: int | None = DEFAULT_CHUNK) -> float:
-    """Mean over queries (R > 0) of R@k = (relevant items in the top k) / R; k clipped to n_g."""
+    """Mean over queries (R > 0) of R@k = (relevant items in the top k) / R; k clipped to n_g.
+
+    With ties: the expectation over random orders of the tied items, as :func:`precision_at_k`.
+    """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     kk = _check_k(k, Sa.shape[1])
     values = _collect(Sa, ql, gl, _check_chunk(chunk), lambda b: _recall_rows(b, kk))
@@ -372,9 +642,11 @@ def pr_curve(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, *,
     """Query-averaged precision and recall at every rank cut-off k = 1..n_g.
 
     ``precision[k-1]`` = mean_i hits_i(k)/k and ``recall[k-1]`` = mean_i hits_i(k)/R_i over the
-    queries with R_i > 0. Both are averaged at the *same cut-off* (not at the same recall), so
-    ``recall[-1] == 1`` and ``precision[-1]`` = mean_i R_i / n_g (the class prevalence in the
-    gallery seen by the average query). Returns ``(precision, recall)``, each (n_g,) float64.
+    queries with R_i > 0, hits_i(k) being the expected hits in the top k over random orders of
+    tied items (the plain count without ties). Both are averaged at the *same cut-off* (not at
+    the same recall), so ``recall[-1] == 1`` and ``precision[-1]`` = mean_i R_i / n_g (the class
+    prevalence in the gallery seen by the average query). Returns ``(precision, recall)``, each
+    (n_g,) float64.
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     sums = _PRSums(Sa.shape[1])
@@ -387,9 +659,10 @@ def interpolated_pr_11(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray
                        chunk: int | None = DEFAULT_CHUNK) -> tuple[np.ndarray, np.ndarray]:
     """Standard 11-point interpolated precision-recall curve.
 
-    Per query: p_interp(r) = max{P@k : recall@k >= r} for r = 0, 0.1, ..., 1 (recall compared in
-    exact integer arithmetic); then averaged over the queries with R > 0. Returns
-    ``(recall_levels, precision)``, each (11,); the precision is non-increasing.
+    Per query: p_interp(r) = max{P@k : recall@k >= r} for r = 0, 0.1, ..., 1 over that query's
+    tie-aware P@k / recall@k curve (recall compared in exact integer arithmetic); then averaged
+    over the queries with R > 0. Returns ``(recall_levels, precision)``, each (11,); the
+    precision is non-increasing.
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     per_query = _collect(Sa, ql, gl, _check_chunk(chunk), _eleven_point_rows)  # (n_q, 11)
@@ -404,22 +677,26 @@ def recall_at_k_true_pair(S: np.ndarray, k: int, pair_index: np.ndarray | None =
     """VM-NET Recall@K: fraction of queries whose true partner is among the top k.
 
     The partner of query i is gallery item ``pair_index[i]`` (default: item i, the paired clip of
-    the same test fold). Labels play no role; every query counts. Ties follow the stable ranking.
+    the same test fold). Labels play no role; every query counts. With ties: the probability
+    over random orders of the tied items, i.e. a partner whose tie group straddles k counts with
+    the fraction of the group inside the top k.
     """
     Sa = _check_scores(S)
     kk = _check_k(k, Sa.shape[1])
     partner = _check_pair_index(pair_index, *Sa.shape)
     step = _check_chunk(chunk)
-    positions = np.concatenate([_pair_position_rows(_rank_block(Sa[rows]), partner[rows])
-                                for rows in _query_blocks(Sa.shape[0], step)])
-    return float((positions < kk).mean())
+    found = [_pair_hit_rows(*_pair_group_rows(Sa[rows], partner[rows]), kk)
+             for rows in _query_blocks(Sa.shape[0], step)]
+    return float(np.concatenate(found).mean())
 
 
 def ndcg_at_k(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, k: int, *,
               chunk: int | None = DEFAULT_CHUNK) -> float:
     """Mean nDCG@k over queries with R > 0 ("Objects that sound" protocol, binary relevance).
 
-    DCG@k = Σ_{i=1..k} rel_i / log2(i + 1); IDCG@k = Σ_{i=1..min(k, R)} 1 / log2(i + 1).
+    DCG@k = Σ_{i=1..k} rel_i / log2(i + 1); IDCG@k = Σ_{i=1..min(k, R)} 1 / log2(i + 1). With
+    ties: the expected DCG over random orders of the tied items (gain h / g at every position of
+    a tie group of g items with h hits).
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     kk = _check_k(k, Sa.shape[1])
@@ -429,7 +706,11 @@ def ndcg_at_k(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, k: int,
 
 def mean_reciprocal_rank(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, *,
                          chunk: int | None = DEFAULT_CHUNK) -> float:
-    """MRR: mean over queries with R > 0 of 1 / (rank of the first relevant gallery item)."""
+    """MRR: mean over queries with R > 0 of 1 / (rank of the first relevant gallery item).
+
+    With ties: the exact expectation over random orders of the first tie group holding a
+    relevant item (see :func:`_reciprocal_rank_rows`).
+    """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     values = _collect(Sa, ql, gl, _check_chunk(chunk), _reciprocal_rank_rows)
     return _mean_over_valid(values, "MRR")
@@ -475,7 +756,8 @@ def retrieval_report(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray,
 
     Label-based values average over the queries with R > 0; ``pair_r@k`` over all queries.
     A k larger than the gallery is clipped to n_g but keeps its requested name. Values are
-    identical to the single-metric functions.
+    identical to the single-metric functions, tie rules included (module docstring): no value
+    depends on the order of tied gallery items.
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     # one entry per distinct requested k, in the given order; each clipped to the gallery size
@@ -486,8 +768,10 @@ def retrieval_report(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray,
 
     # per-query values, block by block, all from the same ranking (NaN where R = 0)
     per_query: dict[str, list[np.ndarray]] = {"map": [], "mrr": []}
-    pair_positions: list[np.ndarray] = []
+    pair_groups: list[tuple[np.ndarray, np.ndarray]] = []
     for b in _ranked_blocks(Sa, ql, gl, step):
+        if clipped:
+            b.tie_groups(max(clipped.values()))   # computed once, shared by every cut-off
         per_query["map"].append(_ap_rows(b))
         per_query["mrr"].append(_reciprocal_rank_rows(b))
         for k, kk in clipped.items():
@@ -495,13 +779,15 @@ def retrieval_report(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray,
             per_query.setdefault(f"r@{k}", []).append(_recall_rows(b, kk))
             per_query.setdefault(f"ndcg@{k}", []).append(_ndcg_rows(b, kk))
         if partner is not None:
-            pair_positions.append(_pair_position_rows(b.order, partner[b.rows]))
+            pair_groups.append(_pair_group_rows(b.scores, partner[b.rows]))
 
     values = {name: _mean_over_valid(np.concatenate(parts), name)
               for name, parts in per_query.items()}
     if partner is not None:
-        positions = np.concatenate(pair_positions)  # (n_q,) 0-based rank of the true partner
-        values.update({f"pair_r@{k}": float((positions < kk).mean()) for k, kk in clipped.items()})
+        above = np.concatenate([a for a, _ in pair_groups])  # (n_q,) items above the partner
+        size = np.concatenate([g for _, g in pair_groups])   # (n_q,) size of the partner's group
+        values.update({f"pair_r@{k}": float(_pair_hit_rows(above, size, kk).mean())
+                       for k, kk in clipped.items()})
     values["n_queries"] = float(Sa.shape[0])
     values["n_dropped"] = float(np.isnan(np.concatenate(per_query["map"])).sum())
     # the documented key order

@@ -34,7 +34,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from paper_lib.data.dataset import PairedDataset
-from paper_lib.experiment import DIRECTIONS, Config, run_configs, summarise
+from paper_lib.experiment import DIRECTIONS, Config, dim_label, fits_label, run_configs, summarise
 from paper_lib.experiment.knobs import Knob, float_list, int_list
 from paper_lib.methods.registry import get_method
 from paper_lib.paper import VEGAS_TRAIN_CLIPS
@@ -42,7 +42,7 @@ from paper_lib.paper import VEGAS_TRAIN_CLIPS
 DIRECTION_TITLES = {"a2v": "A→V (audio query, visual gallery)",
                     "v2a": "V→A (visual query, audio gallery)"}
 SUMMARY_COLUMNS = ["method", "setting", "knob", "level", "direction", "mean", "std", "n",
-                   "fit_s"]
+                   "fits", "d", "fit_s"]
 PAPER_COLUMNS = ["paper_map", "paper_dataset", "paper_source"]
 
 
@@ -189,11 +189,18 @@ BATCH_NUMBERS = Knob("batch_numbers", [300, 350, 400, 450, 500, 550, 600, 650, 7
 
 
 def batch_number_configs(batch_numbers: Sequence[int], *, epochs: int,
-                         n_train: int = VEGAS_TRAIN_CLIPS) -> list[Config]:
-    """TNN-C-CCA with ``batch_size = clips_per_batch(bn)`` for each paper batch number bn."""
+                         n_train: int = VEGAS_TRAIN_CLIPS, exact: bool = False) -> list[Config]:
+    """TNN-C-CCA for each paper batch number bn.
+
+    ``exact=True`` (a dataset the paper used): the training set is cut into exactly bn
+    near-equal batches (``n_batches=bn``, as the authors' ``np.array_split``). Otherwise the
+    VEGAS batch size bn meant, ``batch_size = clips_per_batch(bn)`` (see there).
+    """
+    def hyper(bn: int) -> dict[str, Any]:
+        return {"n_batches": int(bn)} if exact else {"batch_size": clips_per_batch(bn, n_train)}
+
     return sweep_configs("tnn_c_cca", "batch_number", [int(b) for b in batch_numbers],
-                         epochs=epochs,
-                         to_hyper=lambda bn: {"batch_size": clips_per_batch(bn, n_train)})
+                         epochs=epochs, to_hyper=hyper)
 
 
 def mining_configs(*, epochs: int) -> list[Config]:
@@ -275,8 +282,10 @@ def run_sweep(ds: PairedDataset, configs: Sequence[Config], *, folds: Sequence[i
 def summarise_sweep(records: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
     """Mean ± std (ddof=1) over folds and seeds per (method, setting, direction), in run order.
 
-    Adds the knob and its parsed level, and ``fit_s``: the mean fit time of the cell (seconds,
-    as measured when the fit was computed, also for a cache hit).
+    Adds the knob and its parsed level, ``d`` (the directions kept: "9 of 10" when numerically
+    zero correlations were dropped), ``fits`` (what a mean covers, in words: "5 folds × 1
+    seed", "1 split × 1 seed") and ``fit_s``: the mean fit time of the cell (seconds, as measured
+    when the fit was computed, also for a cache hit).
     """
     missing = {"method", "setting", "direction", "metric", "value"} - set(records.columns)
     if missing:
@@ -287,6 +296,11 @@ def summarise_sweep(records: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
     times = records[records["metric"] == "wall_time_s"].groupby(
         ["method", "setting"], sort=False)["value"].mean().rename("fit_s").reset_index()
     out = out.merge(times, on=["method", "setting"], how="left")
+    cells = records[records["metric"] == metric].groupby(["method", "setting"], sort=False)
+    labels = {key: fits_label(g) for key, g in cells}
+    out["fits"] = [labels[(m, s)] for m, s in zip(out["method"], out["setting"], strict=True)]
+    dims = {key: dim_label(g) for key, g in records.groupby(["method", "setting"], sort=False)}
+    out["d"] = [dims[(m, s)] for m, s in zip(out["method"], out["setting"], strict=True)]
     parsed = out["setting"].map(parse_setting)
     out["knob"] = [k for k, _ in parsed]
     out["level"] = pd.Series([lv for _, lv in parsed], index=out.index, dtype=object)
@@ -346,7 +360,8 @@ def display_table(summary: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
             row[f"{arrow} ours"] = f"{r0['mean']:.{digits}f} ± {r0['std']:.{digits}f}"
             if "paper_map" in r0 and pd.notna(r0["paper_map"]):
                 row[f"{arrow} {r0['paper_dataset']}"] = f"{r0['paper_map']:.{digits}f}"
-        row["folds x seeds"] = int(g["n"].iloc[0])
+        row["d (kept of asked)"] = str(g["d"].iloc[0])
+        row["fits"] = str(g["fits"].iloc[0])
         row["fit (s)"] = round(float(g["fit_s"].iloc[0]), 2)
         rows.append(row)
     out = pd.DataFrame(rows)

@@ -18,7 +18,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from paper_lib.experiment import DIRECTIONS, Config, summarise
+from paper_lib.experiment import DIRECTIONS, Config, dim_label, fits_label, summarise
+from paper_lib.experiment.evaluate import build_estimator
 from paper_lib.methods.registry import get_method
 from paper_lib.paper import PAPER_DIM, PAPER_METHODS, SOTA_BASELINES, Reference
 
@@ -73,7 +74,11 @@ def main_table(records: pd.DataFrame, paper: Reference,
 
     Columns: ``method``, ``paper_name``, ``in_paper`` (the row is one of the paper's methods),
     ``status``, ``ours_map_a2v_mean``, ``ours_map_a2v_std``, ``ours_map_v2a_mean``,
-    ``ours_map_v2a_std``, ``ours_n`` (fits averaged), ``paper_dataset`` (where the paper's number
+    ``ours_map_v2a_std``, ``ours_n`` (fits averaged), ``fits`` (the same in words: "5 folds × 3
+    seeds", "1 split × 1 seed"), ``d`` (the directions kept, "9 of 10" when a method dropped
+    numerically-zero correlations), ``ccca_variant`` (the Cluster-CCA variant of a C-* row: "beta"
+    for the authors' β-mixed one, "rasiwasia" for the published one; "" for the others),
+    ``paper_dataset`` (where the paper's number
     was reported), ``paper_map_a2v``, ``paper_map_v2a``, ``paper_source``. The four
     state-of-the-art baselines follow as placeholder rows (``status`` = not implemented; no
     number, ours or the paper's, since the manifest has none). ``paper`` is the rule's choice
@@ -81,9 +86,19 @@ def main_table(records: pd.DataFrame, paper: Reference,
     """
     reported, reference = paper.rows, paper.dataset
     summary = metric_summary(records, ("map",))
-    rows = [_method_row(m, summary, reported, reference) for m in methods]
-    rows += [_placeholder_row(name, reported, reference) for name in SOTA_BASELINES]
+    rows = [_method_row(m, summary, reported, reference)
+            | {"fits": fits_label(records[records["method"] == m]), "ccca_variant": ccca_variant(m),
+               "d": dim_label(records[records["method"] == m])}
+            for m in methods]
+    rows += [_placeholder_row(name, reported, reference) | {"fits": "", "ccca_variant": "", "d": ""}
+             for name in SOTA_BASELINES]
     return pd.DataFrame(rows)
+
+
+def ccca_variant(method: str) -> str:
+    """The Cluster-CCA variant a method uses at its defaults ("beta", "rasiwasia"), or ""."""
+    params = build_estimator(method, PAPER_DIM, 0, 1).get_params()
+    return str(params.get("variant", params.get("ccca_variant", "")) or "")
 
 
 def _method_row(method: str, summary: pd.DataFrame, reported: pd.DataFrame,
@@ -137,13 +152,16 @@ def display_table(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
     def num(v: float) -> str:
         return "" if np.isnan(v) else f"{v:.{digits}f}"
 
-    out = pd.DataFrame({"method": table["paper_name"], "status": table["status"]})
+    out = pd.DataFrame({"method": table["paper_name"], "status": table["status"],
+                        "C-CCA variant": table["ccca_variant"]})
     for d, label in (("a2v", "A→V"), ("v2a", "V→A")):
         out[f"ours MAP {label}"] = [pm(m, s) for m, s in
                                     zip(table[f"ours_map_{d}_mean"], table[f"ours_map_{d}_std"],
                                         strict=True)]
     for d, label in (("a2v", "A→V"), ("v2a", "V→A")):
         out[f"paper MAP {label}"] = [num(v) for v in table[f"paper_map_{d}"]]
+    out["d"] = table["d"]
+    out["fits"] = table["fits"]
     out["paper reported on"] = table["paper_dataset"]
     out["paper source"] = table["paper_source"]
     return out

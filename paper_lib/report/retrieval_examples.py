@@ -1,10 +1,12 @@
 """Qualitative retrieval examples: the top results of several methods for a few queries.
 
 The paper shows example queries with their top-ranked results (with mel-spectrograms for the
-audio side). Here the top ``k`` of each method come from exactly the ranking every metric uses
-(:func:`paper_lib.metrics.retrieval.rank_gallery`: cosine scores, descending, stable ties) over the
-whole test fold, and a result is relevant when it has the query's class, as in
-:mod:`paper_lib.metrics.retrieval`.
+audio side). Here the top ``k`` of each method come from the ranking every metric uses, in its
+display order (:func:`paper_lib.metrics.retrieval.rank_gallery`: cosine scores, descending,
+tied results in gallery order) over the whole test fold, and a result is relevant when it has
+the query's class, as in :mod:`paper_lib.metrics.retrieval`. Only the display depends on that
+order of tied results; no metric does (a tied group straddling ``k`` counts in P@k with the
+share of it inside the top k).
 
 Directions: A→V (an audio query ranks the visual test embeddings) and V→A (the reverse).
 """
@@ -82,7 +84,7 @@ def top_k_table(ds: PairedDataset, split: Split, results: dict[str, SplitResult]
                 raise ValueError(f"results[{method!r}] was evaluated on {res.split.name}, not "
                                  f"{split.name}")
             S = res.scores(direction)[positions]                     # (n_queries, n_test)
-            order = rank_gallery(S)[:, :k]                             # the metrics' ranking
+            order = rank_gallery(S)[:, :k]                 # the metrics' ranking, display order
             for qi, q in enumerate(positions):
                 for rank, g in enumerate(order[qi], start=1):
                     rows.append({"direction": direction, "query_clip": ids[q],

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from paper_lib.methods._linalg import numerical_rank
-from paper_lib.methods.cca import CCA, CovarianceCCABase
+from paper_lib.methods.cca import CCA, ZERO_CORRELATION_RTOL, CovarianceCCABase
 from paper_lib.methods.cluster_cca import ClusterCCA
 
 #: columns of :attr:`CanonicalSpectrum.table`
@@ -29,10 +29,9 @@ SPECTRUM_COLUMNS = ["estimator", "component", "correlation"]
 ESTIMATORS: dict[str, str] = {"CCA (pairs)": "cca",
                               "C-CCA, β = 0.2": "c_cca",
                               "C-CCA, Rasiwasia": "c_cca_rasiwasia"}
-#: a correlation counts as non-zero above NONZERO_RTOL × the estimator's largest one
-# [choice] 1e-6 relative (the tolerance the d-ablation chapter states): well above the
-# round-off left in the Rasiwasia correlations beyond C − 1, well below a genuine correlation.
-NONZERO_RTOL: float = 1e-6
+#: a correlation counts as non-zero above NONZERO_RTOL × the estimator's largest one: the same
+#: tolerance the estimators use to drop numerically-zero directions (one rule, in methods/cca.py)
+NONZERO_RTOL: float = ZERO_CORRELATION_RTOL
 
 
 @dataclass(frozen=True)
@@ -45,10 +44,14 @@ class CanonicalSpectrum:
 
 
 def _estimators(d: int) -> dict[str, CovarianceCCABase]:
-    """The registry's ``cca``, ``c_cca`` and ``c_cca_rasiwasia`` at their defaults (ridge 1e-4)."""
-    return {"CCA (pairs)": CCA(n_components=d),
-            "C-CCA, β = 0.2": ClusterCCA(n_components=d, variant="beta", beta=0.2),
-            "C-CCA, Rasiwasia": ClusterCCA(n_components=d, variant="rasiwasia")}
+    """The registry's ``cca``, ``c_cca`` and ``c_cca_rasiwasia`` at their defaults (ridge 1e-4),
+    keeping all ``d`` directions: a spectrum shows its zeros (the estimators drop them by
+    default)."""
+    return {"CCA (pairs)": CCA(n_components=d, drop_zero_correlations=False),
+            "C-CCA, β = 0.2": ClusterCCA(n_components=d, variant="beta", beta=0.2,
+                                         drop_zero_correlations=False),
+            "C-CCA, Rasiwasia": ClusterCCA(n_components=d, variant="rasiwasia",
+                                           drop_zero_correlations=False)}
 
 
 def canonical_spectrum(Xa: np.ndarray, Xv: np.ndarray, y: np.ndarray, d: int, *,

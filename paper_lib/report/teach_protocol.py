@@ -1,10 +1,11 @@
 """Chapter 23 (notebook ``23_teach_protocol``): the evaluation protocol.
 
-What MAP counts on a hand-made ranking (exact fractions), the truncated-MAP pitfall, ties,
-the query's own pair, PR curves, the fold protocol, and the table of pitfalls of public
-implementations with the library object that guards each and the tests that check it. Every
-metric comes from ``paper_lib.metrics``; the only one written here is the flawed
-:func:`truncated_map_pitfall`, kept to show the inflation it causes.
+What MAP counts on a hand-made ranking (exact fractions), the truncated-MAP pitfall, tied
+scores (no number may depend on gallery order), the query's own pair, PR curves, the fold
+protocol, and the table of pitfalls of public implementations with the library object that
+guards each and the tests that check it. Every metric comes from ``paper_lib.metrics``; the only
+one written here is the flawed :func:`truncated_map_pitfall`, kept to show the inflation it
+causes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
 
-from paper_lib.metrics.retrieval import average_precision, mean_average_precision, relevance
+from paper_lib.metrics.retrieval import (
+    average_precision,
+    mean_average_precision,
+    precision_at_k,
+    relevance,
+)
 from paper_lib.report._teaching_common import mean_prevalence as mean_prevalence
 
 #: the hand-made ranking of 10 gallery items: 1 = same class as the query (R = 5)
@@ -67,7 +73,9 @@ def truncated_map_pitfall(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndar
     few relevant items first scores high however many it misses. Public cross-modal retrieval
     code often computes this; the paper's protocol (and :mod:`paper_lib.metrics`) divides by R,
     the number of relevant items in the whole gallery, over the full ranking. Kept here only to
-    measure the inflation; it uses the library's ranking (``relevance``) so ties match.
+    measure the inflation; it reads the library's display ranking (``relevance``: tied items in
+    gallery order), so on tied scores it also depends on gallery order, one more flaw the
+    library's metrics do not have. The chapter shows it on tie-free scores.
     """
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise ValueError(f"k must be an integer >= 1, got {k!r}.")
@@ -91,16 +99,36 @@ def truncation_table(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray,
 
 
 def tie_demo() -> pd.DataFrame:
-    """Six gallery items with identical scores (2 relevant): the stable rule ranks them in
-    gallery order, so the AP depends on that order; any fixed rule makes it reproducible."""
+    """Six gallery items with identical scores, two of them relevant, listed in two gallery
+    orders. ``ap_gallery_order_rule`` is the AP a ranking that keeps tied items in gallery order
+    (a stable sort) would give: it depends on the listing. The library's AP (scikit-learn's: the
+    tie group is one threshold) and P@2 (expected over random orders of the tied items) do not:
+    both are 2/6, the share of relevant items (chance)."""
     S = np.zeros((1, 6))
+    q = np.array([1])
     rows = []
     for name, g in (("relevant items listed first", [1, 1, 0, 0, 0, 0]),
                     ("relevant items listed last", [0, 0, 0, 0, 1, 1])):
         g_arr = np.array(g)
         rows.append({"gallery_order": name, "gallery_labels": " ".join(map(str, g)),
-                     "ap": float(average_precision(S, np.array([1]), g_arr)[0])})
+                     "ap_gallery_order_rule": float(hand_ap(g)),     # the ranking = gallery order
+                     "ap": float(average_precision(S, q, g_arr)[0]),
+                     "p_at_2": precision_at_k(S, q, g_arr, 2)})
     return pd.DataFrame(rows)
+
+
+def collapsed_embedding_map(n_classes: int = 10, per_class: int = 50) -> dict[str, float]:
+    """A collapsed embedding (every score equal) on a gallery stored class by class, queried by
+    each of its items: MAP under the gallery-order rule (tied items in gallery order) against
+    the library's tie-aware MAP and the chance level 1 / n_classes."""
+    if int(n_classes) < 1 or int(per_class) < 1:
+        raise ValueError(f"n_classes and per_class must be >= 1, got {n_classes}, {per_class}.")
+    y = np.repeat(np.arange(int(n_classes)), int(per_class))
+    # gallery-order rule: class c's relevant items sit at ranks c·m+1 .. (c+1)·m
+    by_class = [float(hand_ap((y == c).astype(int).tolist())) for c in range(int(n_classes))]
+    return {"map_gallery_order_rule": float(np.mean(by_class)),
+            "map": mean_average_precision(np.zeros((y.size, y.size)), y, y),
+            "chance": 1.0 / int(n_classes)}
 
 
 def tied_query_fraction(S: np.ndarray) -> float:
@@ -209,7 +237,7 @@ def plot_fold_diagram(n_folds: int) -> plt.Figure:
 # -- where the pitfalls of public implementations are guarded --------------------------------
 @dataclass(frozen=True)
 class Pitfall:
-    """One pitfall (paper.md, "Pitfalls"), what guards against it, and the tests that check it.
+    """One pitfall of public implementations, what guards against it, and the tests that check it.
 
     ``where`` and ``tests`` are display text for the chapter's table: dotted names of the
     library objects that implement the guard and names of the test functions that check it.
@@ -227,6 +255,17 @@ PITFALLS: tuple[Pitfall, ...] = (
             "AP divides by R, the relevant items of the whole gallery, over the full ranking",
             ("paper_lib.metrics.retrieval.average_precision",),
             ("test_map_is_not_truncated", "test_truncated_pitfall_inflates_the_hand_toy")),
+    Pitfall("Metrics that depend on gallery order under ties",
+            "the ranking is read through its tie groups only: AP treats a tie group as one "
+            "threshold (scikit-learn), P@k, R@k, nDCG, PR curves and pair recall are expected "
+            "over random orders of the tied items, MRR exactly so; a collapsed embedding scores "
+            "chance",
+            ("paper_lib.metrics.retrieval.average_precision",
+             "paper_lib.metrics.retrieval.retrieval_report", "paper_lib.metrics.retrieval.pr_curve"),
+            ("test_every_metric_is_independent_of_gallery_order_under_ties",
+             "test_collapsed_embedding_scores_chance",
+             "test_tie_rules_equal_the_average_over_all_orders_of_tied_items",
+             "test_tie_demo_does_not_depend_on_gallery_order")),
     Pitfall("Model selection or early stopping on the test fold",
             "fixed epochs by default; with validation_fraction > 0 the validation split is "
             "carved out of the training rows only",

@@ -9,7 +9,7 @@ Layout under ``<root>`` (seed 000; the authors' ``utils.py`` reads exactly these
 
 MV-10K uses the same layout; its class folder name is configurable (``class_dir``).
 
-Reading rules (each one a pitfall of public code, see paper.md):
+Reading rules (each one a pitfall of public implementations):
 - fold files are read in **sorted** file-name order (never directory order); the fold id of a
   clip is the index of the file that lists it; a clip in two folds or in none is an error;
 - every array is keyed by clip id; the ids must agree across vgg/inception/classes/folds;
