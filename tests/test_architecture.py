@@ -4,7 +4,6 @@ now have one home each, and these tests keep it that way (`lint-imports` checks 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
