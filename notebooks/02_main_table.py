@@ -54,7 +54,8 @@ run.glue("main_table_n_seeds", len(fit_seeds))
 run.glue("main_table_epochs", p.epochs)
 display(Markdown(f"**{ds.name}**: {len(configs)} methods x {len(fold_list)} folds x "
                  f"{len(fit_seeds)} seed(s) {fit_seeds}, d = {mt.PAPER_DIM}, "
-                 f"{p.epochs} epochs for the deep methods."))
+                 f"{p.epochs} epochs for the deep methods; the closed-form CCA and C-CCA ignore "
+                 f"the seed and are fitted once per fold."))
 
 # %% [markdown]
 # ## MAP, ours beside the paper's

@@ -55,7 +55,8 @@ _, results = run_configs(ds, mt.main_configs(p.epochs), folds=fold_list, seeds=f
 curves = pr.average_curves(results)
 run.save_table(curves, "pr_curves")
 display(Markdown(f"**{ds.name}**: {len({r.method for r in results})} methods, "
-                 f"{len(fold_list)} folds x {len(fit_seeds)} seed(s) per curve."))
+                 f"{len(fold_list)} folds x {len(fit_seeds)} seed(s) per curve (one fit per fold "
+                 f"for the closed-form CCA and C-CCA, whose fit ignores the seed)."))
 
 # %% [markdown]
 # ## Precision at every rank (common recall grid)

@@ -20,15 +20,14 @@
 # 1. **Which classes** does each method retrieve well? Per-class AP (the mean AP of the test
 #    queries of each class) of CCA, C-CCA, S-DCCA (C-DCCA) and TNN-C-CCA, averaged over folds
 #    and seeds, per direction.
-# 2. **Is TNN-C-CCA's gain real?** TNN-C-CCA against C-CCA and against S-DCCA, paired over
-#    (fold, seed): the Wilcoxon signed-rank test and the paired t-test of MAP, and at the query
-#    level (pooled over folds) the sign test and a bootstrap confidence interval of the mean
-#    difference of per-query AP.
+# 2. **Is TNN-C-CCA's gain real?** TNN-C-CCA against C-CCA and against S-DCCA, paired fold by
+#    fold (each method's MAP first averaged over its seeds: the seeds of one fold share its
+#    training and test rows, and closed-form C-CCA has one fit per fold): the Wilcoxon
+#    signed-rank test and the paired t-test of MAP, and at the query level (pooled over folds)
+#    the sign test and a bootstrap confidence interval of the mean difference of per-query AP.
 #
-# The full profile pairs 5 folds x 3 seeds = 15 fits per method; with 5 pairs only (5 folds, one
-# seed, as with `-p seeds=0`), the two-sided Wilcoxon test could not give a p-value below
-# 2/2⁵ = 0.0625, whatever the numbers. Seeds of one fold share their test fold, so the 15 pairs
-# are not independent training sets: the p-values are optimistic in that sense. The paired t-test
+# With 5 folds, the two-sided Wilcoxon test cannot give a p-value below
+# 2/2⁵ = 0.0625, whatever the numbers: it can never be "significant at 5 %". The paired t-test
 # can, at the price of assuming roughly normal differences. The query-level tests use many more
 # pairs, but treat the queries of a fold as independent given its fit: they say how consistently
 # one method ranks better over queries, not how much the result would vary with a new training
@@ -60,9 +59,10 @@ fit_seeds = p.seeds  # the profile's seeds (full: 0, 1, 2), or -p seeds=...
 # the main table's configs for the four methods: the same cache entries, no refit
 configs = mt.main_configs(p.epochs, sig.PER_CLASS_METHODS)
 _, results = run_configs(ds, configs, folds=fold_list, seeds=fit_seeds, cache=True)
-run.glue("per_class_significance_n_pairs", len(fold_list) * len(fit_seeds))
-display(Markdown(f"**{ds.name}**: {len(fold_list)} folds x {len(fit_seeds)} seed(s) = "
-                 f"{len(fold_list) * len(fit_seeds)} paired fits per method."))
+run.glue("per_class_significance_n_pairs", len(fold_list))
+display(Markdown(f"**{ds.name}**: {len(fold_list)} folds x {len(fit_seeds)} seed(s) "
+                 f"{fit_seeds} for the seeded methods (one fit per fold for closed-form C-CCA); "
+                 f"the tests pair the {len(fold_list)} folds, each averaged over its seeds."))
 
 # %% [markdown]
 # ## Per-class AP
@@ -98,7 +98,7 @@ table.round(4)
 # %% [markdown]
 # A→V, TNN-C-CCA minus C-CCA: mean MAP difference
 # {glue:text}`per_class_significance_tnn_c_cca_vs_c_cca_a2v_ttest_diff:.4f` over
-# {glue:text}`per_class_significance_n_pairs` paired fits (Wilcoxon p =
+# {glue:text}`per_class_significance_n_pairs` paired folds (Wilcoxon p =
 # {glue:text}`per_class_significance_tnn_c_cca_vs_c_cca_a2v_wilcoxon_p:.4f`, paired t-test p =
 # {glue:text}`per_class_significance_tnn_c_cca_vs_c_cca_a2v_ttest_p:.4f`); per query, the 95 %
 # bootstrap interval of the mean AP difference is

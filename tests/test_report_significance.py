@@ -128,17 +128,26 @@ def test_bootstrap_equals_a_naive_loop_and_brackets_the_mean(monkeypatch):
         sig.bootstrap_mean_ci(np.array([]))
 
 
-def test_pair_results_matches_fits_by_fold_and_seed():
+def test_pair_results_pairs_folds_each_averaged_over_its_seeds():
     results = _results()
     p = sig.pair_results(results, "tnn_c_cca", "c_cca", "a2v")
-    assert p.fit_a.shape == (6,) and p.query_a.shape == (6 * 12,)
-    keyed = {(r.split.fold, r.seed): r.metrics["a2v"]["map"] for r in results
-             if r.method == "tnn_c_cca"}
-    np.testing.assert_allclose(p.fit_a, [keyed[k] for k in sorted(keyed)])
-    # MAP of a fit is the mean of its queries' AP
-    np.testing.assert_allclose(p.query_a.reshape(6, 12).mean(axis=1), p.fit_a)
+    assert p.fit_a.shape == (3,) and p.query_a.shape == (3 * 12,)
+    by_fold: dict[int, list[float]] = {}
+    for r in results:
+        if r.method == "tnn_c_cca":
+            by_fold.setdefault(r.split.fold, []).append(r.metrics["a2v"]["map"])
+    np.testing.assert_allclose(p.fit_a, [np.mean(by_fold[f]) for f in sorted(by_fold)])
+    # MAP of a fold is the mean of its queries' AP (each averaged over the seeds)
+    np.testing.assert_allclose(p.query_a.reshape(3, 12).mean(axis=1), p.fit_a)
+    # a closed-form method fitted once per fold pairs with a seeded one fitted twice
+    once = [r for r in results if not (r.method == "c_cca" and r.seed == 1)]
+    q = sig.pair_results(once, "tnn_c_cca", "c_cca", "a2v")
+    np.testing.assert_allclose(q.fit_a, p.fit_a)
+    np.testing.assert_allclose(q.fit_b, [r.metrics["a2v"]["map"] for r in once
+                                         if r.method == "c_cca"])
     with pytest.raises(ValueError, match="different"):
-        sig.pair_results(results[:-1], "tnn_c_cca", "c_dcca", "a2v")
+        sig.pair_results([r for r in results if not (r.method == "c_dcca" and r.split.fold == 2)],
+                         "tnn_c_cca", "c_dcca", "a2v")
     moved = _result("c_cca", 0, 0, 1.6)
     moved.split.test[:] += 1
     others = [r for r in results if not (r.method == "c_cca" and r.split.fold == 0
@@ -153,9 +162,9 @@ def test_significance_table_and_glue_keys():
     assert len(table) == 2 * 2 * 4
     p = sig.pair_results(_results(), "tnn_c_cca", "c_dcca", "v2a")
     rows = table[(table["method_b"] == "c_dcca") & (table["direction"] == "v2a")]
-    fit_rows = rows[rows["unit"] == "fit (fold, seed)"]
+    fit_rows = rows[rows["unit"] == "fold (mean over seeds)"]
     assert np.allclose(fit_rows["mean_diff"], (p.fit_a - p.fit_b).mean())
-    q_rows = rows[rows["unit"] == "query (pooled)"]
+    q_rows = rows[rows["unit"] == "query (pooled over folds)"]
     assert np.allclose(q_rows["mean_diff"], (p.query_a - p.query_b).mean())
     glued = sig.glue_values(table)
     assert len(glued) == 2 * 2 * (2 + 4 + 2 + 3)   # wilcoxon 2, ttest 4, sign 2, bootstrap 3

@@ -55,6 +55,9 @@ class CrossModalEstimator:
     input_kind: InputKind = "mean"
     #: set by methods that need class labels in ``fit``
     supervised: bool = False
+    #: False for closed-form methods whose fit ignores ``random_state``: the runner then fits
+    #: them once per split instead of once per seed (identical fits are not independent evidence)
+    seed_dependent: ClassVar[bool] = True
     #: an attribute that only a completed ``fit`` sets (checked by ``transform``)
     _fitted_attribute: ClassVar[str] = "n_features_audio_"
 

@@ -114,6 +114,7 @@ class CovarianceCCABase(CrossModalEstimator):
     """
 
     _fitted_attribute = "weights_audio_"
+    seed_dependent = False  # closed form: random_state is unused
 
     n_components: int
     reg: float

@@ -3,15 +3,18 @@
 Per-class AP: mean AP of the test queries of each class (:func:`paper_lib.metrics.retrieval.
 per_class_ap`), per fit, then averaged over folds and seeds.
 
-Paired comparison of method A against method B (same folds, same seeds, so the same test queries):
+Paired comparison of method A against method B (same folds, so the same test queries). Within a
+fold, each method's values are first averaged over its seeds: the seeds of one fold share their
+training and test rows, so they are not independent evidence, and a closed-form method has a single
+fit per fold anyway ([choice]).
 
-1. **Fit level** (one pair per (fold, seed)): the difference of MAP.
+1. **Fit level** (one pair per fold): the difference of MAP (each averaged over its seeds).
    - Wilcoxon signed-rank test (``scipy.stats.wilcoxon``, two-sided). With n pairs and no ties its
-     smallest attainable p-value is 2 / 2^n: 0.0625 for the paper's 5 folds, so with one seed it
-     can never reach 0.05, whatever the numbers.
+     smallest attainable p-value is 2 / 2^n: 0.0625 for the paper's 5 folds, so it can never
+     reach 0.05, whatever the numbers.
    - Paired t-test (``scipy.stats.ttest_rel``, two-sided): assumes roughly normal differences.
-2. **Query level** (pooled over folds and seeds; one pair per test query and fit): the
-   difference of per-query AP between the two methods for the same query.
+2. **Query level** (pooled over folds; one pair per test query): the difference of per-query AP
+   (each averaged over its method's seeds) between the two methods for the same query.
    - Sign test (exact binomial test of #(A > B) against #(A < B), ties dropped, two-sided).
    - Percentile bootstrap 95 % CI of the mean per-query difference (queries resampled).
    [choice] Both treat queries as independent given the fitted models: they measure how
@@ -100,38 +103,47 @@ def plot_per_class(summary: pd.DataFrame, dataset: str) -> plt.Figure:
 class Paired:
     """Paired values of method A and method B in one direction."""
 
-    fit_a: np.ndarray      # (n_fits,) MAP of A per (fold, seed)
-    fit_b: np.ndarray      # (n_fits,) MAP of B, same order
-    query_a: np.ndarray    # (n_queries,) per-query AP of A, pooled over fits
+    fit_a: np.ndarray      # (n_folds,) MAP of A per fold (mean over its seeds)
+    fit_b: np.ndarray      # (n_folds,) MAP of B, same folds
+    query_a: np.ndarray    # (n_queries,) per-query AP of A (mean over its seeds), all folds
     query_b: np.ndarray    # (n_queries,) per-query AP of B, same queries
 
 
 def pair_results(results: Sequence[SplitResult], method_a: str, method_b: str,
                  direction: str) -> Paired:
-    """Match the fits of A and B by (fold, seed) and their queries by test row.
+    """Match A and B fold by fold (each averaged over its seeds) and their queries by test row.
 
-    Raises ValueError if a (fold, seed) is missing for one method or the test rows differ.
+    Raises ValueError if a fold is missing for one method or the test rows differ.
     """
-    def by_key(method: str) -> dict[tuple[int, int], SplitResult]:
-        out = {(r.split.fold, r.seed): r for r in results if r.method == method}
+    def by_fold(method: str) -> dict[int, list[SplitResult]]:
+        out: dict[int, list[SplitResult]] = {}
+        for r in results:
+            if r.method == method:
+                out.setdefault(r.split.fold, []).append(r)
         if not out:
             raise ValueError(f"results: no fits of method {method!r}")
         return out
 
-    a, b = by_key(method_a), by_key(method_b)
+    def seed_mean(fits: list[SplitResult]) -> tuple[float, np.ndarray]:
+        """MAP and per-query AP (n_test,) of one method in one fold, averaged over its seeds."""
+        aps = [average_precision(r.scores(direction), r.labels, r.labels) for r in fits]
+        return (float(np.mean([r.metrics[direction]["map"] for r in fits])),
+                np.mean(np.stack(aps), axis=0))
+
+    a, b = by_fold(method_a), by_fold(method_b)
     if set(a) != set(b):
         raise ValueError(f"results: {method_a} and {method_b} were fitted on different "
-                         f"(fold, seed) pairs: {sorted(set(a) ^ set(b))}")
+                         f"folds: {sorted(set(a) ^ set(b))}")
     fit_a, fit_b, qa, qb = [], [], [], []
-    for key in sorted(a):
-        ra, rb = a[key], b[key]
-        if not np.array_equal(ra.split.test, rb.split.test):
-            raise ValueError(f"results: fold {key[0]} of {method_a} and {method_b} has "
+    for fold in sorted(a):
+        tests = [r.split.test for r in a[fold] + b[fold]]
+        if any(not np.array_equal(tests[0], t) for t in tests[1:]):
+            raise ValueError(f"results: fold {fold} of {method_a} and {method_b} has "
                              f"different test rows")
-        ap_a = average_precision(ra.scores(direction), ra.labels, ra.labels)   # (n_test,)
-        ap_b = average_precision(rb.scores(direction), rb.labels, rb.labels)
-        fit_a.append(ra.metrics[direction]["map"])
-        fit_b.append(rb.metrics[direction]["map"])
+        map_a, ap_a = seed_mean(a[fold])
+        map_b, ap_b = seed_mean(b[fold])
+        fit_a.append(map_a)
+        fit_b.append(map_b)
         qa.append(ap_a)
         qb.append(ap_b)
     return Paired(np.asarray(fit_a), np.asarray(fit_b), np.concatenate(qa), np.concatenate(qb))
@@ -152,10 +164,10 @@ def wilcoxon_row(a: np.ndarray, b: np.ndarray) -> dict[str, object]:
     nonzero = int(np.count_nonzero(d))
     floor = f"smallest attainable two-sided p with {nonzero} non-zero pairs: {2.0 / 2 ** nonzero:.4g}"
     if nonzero == 0:
-        return _row("Wilcoxon signed-rank", "fit (fold, seed)", n, float("nan"), float("nan"),
+        return _row("Wilcoxon signed-rank", "fold (mean over seeds)", n, float("nan"), float("nan"),
                     0.0, note="all differences are zero: no test")
     res = stats.wilcoxon(a, b, alternative="two-sided")
-    return _row("Wilcoxon signed-rank", "fit (fold, seed)", n, float(res.statistic),
+    return _row("Wilcoxon signed-rank", "fold (mean over seeds)", n, float(res.statistic),
                 float(res.pvalue), float(d.mean()), note=floor)
 
 
@@ -165,12 +177,12 @@ def paired_t_row(a: np.ndarray, b: np.ndarray) -> dict[str, object]:
     n = d.size
     # constant differences (up to rounding) have no variance: t is undefined
     if n < 2 or np.ptp(d) <= 1e-12 * max(1.0, float(np.abs(d).max())):
-        return _row("paired t-test", "fit (fold, seed)", n, float("nan"), float("nan"),
+        return _row("paired t-test", "fold (mean over seeds)", n, float("nan"), float("nan"),
                     float(d.mean()) if n else float("nan"),
                     note="fewer than 2 pairs or constant differences: no test")
     res = stats.ttest_rel(a, b)
     ci = res.confidence_interval(CI_LEVEL)
-    return _row("paired t-test", "fit (fold, seed)", n, float(res.statistic), float(res.pvalue),
+    return _row("paired t-test", "fold (mean over seeds)", n, float(res.statistic), float(res.pvalue),
                 float(d.mean()), float(ci.low), float(ci.high), note=f"df = {n - 1}")
 
 
@@ -180,10 +192,10 @@ def sign_test_row(a: np.ndarray, b: np.ndarray) -> dict[str, object]:
     pos, neg = int((d > 0).sum()), int((d < 0).sum())
     note = f"{pos} queries better, {neg} worse, {d.size - pos - neg} ties (dropped)"
     if pos + neg == 0:
-        return _row("sign test", "query (pooled)", d.size, float("nan"), float("nan"), 0.0,
+        return _row("sign test", "query (pooled over folds)", d.size, float("nan"), float("nan"), 0.0,
                     note=note)
     res = stats.binomtest(pos, pos + neg, 0.5, alternative="two-sided")
-    return _row("sign test", "query (pooled)", d.size, float(pos), float(res.pvalue),
+    return _row("sign test", "query (pooled over folds)", d.size, float(pos), float(res.pvalue),
                 float(d.mean()), note=note)
 
 
@@ -209,7 +221,7 @@ def bootstrap_row(a: np.ndarray, b: np.ndarray, seed: int = 0) -> dict[str, obje
     """Bootstrap 95 % CI of the mean per-query difference a - b (no p-value)."""
     d = np.asarray(a, float) - np.asarray(b, float)
     low, high = bootstrap_mean_ci(d, seed=seed)
-    return _row("bootstrap CI of the mean", "query (pooled)", d.size, float("nan"), float("nan"),
+    return _row("bootstrap CI of the mean", "query (pooled over folds)", d.size, float("nan"), float("nan"),
                 float(d.mean()), low, high,
                 note=f"percentile, {N_BOOTSTRAP} resamples, {CI_LEVEL:.0%}, seed {seed}")
 
