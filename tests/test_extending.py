@@ -118,7 +118,7 @@ def test_set_passes_checked_hyper_parameters_and_labels_the_records(isolated_dir
                  "--seeds", "0,1", "--out", str(out)]) == 0
     records = pd.read_csv(out, keep_default_na=False)
     assert set(records["setting"]) == {"beta=0.7,variant=beta"}
-    assert set(records["seed"]) == {0, 1}
+    assert set(records["seed"]) == {0}  # closed form: the seed changes nothing, one fit
     # the records are those of an estimator built with the given value
     direct, _ = run_configs(_synthetic_default(), [Config("c_cca", dim=3,
                             hyper={"beta": 0.7, "variant": "beta"})], folds=[0], seeds=[0])
@@ -140,6 +140,17 @@ def test_bad_set_or_seeds_stop_with_one_line(argv, needle, isolated_dirs, capsys
                  *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {needle}"), err
+
+
+def test_seeds_average_a_seeded_method(isolated_dirs, tmp_path, capsys):
+    out = tmp_path / "kcca.csv"
+    assert main(["run", "--dataset", "synthetic", "--method", "kcca", "--folds", "0",
+                 "--dim", "3", "--set", "approx=nystrom", "--set", "n_landmarks=40",
+                 "--seeds", "0,1", "--out", str(out)]) == 0
+    records = pd.read_csv(out, keep_default_na=False)
+    assert set(records["seed"]) == {0, 1}
+    assert set(records["setting"]) == {"approx=nystrom,n_landmarks=40"}
+    assert "2 fit(s)" in capsys.readouterr().out
 
 
 def _synthetic_default():
