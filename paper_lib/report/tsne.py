@@ -71,12 +71,13 @@ def subsample(n: int, n_points: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=n_points, replace=False))
 
 
-def knn_indices(X: np.ndarray, k: int, metric: Metric) -> np.ndarray:
-    """(n, k) indices of every point's k nearest other points (itself excluded).
+def knn_weights(X: np.ndarray, k: int, metric: Metric) -> np.ndarray:
+    """(n, n) weights: how much point j counts among the k nearest other points of point i.
 
-    Nearest = highest score of :func:`paper_lib.metrics.similarity.similarity` (cosine, or the
-    negative Euclidean distance); ties broken stably (lower index first), as in the retrieval
-    ranking.
+    1 for a point strictly nearer than the k-th neighbour, 0 beyond it; the points tied with the
+    k-th neighbour share the remaining places equally (the expectation over a random order of
+    the tied points, the rule of :mod:`paper_lib.metrics.retrieval`), so no score depends on the
+    order of the points. Every row sums to k; the diagonal is 0.
     """
     X = np.asarray(X, dtype=np.float64)
     n = X.shape[0]
@@ -84,17 +85,23 @@ def knn_indices(X: np.ndarray, k: int, metric: Metric) -> np.ndarray:
         raise ValueError(f"k must lie in 1..n-1 = {n - 1} (points other than itself), got {k}")
     S = similarity(X, X, metric)                   # (n, n) higher = nearer
     np.fill_diagonal(S, -np.inf)                   # a point is not its own neighbour
-    return np.argsort(-S, axis=1, kind="stable")[:, :k]
+    kth = -np.sort(-S, axis=1)[:, k - 1:k]         # (n, 1) score of the k-th neighbour
+    above = S > kth                                # (n, n) strictly nearer
+    tied = S == kth                                # (n, n) as near as the k-th
+    share = (k - above.sum(axis=1, keepdims=True)) / tied.sum(axis=1, keepdims=True)
+    return above + tied * share
 
 
 def knn_class_purity(X: np.ndarray, labels: np.ndarray, k: int = DEFAULT_K,
                      metric: Metric = "euclidean") -> float:
-    """Mean over points of (neighbours among the k nearest with the point's class) / k."""
+    """Mean over points of (neighbours among the k nearest with the point's class) / k
+    (tied neighbours counted by :func:`knn_weights`)."""
     labels = np.asarray(labels)
     if labels.shape != (np.asarray(X).shape[0],):
         raise ValueError(f"labels must have one entry per row of X, got {labels.shape}")
-    nn = knn_indices(X, k, metric)                 # (n, k)
-    return float(np.mean(labels[nn] == labels[:, None]))
+    W = knn_weights(X, k, metric)                  # (n, n), rows sum to k
+    same = labels[:, None] == labels[None, :]
+    return float(np.mean((W * same).sum(axis=1) / k))
 
 
 def chance_purity(labels: np.ndarray) -> float:
@@ -122,8 +129,8 @@ def modality_mixing(X: np.ndarray, modality: np.ndarray, k: int = DEFAULT_K,
     if values.size < 2:
         raise ValueError("modality: the points must come from at least two modalities")
     n = modality.size
-    nn = knn_indices(X, k, metric)
-    observed = np.mean(modality[nn] != modality[:, None], axis=1)             # (n,)
+    W = knn_weights(X, k, metric)                                               # (n, n)
+    observed = (W * (modality[:, None] != modality[None, :])).sum(axis=1) / k  # (n,)
     expected = (n - np.bincount(inverse)[inverse]) / (n - 1)                   # (n,)
     return float(np.mean(observed / expected))
 
