@@ -106,3 +106,16 @@ def test_a_bad_notebook_knob_stops_before_any_notebook_runs(argv, needle, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {needle}")
     assert not (isolated_dirs["build"] / "executed").exists()
+
+
+def test_a_knob_name_has_one_meaning():
+    from paper_lib.experiment.knobs import Knob, int_list
+    from paper_lib.report import ablations as ab
+
+    again = Knob("margins", list(ab.MARGINS.default), quick=list(ab.MARGINS.quick))
+    assert again.resolve("quick") == ab.MARGINS.resolve("quick")  # re-defining it is harmless
+    from paper_lib.experiment.knobs import known_knobs
+
+    assert known_knobs()["margins"] is ab.MARGINS  # and keeps the first, checked, definition
+    with pytest.raises(ValueError, match="defined twice"):
+        Knob("margins", [0.5], check=int_list())

@@ -44,9 +44,10 @@ class Knob:
 
     def __post_init__(self) -> None:
         known = _REGISTRY.get(self.name)
-        if known is not None and known != self:
+        # a module imported again (a new checker object) is the same knob; other values are not
+        if known is not None and (known.default, known.quick) != (self.default, self.quick):
             raise ValueError(f"knob {self.name!r} is defined twice with different values")
-        _REGISTRY[self.name] = self
+        _REGISTRY.setdefault(self.name, self)  # the first definition (with its checker) stays
 
     def profile_value(self, profile: str) -> Any:
         """The knob's value in ``profile`` (the quick override, else the default)."""
