@@ -3,7 +3,7 @@
 No module sets thread counts on its own. The entry points apply the policy once per process:
 the notebook kernels (:func:`paper_lib.pipeline.notebook.start`), ``paper-lib run`` and the
 test-suite. Library users who import an estimator get their libraries' defaults unless they call
-:func:`apply_policy` (or use :func:`limited` around a block).
+:func:`apply_policy`.
 
 Override with the environment variable ``PAPER_LIB_THREADS`` (a positive integer).
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from typing import Any
 
 from paper_lib.errors import ParamError
 
@@ -44,31 +43,6 @@ def apply_policy(n_threads: int | None = None) -> int:
     threadpool_limits(n)
     _set_torch_threads(n)
     return n
-
-
-@contextlib.contextmanager
-def limited(n_threads: int | None = None) -> Iterator[int]:
-    """Apply the policy inside a block only, restoring the previous limits afterwards."""
-    n = policy_threads() if n_threads is None else int(n_threads)
-    from threadpoolctl import threadpool_limits
-
-    previous = _torch_threads()
-    with threadpool_limits(n):
-        _set_torch_threads(n)
-        try:
-            yield n
-        finally:
-            if previous is not None:
-                _set_torch_threads(previous)
-
-
-def _torch_threads() -> int | None:
-    torch: Any
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a core dependency
-        return None
-    return int(torch.get_num_threads())
 
 
 def _set_torch_threads(n: int) -> None:
