@@ -61,14 +61,15 @@ def evaluate_split_cached(ds: PairedDataset, method: str, split: Split, *, seed:
             if np.array_equal(z["test"], split.test):
                 return SplitResult(method, split, seed, z["Z_audio"], z["Z_visual"], z["labels"],
                                    info["metrics"], info["fit_seconds"], info["peak_rss_mb"],
-                                   metric=metric, estimator=None,
+                                   metric=info["metric"], estimator=None,
                                    effective_dim=info.get("effective_dim"))
     res = evaluate_split(ds, method, split, seed=seed, dim=dim, epochs=epochs, metric=metric,
                          hyper=hyper)
     atomic.write_with(arrays, lambda p: np.savez(p, Z_audio=res.Z_audio, Z_visual=res.Z_visual,
                                                   labels=res.labels, test=split.test))
     # not sorted: the metric order of the report is kept
-    atomic.write_text(meta, json.dumps({"method": method, "metric": metric,
+    # the metric actually used (a hashing method's codes are ranked by Hamming, whatever was asked)
+    atomic.write_text(meta, json.dumps({"method": method, "metric": res.metric,
                                         "metrics": res.metrics, "fit_seconds": res.fit_seconds,
                                         "peak_rss_mb": res.peak_rss_mb,
                                         "effective_dim": res.effective_dim}, indent=1))

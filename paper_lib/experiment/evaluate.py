@@ -6,7 +6,8 @@ Protocol (the paper's, made explicit):
   partner modality, over the whole test fold (no dropped partial batch);
 - every test clip is a query against the whole test fold of the other modality: A->V ranks the
   visual test embeddings for each audio query, V->A the reverse (:mod:`paper_lib.metrics.cross_modal`);
-  cosine similarity by default;
+  cosine similarity by default, the Hamming distance for a hashing method's binary codes (the
+  estimator's ``retrieval_metric`` overrides the run's ``metric``, and the result records it);
 - every metric comes from :func:`paper_lib.metrics.retrieval.retrieval_report` (MAP over the full
   ranking).
 
@@ -89,6 +90,7 @@ def evaluate_split(ds: PairedDataset, method: str | CrossModalEstimator, split: 
         name, est = method, build_estimator(method, dim, seed, epochs, hyper)
     else:  # an unfitted estimator given directly (used by tests and notebooks)
         name, est = type(method).__name__, method
+    metric = est.retrieval_metric or metric              # hashing codes are ranked by Hamming
     Xa_tr, Xv_tr, kw_tr = _inputs(ds, split.train, est)
     Xa_te, Xv_te, kw_te = _inputs(ds, split.test, est)
     y_tr, y_te = ds.labels[split.train], ds.labels[split.test]

@@ -61,6 +61,13 @@ class CrossModalEstimator:
     #: an attribute that only a completed ``fit`` sets (checked by ``transform``)
     _fitted_attribute: ClassVar[str] = "n_features_audio_"
 
+    @property
+    def retrieval_metric(self) -> str | None:
+        """The score its embeddings must be ranked with, or ``None`` for the run's metric (cosine
+        in the paper). Hashing methods return ``"hamming"`` while they output binary codes, so
+        the runner ranks them as hashing and never silently by a real-valued relaxation."""
+        return None
+
     # -- the API (written once) ------------------------------------------------------------------
     def fit(self, X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None = None,
             **kwargs: Any) -> Self:

@@ -75,6 +75,30 @@ def _tnn(mining: str) -> Callable[..., CrossModalEstimator]:
     return build
 
 
+# The paper's four state-of-the-art baselines, each from its own paper (see its module). The
+# real-valued ones (ACMR, UCAL) embed in d = ``dim`` dimensions like the CCA family; the hashing
+# ones (UGACH, AGAH) answer with ``n_bits``-bit codes (``_hashing.DEFAULT_CODE_LENGTH``) ranked by
+# Hamming distance, so the runner's ``dim`` does not apply to them.
+def _acmr(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
+    from paper_lib.methods.acmr import ACMR
+    return ACMR(n_components=dim, epochs=epochs, random_state=seed, **hp)
+
+
+def _ucal(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
+    from paper_lib.methods.ucal import UCAL
+    return UCAL(n_components=dim, epochs=epochs, random_state=seed, **hp)
+
+
+def _ugach(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
+    from paper_lib.methods.ugach import UGACH
+    return UGACH(epochs=epochs, random_state=seed, **hp)
+
+
+def _agah(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
+    from paper_lib.methods.agah import AGAH
+    return AGAH(epochs=epochs, random_state=seed, **hp)
+
+
 #: every registered method by its book name, in registration order
 METHODS: dict[str, MethodSpec] = {}
 
@@ -108,6 +132,12 @@ for _spec in (
     MethodSpec("c_dcca", "C-DCCA / S-DCCA",
                "supervised (cluster) deep CCA, the authors' beta-mixed variant (beta=0.2)",
                _c_dcca),
+    MethodSpec("ugach", "UGACH", "unsupervised generative adversarial cross-modal hashing "
+               "(Zhang, Peng, Yuan 2018)", _ugach),
+    MethodSpec("ucal", "UCAL", "unsupervised cross-modal retrieval through adversarial learning "
+               "(He et al. 2017)", _ucal),
+    MethodSpec("acmr", "ACMR", "adversarial cross-modal retrieval (Wang et al. 2017)", _acmr),
+    MethodSpec("agah", "AGAH", "adversary guided asymmetric hashing (Gu et al. 2019)", _agah),
     MethodSpec("lstm_c_cca", "lstm_C-CCA", "per-second LSTM summaries, then Cluster-CCA", _lstm),
     MethodSpec("tnn_c_cca_random", "TNN-C-CCA (random triplets)",
                "Cluster-CCA then the triplet network, random triplets", _tnn("random")),

@@ -5,7 +5,7 @@ The one home of the rule every table, curve and statistic follows (the paper's p
 - A→V (``"a2v"``): every audio embedding is a query against the visual gallery;
 - V→A (``"v2a"``): every visual embedding is a query against the audio gallery;
 - the score is :func:`paper_lib.metrics.similarity.similarity` with the run's ``metric``
-  (cosine in the paper). The V→A matrix is the transpose of the A→V one, so both directions
+  (cosine in the paper; ``"hamming"`` for the binary codes of a hashing method). The V→A matrix is the transpose of the A→V one, so both directions
   rank with exactly the same numbers.
 """
 
@@ -31,6 +31,8 @@ def check_metric(metric: str) -> Metric:
         return "cosine"
     if metric == "euclidean":
         return "euclidean"
+    if metric == "hamming":
+        return "hamming"
     raise ValueError(f"metric must be one of {METRICS}, got {metric!r}.")
 
 

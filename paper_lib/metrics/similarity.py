@@ -3,6 +3,11 @@
 The paper ranks the gallery by **cosine similarity** between the query embedding and every
 gallery embedding. ``similarity`` returns a score matrix where *higher means more similar*, so the
 ranking code in :mod:`paper_lib.metrics.retrieval` never needs to know which metric produced it.
+
+Hashing methods (UGACH, AGAH) are ranked as hashing: ``"hamming"`` scores binary codes in
+{-1, +1} by their *negative Hamming distance*, an integer, so many gallery items tie; the
+tie-aware metrics of :mod:`paper_lib.metrics.retrieval` then give every order of a tie group its
+expected value (no ranking depends on the gallery's row order).
 """
 
 from __future__ import annotations
@@ -11,8 +16,8 @@ from typing import Literal
 
 import numpy as np
 
-Metric = Literal["cosine", "euclidean"]
-METRICS: tuple[str, ...] = ("cosine", "euclidean")
+Metric = Literal["cosine", "euclidean", "hamming"]
+METRICS: tuple[str, ...] = ("cosine", "euclidean", "hamming")
 
 
 def _check_embeddings(X: object, name: str) -> np.ndarray:
@@ -54,6 +59,25 @@ def negative_euclidean(Q: np.ndarray, G: np.ndarray) -> np.ndarray:
     return -np.sqrt(np.maximum(sq_dist, 0.0))
 
 
+def check_codes(X: np.ndarray, name: str) -> np.ndarray:
+    """``X`` (already a finite float array) must hold binary codes in {-1, +1}; returned as is."""
+    if not np.isin(X, (-1.0, 1.0)).all():
+        bad = int((~np.isin(X, (-1.0, 1.0))).any(axis=1).sum())
+        raise ValueError(f"{name} must hold binary codes in {{-1, +1}} for the Hamming metric; "
+                         f"{bad} row(s) hold other values.")
+    return X
+
+
+def negative_hamming(Q: np.ndarray, G: np.ndarray) -> np.ndarray:
+    """-d_H(q, g) for every pair of ±1 codes of K bits.
+
+    For codes in {-1, +1}^K, qᵀg = (K - d_H) - d_H, so d_H(q, g) = (K - qᵀg) / 2: one matrix
+    product (exact in float64 for any practical K) instead of a loop over bits.
+    """
+    K = Q.shape[1]
+    return -(K - Q @ G.T) / 2.0  # (n_q, n_g), integers stored as float64
+
+
 def similarity(Q: np.ndarray, G: np.ndarray, metric: Metric = "cosine") -> np.ndarray:
     """Score every query against every gallery item; higher = more similar.
 
@@ -61,8 +85,9 @@ def similarity(Q: np.ndarray, G: np.ndarray, metric: Metric = "cosine") -> np.nd
     ----------
     Q:      (n_q, d) query embeddings (e.g. the audio embeddings of a test fold for A→V).
     G:      (n_g, d) gallery embeddings (e.g. the visual embeddings of the same fold).
-    metric: ``"cosine"`` (the paper's score) or ``"euclidean"`` (returns the *negative* Euclidean
-            distance, so that the ranking is still "descending score").
+    metric: ``"cosine"`` (the paper's score), ``"euclidean"`` (returns the *negative* Euclidean
+            distance, so that the ranking is still "descending score") or ``"hamming"`` (the
+            negative Hamming distance of binary codes in {-1, +1}).
 
     Returns
     -------
@@ -71,8 +96,8 @@ def similarity(Q: np.ndarray, G: np.ndarray, metric: Metric = "cosine") -> np.nd
 
     Raises
     ------
-    ValueError for an unknown ``metric``, a non-2-d / empty / non-finite ``Q`` or ``G``, or
-    ``Q`` and ``G`` of different widths.
+    ValueError for an unknown ``metric``, a non-2-d / empty / non-finite ``Q`` or ``G``,
+    ``Q`` and ``G`` of different widths, or (``"hamming"``) values other than -1 and +1.
     """
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}.")
@@ -84,4 +109,6 @@ def similarity(Q: np.ndarray, G: np.ndarray, metric: Metric = "cosine") -> np.nd
             f"got Q with {Qa.shape[1]} and G with {Ga.shape[1]}.")
     if metric == "cosine":
         return cosine_similarity(Qa, Ga)
+    if metric == "hamming":
+        return negative_hamming(check_codes(Qa, "Q"), check_codes(Ga, "G"))
     return negative_euclidean(Qa, Ga)
