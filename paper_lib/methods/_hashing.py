@@ -3,9 +3,9 @@
 A hashing method learns a real-valued "hash layer" h(x) (e.g. tanh outputs) and answers with the
 binary code b = sign(h(x)) ∈ {-1, +1}^K. Codes are ranked by the Hamming distance
 (:func:`paper_lib.metrics.similarity.negative_hamming`); the estimator says so through its
-``retrieval_metric`` (``"hamming"`` while ``output="codes"``). ``output="relaxed"`` returns h(x)
-itself, ranked by cosine like any real-valued method: reported separately, never in place of the
-codes.
+``retrieval_metric`` (``"hamming"`` while ``output="codes"``). ``output="relaxed"`` returns the
+real-valued layer behind the codes (whose signs are the codes; e.g. UGACH's centred 2h − 1),
+ranked by cosine like any real-valued method: reported separately, never in place of the codes.
 """
 
 from __future__ import annotations
