@@ -18,9 +18,11 @@
 # questions of the main table's fits (read back from the experiment cache, no refit):
 #
 # 1. **Which classes** does each method retrieve well? Per-class AP (the mean AP of the test
-#    queries of each class) of CCA, C-CCA, S-DCCA (C-DCCA) and TNN-C-CCA, averaged over folds
-#    and seeds, per direction.
-# 2. **Is TNN-C-CCA's gain real?** TNN-C-CCA against C-CCA and against S-DCCA, paired fold by
+#    queries of each class) of CCA, C-CCA, S-DCCA (C-DCCA), TNN-C-CCA and the four
+#    state-of-the-art baselines (UGACH, UCAL, ACMR, AGAH), averaged over folds and seeds, per
+#    direction.
+# 2. **Is TNN-C-CCA's gain real?** TNN-C-CCA against C-CCA, S-DCCA and each of the four
+#    state-of-the-art baselines, paired fold by
 #    fold (each method's MAP first averaged over its seeds: the seeds of one fold share its
 #    training and test rows, and closed-form C-CCA has one fit per fold): the Wilcoxon
 #    signed-rank test and the paired t-test of MAP, and at the query level (pooled over folds)
@@ -56,8 +58,8 @@ ds = run.dataset()
 p = run.params
 fold_list = p.fold_list(ds.n_folds)
 fit_seeds = p.seeds  # the profile's seeds (full: 0, 1, 2), or -p seeds=...
-# the main table's configs for the four methods: the same cache entries, no refit
-configs = mt.main_configs(p.epochs, sig.PER_CLASS_METHODS)
+# the main table's configs of the methods compared: the same cache entries, no refit
+configs = mt.main_configs(p.epochs, sig.FITTED_METHODS)
 _, results = run_configs(ds, configs, folds=fold_list, seeds=fit_seeds, cache=True)
 run.glue("per_class_significance_n_pairs", len(fold_list))
 display(Markdown(f"**{ds.name}**: {len(fold_list)} folds x {len(fit_seeds)} seed(s) "
@@ -82,9 +84,11 @@ _ = run.save_figure(fig, "per_class_ap")
 # paired correlation alone (CCA) does not separate the classes.
 
 # %% [markdown]
-# ## Paired tests: TNN-C-CCA against C-CCA and against S-DCCA
+# ## Paired tests: TNN-C-CCA against C-CCA, S-DCCA and the state of the art
 #
-# `mean_diff` is TNN-C-CCA minus the other method (MAP for the fit-level rows, per-query AP for
+# `mean_diff` is TNN-C-CCA minus the other method (for UGACH and AGAH, whose binary codes are
+# ranked by Hamming distance, per-query AP is that of the Hamming ranking, ties counted at their
+# expected rank) (MAP for the fit-level rows, per-query AP for
 # the query-level rows); `n` is the number of pairs; `ci_low`/`ci_high` a 95 % confidence
 # interval of the mean difference (t-based for the t-test, percentile bootstrap over queries).
 

@@ -325,6 +325,10 @@ def test_get_method_raises_a_user_error_and_the_registry_is_only_a_registry() ->
 
 @pytest.mark.parametrize("name", list(registry.METHODS))
 def test_every_method_checks_hyperparameters_before_looking_at_data(name: str) -> None:
-    est = registry.get_method(name).build(0, 0, 1)  # n_components = 0
-    with pytest.raises(UserError, match="n_components must be a positive integer, got 0"):
+    build = registry.get_method(name).build
+    if build(10, 0, 1).retrieval_metric == "hamming":   # hashing: the code length is the size
+        est, message = build(10, 0, 1, n_bits=0), "n_bits must be a positive integer, got 0"
+    else:
+        est, message = build(0, 0, 1), "n_components must be a positive integer, got 0"
+    with pytest.raises(UserError, match=message):
         est.fit(None, None)  # the (missing) data would only be checked afterwards

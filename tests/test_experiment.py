@@ -162,3 +162,75 @@ def test_the_effective_d_is_recorded_cached_and_labelled(isolated_dirs, monkeypa
     assert dim_label(cached) == dim_label(fresh) == "2 of 4"
     plain, _ = run_configs(ds, [Config("cca", dim=2)], folds=[0])
     assert dim_label(plain) == "2"
+
+
+class SignCCA(CCA):
+    """A toy hashing method: the signs of CCA directions, ranked as binary codes."""
+
+    def _transform_view(self, X, view, **kwargs):
+        return np.where(super()._transform_view(X, view, **kwargs) >= 0, 1.0, -1.0)
+
+    @property
+    def retrieval_metric(self):
+        return "hamming"
+
+
+def test_a_hashing_method_is_ranked_by_hamming_and_the_cache_keeps_that(isolated_dirs,
+                                                                        monkeypatch):
+    from paper_lib.experiment import Config, run_configs
+    from paper_lib.methods import registry
+
+    ds = _toy()
+    split = next(ds.splits([0]))
+    res = evaluate_split(ds, SignCCA(n_components=3), split, dim=3, metric="cosine")
+    assert res.metric == "hamming"                       # the codes' own metric, not the run's
+    S = similarity(res.Z_audio, res.Z_visual, "hamming")
+    np.testing.assert_array_equal(res.scores("a2v"), S)
+    assert res.metrics["a2v"]["map"] == pytest.approx(
+        mean_average_precision(S, res.labels, res.labels), abs=1e-12)
+    monkeypatch.setattr(registry, "METHODS", dict(registry.METHODS))
+    registry.register_method(registry.MethodSpec(
+        "sign_cca", "sign CCA", "toy", lambda dim, seed, epochs, **hp: SignCCA(dim, **hp)))
+    run_configs(ds, [Config("sign_cca", dim=3)], folds=[0], cache=True)
+    _, results = run_configs(ds, [Config("sign_cca", dim=3)], folds=[0], cache=True)
+    assert results[0].estimator is None and results[0].metric == "hamming"  # read back
+    np.testing.assert_array_equal(results[0].scores("v2a"), S.T)
+    from paper_lib.experiment import dim_label, ranking_label, records
+
+    rows = pd.DataFrame(records(res, "toy", 3))
+    assert rows[rows["metric"] == "code_bits"]["value"].tolist() == [3.0]
+    assert "effective_dim" not in set(rows["metric"])
+    assert (dim_label(rows), ranking_label(rows)) == ("3 bits", "Hamming")
+
+
+def _spied(build, fit_rows):
+    """Wrap a registry builder so every estimator it builds records the rows it is fitted on."""
+    def spy_build(dim, seed, epochs, **hp):
+        est = build(dim, seed, epochs, **hp)
+        inner_fit = est.fit
+
+        def fit(X_audio, X_visual, y=None, **kw):
+            fit_rows.extend(r.tobytes() for r in np.asarray(X_audio).reshape(len(X_audio), -1))
+            return inner_fit(X_audio, X_visual, y, **kw)
+
+        est.fit = fit
+        return est
+    return spy_build
+
+
+@pytest.mark.parametrize("method", ["ugach", "ucal", "acmr", "agah", "tnn_c_cca", "c_dcca"])
+def test_no_test_fold_row_reaches_the_fit_of_a_registered_method(method, monkeypatch):
+    from dataclasses import replace
+
+    from paper_lib.methods import registry
+
+    ds = _toy(n_per_class=16)
+    monkeypatch.setattr(registry, "METHODS", dict(registry.METHODS))
+    fit_rows: list[bytes] = []
+    spec = registry.METHODS[method]
+    registry.register_method(replace(spec, build=_spied(spec.build, fit_rows)), replace=True)
+    split = next(ds.splits([1]))
+    res = evaluate_split(ds, method, split, dim=2, epochs=1)
+    assert len(fit_rows) == split.train.size
+    assert not {r.tobytes() for r in ds.audio[split.test]} & set(fit_rows)
+    assert res.Z_audio.shape[0] == split.test.size         # the whole test fold is embedded

@@ -155,3 +155,20 @@ def test_seeds_average_a_seeded_method(isolated_dirs, tmp_path, capsys):
 
 def _synthetic_default():
     return load_dataset("synthetic")
+
+
+def test_the_four_state_of_the_art_baselines_run_from_the_command_line(isolated_dirs, tmp_path,
+                                                                       capsys):
+    out = tmp_path / "sota.csv"
+    assert main(["run", "--dataset", "synthetic", "--method", "ugach,ucal,acmr,agah",
+                 "--folds", "0", "--epochs", "1", "--out", str(out)]) == 0
+    records = pd.read_csv(out, keep_default_na=False)
+    maps = records[records["metric"] == "map"]
+    assert list(dict.fromkeys(maps["method"])) == ["ugach", "ucal", "acmr", "agah"]
+    assert maps["value"].between(0, 1).all() and len(maps) == 8
+    capsys.readouterr()
+    # the hashing method's settings go through --set like any other
+    assert main(["run", "--dataset", "synthetic", "--method", "agah", "--folds", "0",
+                 "--epochs", "1", "--set", "n_bits=16", "--out", str(tmp_path / "a.csv")]) == 0
+    assert "n_bits=16" in set(pd.read_csv(tmp_path / "a.csv")["setting"])
+    capsys.readouterr()

@@ -742,6 +742,44 @@ def test_cosine_and_euclidean_rank_unit_vectors_identically():
                                   rank_gallery(similarity(Q, G, "euclidean")))
 
 
+def _codes(rng: np.random.Generator, n: int, bits: int, flip: float) -> np.ndarray:
+    """±1 codes: one of 4 class prototypes each, with a share ``flip`` of bits flipped."""
+    protos = np.where(np.random.default_rng(99).random((4, bits)) < 0.5, -1.0, 1.0)
+    C = protos[rng.integers(0, 4, n)]
+    return np.where(rng.random((n, bits)) < flip, -C, C)
+
+
+def test_hamming_equals_a_naive_bit_loop():
+    rng = np.random.default_rng(8)
+    Q, G = _codes(rng, 7, 16, 0.2), _codes(rng, 9, 16, 0.2)
+    naive = np.array([[-sum(int(a != b) for a, b in zip(q, g, strict=True)) for g in G]
+                      for q in Q], dtype=float)
+    S = similarity(Q, G, "hamming")
+    np.testing.assert_array_equal(S, naive)
+    np.testing.assert_array_equal(S, -cdist(Q, G, "hamming") * 16)   # scipy: share of bits
+    with pytest.raises(ValueError, match="binary codes"):
+        similarity(Q * 0.5, G, "hamming")
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_every_metric_is_independent_of_gallery_order_under_hamming_ties(seed):
+    rng = np.random.default_rng(seed)
+    Q, G = _codes(rng, 30, 8, 0.15), _codes(rng, 50, 8, 0.15)    # 8 bits: 9 distances only
+    q, g = rng.integers(0, 4, 30), rng.integers(0, 4, 50)
+    S = similarity(Q, G, "hamming")
+    assert max(len(set(row)) for row in S.tolist()) <= 9             # massive ties
+    pair = rng.integers(0, 50, 30)
+    reference = _every_number(S, q, g, pair)
+    for _ in range(3):
+        perm = rng.permutation(50)
+        S_perm = similarity(Q, G[perm], "hamming")                   # the gallery itself reordered
+        _, g_perm, pair_perm = _permuted(S, g, pair, perm)
+        np.testing.assert_array_equal(S_perm, S[:, perm])
+        for a, b in zip(reference, _every_number(S_perm, q, g_perm, pair_perm, chunk=7),
+                        strict=True):
+            np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
+
+
 # ---------------------------------------------------------------------------------------------
 # bad inputs
 # ---------------------------------------------------------------------------------------------

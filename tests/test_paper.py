@@ -9,9 +9,13 @@ from paper_lib import paper
 from paper_lib.methods.registry import METHODS
 
 
-def test_every_paper_method_is_registered_and_the_baselines_are_not_yet():
+def test_the_thirteen_methods_of_the_main_comparison_are_all_registered():
     assert all(m in METHODS for m in paper.PAPER_METHODS)
-    assert not any(b.lower() in METHODS for b in paper.SOTA_BASELINES)
+    assert len(paper.PAPER_METHODS) == len(set(paper.PAPER_METHODS)) == 13
+    assert paper.PAPER_METHODS == (*paper.CCA_BASELINES, *paper.SOTA_BASELINES,
+                                   *paper.OWN_METHODS)
+    assert [METHODS[m].paper_name for m in paper.SOTA_BASELINES] == ["UGACH", "UCAL", "ACMR",
+                                                                     "AGAH"]
 
 
 def test_reference_falls_back_to_vegas_and_says_so():

@@ -1,5 +1,5 @@
 """The main table: shared configs, our summary (vs a manual groupby), the paper's numbers beside
-ours (never in the same column), placeholders, glue keys, secondary metrics and costs."""
+ours (never in the same column), the hashing rows, glue keys, secondary metrics and costs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from paper_lib.data.dataset import Split
 from paper_lib.experiment import RECORD_COLUMNS, SplitResult
-from paper_lib.paper import PAPER_METHODS, load_reported, reference
+from paper_lib.paper import PAPER_METHODS, SOTA_BASELINES, load_reported, reference
 from paper_lib.paths import REPO_ROOT
 from paper_lib.pipeline.params import resolve
 from paper_lib.report import main_table as mt
@@ -34,6 +34,9 @@ def _records(methods=mt.MAIN_METHODS, folds=(0, 1, 2), seeds=(0, 1), seed=0) -> 
                                     "value": float(rng.uniform(0, 10))})
                 rows.append(base | {"direction": "fit", "metric": "peak_rss_mb",
                                     "value": float(rng.uniform(0, 100))})
+                if m in ("ugach", "agah"):    # what the runner records for binary codes
+                    rows.append(base | {"direction": "fit", "metric": "code_bits",
+                                        "value": 64.0})
     return pd.DataFrame(rows, columns=RECORD_COLUMNS)
 
 
@@ -44,8 +47,8 @@ def test_main_configs_are_the_main_methods_in_order_and_identical_across_calls()
     assert mt.main_configs(10) == configs  # two notebooks -> the same configs -> same cache keys
     sub = mt.main_configs(10, ["tnn_c_cca", "cca"])
     assert sub == [c for c in configs if c.method == "tnn_c_cca"] + [configs[0]]
-    with pytest.raises(ValueError, match="methods: 'ugach'"):
-        mt.main_configs(10, ["ugach"])
+    with pytest.raises(ValueError, match="methods: 'nope'"):
+        mt.main_configs(10, ["nope"])
 
 
 def test_main_configs_hit_the_same_cache_key(monkeypatch, tmp_path):
@@ -104,10 +107,11 @@ def test_main_table_equals_a_manual_groupby_and_keeps_the_paper_apart():
     records = _records()
     ref = reference("main_comparison", "avdigits")
     table = mt.main_table(records, ref)
-    # rows: our methods in order, then the four placeholders
-    assert list(table["method"]) == [*mt.MAIN_METHODS, "ugach", "ucal", "acmr", "agah"]
+    # rows: the paper's thirteen methods in its order, then the published Cluster-CCA
+    assert list(table["method"]) == list(mt.MAIN_METHODS)
+    assert (table["status"] == mt.STATUS_COMPUTED).all()
     m = records[records["metric"] == "map"]
-    for _, row in table.iloc[: len(mt.MAIN_METHODS)].iterrows():
+    for _, row in table.iterrows():
         for d in ("a2v", "v2a"):
             v = m[(m["method"] == row["method"]) & (m["direction"] == d)]["value"].to_numpy()
             assert row[f"ours_map_{d}_mean"] == pytest.approx(v.mean())
@@ -129,15 +133,20 @@ def test_main_table_equals_a_manual_groupby_and_keeps_the_paper_apart():
     assert tnn["paper_dataset"] == "VEGAS" and "main comparison" in tnn["paper_source"]
 
 
-def test_placeholders_have_no_numbers():
-    table = mt.main_table(_records(), reference("main_comparison", "vegas"))
-    ph = table[table["status"] == mt.STATUS_MISSING]
-    assert list(ph["paper_name"]) == list(mt.SOTA_BASELINES)
-    num = [c for c in table.columns if c.startswith(("ours_map", "paper_map"))]
-    assert ph[num].isna().all().all() and (ph["ours_n"] == 0).all()
-    shown = mt.display_table(table)
-    assert (shown.loc[ph.index, "ours MAP A→V"] == "").all()
-    assert (shown.loc[ph.index, "paper MAP A→V"] == "").all()
+def test_the_four_baselines_are_computed_rows_and_hashing_rows_say_so():
+    table = mt.main_table(_records(), reference("main_comparison", "vegas")).set_index("method")
+    sota = table.loc[list(SOTA_BASELINES)]
+    assert list(sota["paper_name"]) == ["UGACH", "UCAL", "ACMR", "AGAH"]
+    assert sota[["ours_map_a2v_mean", "ours_map_v2a_mean"]].notna().all().all()
+    assert (sota["ours_n"] == 6).all()
+    # the briefing holds no number of the paper for them: blank, never invented
+    assert sota[["paper_map_a2v", "paper_map_v2a"]].isna().all().all()
+    assert list(sota["ranking"]) == ["Hamming", "cosine", "cosine", "Hamming"]
+    assert list(sota["d"]) == ["64 bits", "10", "10", "64 bits"]
+    assert (table.drop(index=list(SOTA_BASELINES))["ranking"] == "cosine").all()
+    shown = mt.display_table(table.reset_index())
+    assert "ranking" in shown.columns
+    assert mt.best_of(table.reset_index(), SOTA_BASELINES)["method"] in SOTA_BASELINES
 
 
 def test_main_table_refuses_records_without_a_method():
@@ -161,9 +170,11 @@ def test_glue_values_cover_every_number_once():
     assert glued["main_table_cca_a2v_mean"] == table.iloc[0]["ours_map_a2v_mean"]
     assert glued["main_table_tnn_c_cca_v2a_paper"] == 0.7376
     assert "main_table_c_cca_rasiwasia_a2v_paper" not in glued      # no paper number
-    assert not any(k.startswith(("main_table_ugach", "main_table_agah")) for k in glued)
+    assert "main_table_ugach_a2v_mean" in glued
+    assert not any(k.startswith(("main_table_ugach", "main_table_agah")) and k.endswith("_paper")
+                   for k in glued)                                  # no paper number for them
     n_ours = 2 * 2 * len(mt.MAIN_METHODS)
-    n_paper = 2 * len(PAPER_METHODS)
+    n_paper = 2 * (len(PAPER_METHODS) - len(SOTA_BASELINES))
     assert len(glued) == n_ours + n_paper
 
 

@@ -156,8 +156,19 @@ def test_pair_results_pairs_folds_each_averaged_over_its_seeds():
         sig.pair_results(others, "tnn_c_cca", "c_cca", "a2v")
 
 
+def test_tnn_c_cca_is_compared_with_its_input_the_best_cca_baseline_and_the_state_of_the_art():
+    assert sig.COMPARISONS == (("tnn_c_cca", "c_cca"), ("tnn_c_cca", "c_dcca"),
+                               ("tnn_c_cca", "ugach"), ("tnn_c_cca", "ucal"),
+                               ("tnn_c_cca", "acmr"), ("tnn_c_cca", "agah"))
+    assert sig.FITTED_METHODS == ("cca", "c_cca", "c_dcca", "tnn_c_cca", "ugach", "ucal", "acmr",
+                                  "agah")
+
+
+TWO = (("tnn_c_cca", "c_cca"), ("tnn_c_cca", "c_dcca"))
+
+
 def test_significance_table_and_glue_keys():
-    table = sig.significance_table(_results())
+    table = sig.significance_table(_results(), TWO)
     assert list(table.columns) == sig.SIGNIFICANCE_COLUMNS
     assert len(table) == 2 * 2 * 4
     p = sig.pair_results(_results(), "tnn_c_cca", "c_dcca", "v2a")

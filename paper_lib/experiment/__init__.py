@@ -7,7 +7,7 @@
 - :mod:`~paper_lib.experiment.cache`    evaluated splits shared by every notebook;
 - :mod:`~paper_lib.experiment.grid`     ``Config``, ``run_configs``, ``cross_validate``,
   ``summarise``;
-- :mod:`~paper_lib.experiment.levels`   a knob's levels per profile (ablations);
+- :mod:`~paper_lib.experiment.knobs`    a knob's levels per profile (ablations);
 - :mod:`~paper_lib.experiment.cli`      ``paper-lib run``.
 """
 
@@ -17,6 +17,7 @@ from paper_lib.experiment.grid import (
     cross_validate,
     dim_label,
     fits_label,
+    ranking_label,
     run_configs,
     summarise,
 )
@@ -24,4 +25,5 @@ from paper_lib.experiment.result import SplitResult
 from paper_lib.metrics.cross_modal import DIRECTIONS
 
 __all__ = ["DIRECTIONS", "RECORD_COLUMNS", "Config", "SplitResult", "cross_validate",
-           "dim_label", "evaluate_split", "fits_label", "records", "run_configs", "summarise"]
+           "dim_label", "evaluate_split", "fits_label", "ranking_label", "records", "run_configs",
+           "summarise"]

@@ -112,15 +112,19 @@ def evaluate_split(ds: PairedDataset, method: str | CrossModalEstimator, split: 
 
 
 def records(result: SplitResult, dataset: str, dim: int, setting: str = "") -> list[dict[str, Any]]:
-    """Tidy rows: one per (method, fold, seed, direction, metric), plus time and memory."""
+    """Tidy rows: one per (method, fold, seed, direction, metric), plus time, memory and the size
+    of the embedding (``effective_dim``, or ``code_bits`` for a hashing method's codes)."""
     base = {"dataset": dataset, "method": result.method, "setting": setting,
             "fold": result.split.fold, "seed": result.seed, "dim": dim}
     rows = [base | {"direction": d, "metric": m, "value": float(v)}
             for d, report in result.metrics.items() for m, v in report.items()]
     rows.append(base | {"direction": "fit", "metric": "wall_time_s", "value": result.fit_seconds})
     rows.append(base | {"direction": "fit", "metric": "peak_rss_mb", "value": result.peak_rss_mb})
-    if result.effective_dim is not None:  # the d actually used, beside the requested ``dim``
-        rows.append(base | {"direction": "fit", "metric": "effective_dim",
+    if result.effective_dim is not None:
+        # the d actually used, beside the requested ``dim``; for binary codes ranked by Hamming
+        # distance, the code length instead (a hashing method's size is its number of bits)
+        size = "code_bits" if result.metric == "hamming" else "effective_dim"
+        rows.append(base | {"direction": "fit", "metric": size,
                             "value": float(result.effective_dim)})
     return rows
 

@@ -89,7 +89,11 @@ def fits_label(records: pd.DataFrame) -> str:
 
 def dim_label(records: pd.DataFrame) -> str:
     """The d of a cell: ``"10"`` when every fit kept the requested d, else ``"9 of 10"`` (the
-    directions kept, from the ``effective_dim`` records, beside the d requested)."""
+    directions kept, from the ``effective_dim`` records, beside the d requested); ``"64 bits"``
+    for a hashing method (its ``code_bits`` records)."""
+    bits = sorted({int(v) for v in records.loc[records["metric"] == "code_bits", "value"]})
+    if bits:  # binary codes: their length, not the d asked (which a hashing method ignores)
+        return "/".join(str(b) for b in bits) + " bits"
     requested = sorted({int(d) for d in records["dim"]})
     asked = "/".join(str(d) for d in requested)
     kept = sorted({int(v) for v in
@@ -103,6 +107,13 @@ def dim_label(records: pd.DataFrame) -> str:
 def _std(values: pd.Series) -> float:
     """Sample standard deviation (ddof = 1); 0 for a single value."""
     return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def ranking_label(records: pd.DataFrame) -> str:
+    """How a cell's gallery was ranked: ``"Hamming"`` for binary codes (``code_bits`` records),
+    else ``"cosine"``, the paper's score (every table of the book ranks real-valued embeddings by
+    cosine)."""
+    return "Hamming" if (records["metric"] == "code_bits").any() else "cosine"
 
 
 def summarise(df: pd.DataFrame, metric: str = "map") -> pd.DataFrame:

@@ -50,5 +50,8 @@ ARTEFACTS: tuple[Artefact, ...] = (
     Artefact("per_class_significance", "13_per_class_significance",
              "Per-class AP and a paired statistical comparison",
              ("per_class_ap.csv", "significance.csv")),
+    Artefact("ablation_adversary", "14_ablation_adversary",
+             "Ablation: the state-of-the-art baselines' adversaries on and off",
+             ("records.csv", "summary.csv", "separability.csv")),
 )
 

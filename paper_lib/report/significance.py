@@ -37,11 +37,18 @@ from scipy import stats
 from paper_lib.experiment import DIRECTIONS, SplitResult
 from paper_lib.methods.registry import get_method
 from paper_lib.metrics.retrieval import average_precision, per_class_ap
+from paper_lib.paper import SOTA_BASELINES
 
 #: the methods of the per-class heat map (CCA, C-CCA, S-DCCA, TNN-C-CCA)
 PER_CLASS_METHODS: tuple[str, ...] = ("cca", "c_cca", "c_dcca", "tnn_c_cca")
-#: the comparisons: (method A, method B), A - B
-COMPARISONS: tuple[tuple[str, str], ...] = (("tnn_c_cca", "c_cca"), ("tnn_c_cca", "c_dcca"))
+#: the comparisons: (method A, method B), A - B: TNN-C-CCA against the C-CCA it is built on,
+#: the strongest CCA-based baseline (S-DCCA) and each of the four state-of-the-art baselines
+COMPARISONS: tuple[tuple[str, str], ...] = (
+    ("tnn_c_cca", "c_cca"), ("tnn_c_cca", "c_dcca"),
+    *(("tnn_c_cca", baseline) for baseline in SOTA_BASELINES))
+#: every method whose fits the per-class map and the comparisons read (heat map's first)
+FITTED_METHODS: tuple[str, ...] = tuple(dict.fromkeys(
+    (*PER_CLASS_METHODS, *(m for pair in COMPARISONS for m in pair))))
 SIGNIFICANCE_COLUMNS = ["method_a", "method_b", "direction", "test", "unit", "n", "statistic",
                         "p_value", "mean_diff", "ci_low", "ci_high", "note"]
 # [choice] 10,000 bootstrap resamples (Monte-Carlo error of a 95 % percentile bound ~0.2 % of the
