@@ -8,11 +8,12 @@ PROFILE ?= full
 DATA_DIR ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: book test reproduce html lint clean help setup
+.PHONY: book test reproduce html lint clean help setup wheel-check
 
 help:
 	@echo "make book  - set up .venv, run every notebook (DATASET=$(DATASET) PROFILE=$(PROFILE)), build _build/html"
 	@echo "make test  - set up .venv, run ruff, the import contracts, mypy and the test-suite"
+	@echo "make wheel-check - build the wheel and sdist, install the wheel in fresh environments (core, then [book]) and smoke-test it"
 	@echo "make clean - remove build outputs (keeps .venv and the data cache)"
 
 setup: $(STAMP)
@@ -35,13 +36,20 @@ reproduce: $(STAMP)
 	$(VENV)/bin/paper-lib reproduce --dataset $(DATASET) --profile $(PROFILE) $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check paper_lib notebooks tests
+	$(VENV)/bin/ruff check paper_lib notebooks tests .ci/smoke.py
 	@# the architecture (layers, no import circle; pyproject.toml [tool.importlinter]) and the types
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 	@# pytest exits 5 when it collected no test: treat that as a failure, not a pass
 	@$(PY) -m pytest -q tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+	@# the docstrings' Examples (shown in the API reference)
+	$(PY) -m pytest -q --doctest-modules paper_lib
+
+# build the sdist and the wheel, install the wheel with the core only and then with [book] in a
+# fresh virtual environment, smoke-test it and run one notebook (.ci/wheel_check.sh)
+wheel-check: $(STAMP)
+	PY=$(abspath $(PY)) bash .ci/wheel_check.sh
 
 clean:
 	rm -rf _build results

@@ -18,4 +18,6 @@ companion" page):
   ``paths``.
 """
 
+# The one home of the version: pyproject.toml reads it ([tool.setuptools.dynamic]), the wheel's
+# metadata carries it, CHANGELOG.md's newest entry names it (tests/test_packaging.py).
 __version__ = "0.1.0"

@@ -46,16 +46,20 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
 
 
 def write_bytes(target: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``target`` atomically (all or nothing); returns the path."""
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
     return Path(target)
 
 
 def write_text(target: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``target`` atomically; returns the path."""
     return write_bytes(target, text.encode("utf-8"))
 
 
 def write_json(target: str | Path, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON with sorted keys (:func:`jsonable` converts numpy values)
+    to ``target`` atomically; returns the path."""
     return write_text(target, json.dumps(obj, indent=2, sort_keys=True, default=jsonable) + "\n")
 
 

@@ -41,6 +41,8 @@ def _add_pipeline_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``paper-lib`` argument parser and its subcommands ``reproduce``, ``book``, ``data``,
+    ``run``."""
     parser = argparse.ArgumentParser(
         prog="paper-lib",
         description="Reproducible companion of TNN-C-CCA (Zeng, Yu, Oyama, ACM TOMM 2020).")
@@ -86,6 +88,8 @@ def _pipeline(args: argparse.Namespace, build_book: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``paper-lib`` with ``argv`` (default: the command line); returns the exit status
+    (2 and one line on stderr for a :class:`~paper_lib.errors.UserError`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

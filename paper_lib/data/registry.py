@@ -46,14 +46,38 @@ def load_dataset(name_or_path: str, data_dir: str | Path | None = None, seed: in
 
     Parameters
     ----------
-    name_or_path: one of :func:`dataset_names`, or a path to a ``.h5``/``.hdf5`` file.
-    data_dir:     real datasets only: the dataset's folder, or a root holding ``<name>/``
-                  (default ``paths.data_dir()/<name>``). Ignored for embedded datasets.
-    seed:         generator seed (embedded) and fold seed where folds must be made (AVE
-                  without its official split, generic files without a split). The authors'
-                  fixed folds never depend on it.
-    options:      passed to the generator or the format reader (e.g. ``sequences=True``,
-                  ``format="clips"``, ``class_dir=...``, ``difficulty=...``).
+    name_or_path : str or Path
+        One of :func:`dataset_names`, or a path to a ``.h5``/``.hdf5`` file.
+    data_dir : str or Path, optional
+        Real datasets only: the dataset's folder, or a root holding ``<name>/`` (default
+        ``paths.data_dir()/<name>``). Ignored for embedded datasets.
+    seed : int, default=0
+        Generator seed (embedded) and fold seed where folds must be made (AVE without its
+        official split, generic files without a split). The authors' fixed folds never depend
+        on it.
+    **options
+        Passed to the generator or the format reader (e.g. ``sequences=True``,
+        ``format="clips"``, ``class_dir=...``, ``difficulty=...``).
+
+    Returns
+    -------
+    PairedDataset
+        The dataset, checked.
+
+    Raises
+    ------
+    DataError
+        For an unknown name, a missing file or bad data; the message names the file and the
+        problem (and how to get a missing dataset).
+
+    Examples
+    --------
+    A small synthetic dataset (generated, not cached):
+
+    >>> ds = load_dataset("synthetic", n_classes=3, n_per_class=10, d_audio=4, d_visual=6,
+    ...                   max_seconds=3, use_cache=False)
+    >>> ds.audio.shape, ds.visual.shape, ds.n_classes, ds.n_folds
+    ((30, 4), (30, 6), 3, 5)
     """
     name = str(name_or_path)
     if name in EMBEDDED:

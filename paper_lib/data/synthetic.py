@@ -231,6 +231,13 @@ def make_synthetic(seed: int = 0, n_classes: int | None = None, n_per_class: int
     ``n_classes`` defaults to 10 (or to ``len(class_sizes)``); ``class_sizes`` gives unequal
     classes. Same arguments -> identical arrays. Per-second views are float32 (N, max_seconds, d),
     clip-level views float64.
+
+    Examples
+    --------
+    >>> ds = make_synthetic(seed=0, n_classes=3, n_per_class=10, d_audio=4, d_visual=6,
+    ...                     max_seconds=3, use_cache=False)
+    >>> ds.audio.shape, ds.visual.shape, ds.audio_seq.shape, ds.class_counts().tolist()
+    ((30, 4), (30, 6), (30, 3, 4), [10, 10, 10])
     """
     sizes = _resolve_class_sizes(n_classes, n_per_class, class_sizes)
     _check_args(d_audio, d_visual, max_seconds, difficulty)

@@ -28,11 +28,13 @@ FITTING_CODE = ("methods", "metrics", "data", "experiment")
 
 
 def fitting_code_fingerprint() -> str:
+    """The fingerprint of the :data:`FITTING_CODE` packages' sources (part of every key)."""
     root = paths.REPO_ROOT / "paper_lib"
     return "".join(code_fingerprint(root / part) for part in FITTING_CODE)
 
 
 def cache_root() -> Path:
+    """Where the entries live: ``<paths.cache_dir()>/experiments``."""
     return paths.cache_dir() / "experiments"
 
 

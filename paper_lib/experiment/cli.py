@@ -21,6 +21,7 @@ RESERVED = {"n_components": "--dim", "random_state": "--seed/--seeds", "epochs":
 
 
 def add_run_parser(sub: Any) -> None:
+    """Add the ``run`` subcommand and its options to the ``paper-lib`` subparsers ``sub``."""
     p = sub.add_parser("run", help="cross-validate methods on a dataset; print MAP, write CSV")
     p.add_argument("--dataset", default="avdigits",
                    help="dataset name or a path to a generic .h5 file")

@@ -1,6 +1,7 @@
 """Evaluate one split: fit a fresh estimator on the training rows, embed the test rows, score.
 
 Protocol (the paper's, made explicit):
+
 - for every split the estimator is built afresh and ``fit`` sees the training rows only;
 - test embeddings are computed per view (audio from audio, visual from visual), never from the
   partner modality, over the whole test fold (no dropped partial batch);
@@ -30,6 +31,7 @@ from paper_lib.methods.registry import get_method
 from paper_lib.metrics.cross_modal import DIRECTIONS, audio_visual_scores, check_metric
 from paper_lib.metrics.retrieval import retrieval_report
 
+#: the columns of the tidy records (one row per fit, direction and metric)
 RECORD_COLUMNS = ["dataset", "method", "setting", "fold", "seed", "dim", "direction", "metric",
                   "value"]
 
@@ -84,7 +86,52 @@ def build_estimator(method: str, dim: int, seed: int, epochs: int,
 def evaluate_split(ds: PairedDataset, method: str | CrossModalEstimator, split: Split, *,
                    seed: int = 0, dim: int = 10, epochs: int = 10, metric: str = "cosine",
                    hyper: dict[str, Any] | None = None) -> SplitResult:
-    """Fit a fresh estimator on ``split.train``, embed ``split.test`` per view, score both ways."""
+    """Fit a fresh estimator on ``split.train``, embed ``split.test`` per view, score both ways.
+
+    The paper's protocol for one split (see the module docstring): the estimator sees the
+    training rows only; each test view is embedded from itself alone; every test clip queries
+    the whole test fold of the other modality, and
+    :func:`~paper_lib.metrics.retrieval.retrieval_report` scores each direction.
+
+    Parameters
+    ----------
+    ds : PairedDataset
+        The dataset.
+    method : str or CrossModalEstimator
+        A registered method name (see :mod:`paper_lib.methods.registry`), built afresh from
+        ``dim``, ``seed``, ``epochs`` and ``hyper``; or an unfitted estimator, used as given.
+    split : Split
+        The split to evaluate, e.g. from :meth:`PairedDataset.splits
+        <paper_lib.data.dataset.PairedDataset.splits>`.
+    seed : int, default=0
+        The estimator's ``random_state``.
+    dim : int, default=10
+        d, the embedding dimension asked for.
+    epochs : int, default=10
+        Training epochs of the deep methods.
+    metric : {"cosine", "euclidean", "hamming"}, default="cosine"
+        The similarity the gallery is ranked by (a hashing method's own ``retrieval_metric``
+        overrides it).
+    hyper : dict, optional
+        Further hyper-parameters of the method.
+
+    Returns
+    -------
+    SplitResult
+        The test embeddings, labels, metrics of both directions, fit time and peak memory.
+
+    Examples
+    --------
+    >>> from paper_lib.data.registry import load_dataset
+    >>> ds = load_dataset("synthetic", n_classes=3, n_per_class=20, d_audio=8, d_visual=12,
+    ...                   max_seconds=3, use_cache=False)     # 60 clips, 5 folds
+    >>> split = next(ds.splits())                              # fold 0: 48 train, 12 test
+    >>> result = evaluate_split(ds, "c_cca", split, dim=2)
+    >>> result.Z_audio.shape, result.Z_visual.shape, sorted(result.metrics)
+    ((12, 2), (12, 2), ['a2v', 'v2a'])
+    >>> 0.0 <= result.metrics["a2v"]["map"] <= 1.0
+    True
+    """
     check_metric(metric)
     if isinstance(method, str):
         name, est = method, build_estimator(method, dim, seed, epochs, hyper)
@@ -113,7 +160,10 @@ def evaluate_split(ds: PairedDataset, method: str | CrossModalEstimator, split: 
 
 def records(result: SplitResult, dataset: str, dim: int, setting: str = "") -> list[dict[str, Any]]:
     """Tidy rows: one per (method, fold, seed, direction, metric), plus time, memory and the size
-    of the embedding (``effective_dim``, or ``code_bits`` for a hashing method's codes)."""
+    of the embedding (``effective_dim``, or ``code_bits`` for a hashing method's codes).
+
+    Each row is a dict with the keys of :data:`RECORD_COLUMNS`.
+    """
     base = {"dataset": dataset, "method": result.method, "setting": setting,
             "fold": result.split.fold, "seed": result.seed, "dim": dim}
     rows = [base | {"direction": d, "metric": m, "value": float(v)}

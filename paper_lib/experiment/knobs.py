@@ -28,6 +28,7 @@ _REGISTRY: dict[str, Knob] = {}
 
 
 def check_profile(profile: str) -> str:
+    """``profile`` if it is one of :data:`PROFILES`, else :class:`~paper_lib.errors.ParamError`."""
     if profile not in PROFILES:
         raise ParamError(f"profile: unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
     return profile
@@ -151,5 +152,5 @@ N_FOLDS = Knob("n_folds", 5, quick=2, check=integer(minimum=2))
 #: epochs of every deep method (the paper: 10)
 EPOCHS = Knob("epochs", 10, quick=2, check=integer(minimum=1))
 #: training seeds of the main comparison (its table, PR curves and statistics share the fits)
-# [choice] three seeds in the full profile: the std then covers folds and seeds
+#: [choice] three seeds in the full profile: the std then covers folds and seeds
 SEEDS = Knob("seeds", [0, 1, 2], quick=[0], check=int_list(minimum=0))

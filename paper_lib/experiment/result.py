@@ -18,6 +18,35 @@ class SplitResult:
     ``metric`` is the similarity the metrics were computed with; :meth:`scores` rebuilds the
     (query x gallery) matrix with it, so PR curves, per-class AP and significance tests always
     rank exactly as the MAP did.
+
+    Attributes
+    ----------
+    method : str
+        The method's name.
+    split : Split
+        The evaluated split.
+    seed : int
+        The seed of the fit.
+    Z_audio : ndarray of shape (n_test, d)
+        Audio test embeddings.
+    Z_visual : ndarray of shape (n_test, d)
+        Visual test embeddings.
+    labels : ndarray of shape (n_test,)
+        Test labels.
+    metrics : dict
+        Direction ("a2v", "v2a") -> metric name -> value
+        (:func:`~paper_lib.metrics.retrieval.retrieval_report`).
+    fit_seconds : float
+        Wall time of the fit and the two embeddings.
+    peak_rss_mb : float
+        Peak resident memory above the start during the fit, in MB.
+    estimator : CrossModalEstimator or None
+        The fitted estimator; ``None`` when the result was read back from the experiment cache.
+    metric : str
+        Similarity of the ranking (cosine in the paper).
+    effective_dim : int or None
+        Canonical directions the estimator kept (its ``n_components_``), ``None`` for a method
+        that has no such stage.
     """
 
     method: str
@@ -29,11 +58,11 @@ class SplitResult:
     metrics: dict[str, dict[str, float]]   # direction -> metric name -> value
     fit_seconds: float
     peak_rss_mb: float
-    #: the fitted estimator; ``None`` when the result was read back from the experiment cache
+    # the fitted estimator; ``None`` when the result was read back from the experiment cache
     estimator: CrossModalEstimator | None = None
     metric: str = "cosine"   # similarity of the ranking (cosine in the paper)
-    #: canonical directions the estimator kept (its ``n_components_``; numerically-zero
-    #: correlations are dropped), ``None`` for a method that has no such stage
+    # canonical directions the estimator kept (its ``n_components_``; numerically-zero
+    # correlations are dropped), ``None`` for a method that has no such stage
     effective_dim: int | None = None
 
     def scores(self, direction: str) -> np.ndarray:

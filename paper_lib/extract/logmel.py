@@ -4,7 +4,7 @@ The paper's audio features for VEGAS are VGGish embeddings (128-d per second). V
 CNN on log-mel patches; its input front-end is fully specified by the public ``vggish_params.py`` /
 ``mel_features.py`` of the AudioSet release, and this module follows it step by step:
 
-1. mono (mean over channels), 16 kHz (polyphase resampling, :func:`scipy.signal.resample_poly`);
+1. mono (mean over channels), 16 kHz (polyphase resampling, ``scipy.signal.resample_poly``);
 2. frames of 25 ms (``W = 400`` samples) every 10 ms (``H = 160``):
    ``n_frames = 1 + floor((n_samples - W) / H)`` (a trailing partial frame is dropped);
 3. periodic Hann window ``w[n] = 0.5 - 0.5 cos(2 pi n / W)``, FFT of length ``N = 512`` (the next
@@ -178,7 +178,7 @@ def log_mel(waveform: ArrayLike, sample_rate: int) -> np.ndarray:
 
 
 def log_mel_many(waveforms: Sequence[ArrayLike], sample_rate: int) -> list[np.ndarray]:
-    """:func:`log_mel` of many waveforms, with one matrix product for all their frames.
+    """:func:`~paper_lib.extract.logmel.log_mel` of many waveforms, with one matrix product for all their frames.
 
     Equal to ``[log_mel(w, sample_rate) for w in waveforms]``; faster for many short clips
     because the (frames x 257) @ (257 x 64) products are batched into one BLAS call.
@@ -210,7 +210,7 @@ def pool_per_second(logmel: np.ndarray, hop_s: float = HOP_SECONDS,
     """(n_seconds, 2 * n_bands) per-second features: [mean | std] of each band over each window.
 
     [choice] The stand-in for a VGGish embedding: for 64 bands this is 128-d, VGGish's width.
-    The standard deviation is the population one (ddof = 0). See :func:`_second_windows` for how
+    The standard deviation is the population one (ddof = 0). See ``_second_windows`` for how
     a trailing partial second is handled.
     """
     logmel = np.asarray(logmel, dtype=np.float64)

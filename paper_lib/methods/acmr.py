@@ -240,29 +240,99 @@ def make_modality_classifier(d: int) -> nn.Sequential:
 class ACMR(CrossModalEstimator):
     """Adversarial Cross-Modal Retrieval (ACMR, Wang et al. 2017); see the module docstring.
 
+    Two projectors map the views into a common d-dimensional space, kept semantically
+    structured by a label classifier and cross-modal triplet constraints, while a modality
+    classifier trained against them pushes the two modalities' embeddings to be
+    indistinguishable. One of the paper's four state-of-the-art baselines; supervised: ``fit``
+    needs the class labels ``y``.
+
     Parameters
     ----------
-    n_components : d, the width of the common space (10).
-    hidden : hidden widths of each projector ((256, 128)).
-    alpha, beta : weights of L_imi and L_imd in L_emb, eq. (8) (1, 1).
-    reg : weight of L_reg, eq. (7) (1e-3; the paper writes 1).
-    margin, neg_weight : μ and λ_t of the triplet terms, eq. (4)/(5) (1.0, 1.0).
-    adversarial : False switches the adversary off (the projectors ignore D).
-    adv_weight : λ, the adversarial factor's maximum (1.0).
-    adv_schedule : "dann" (λ_p ramps up from 0, the authors') | "constant".
-    optimisation : "alternating" (Algorithm 1, default) | "grl" (one step through a gradient
-        reversal layer).
-    k : projector steps per D step in "alternating" (1; "grl" steps both players every batch).
-    lr, disc_lr : Adam learning rates of the projectors + label classifier (3e-3) and of D
-        (None: the same).
-    epochs, batch_size : epochs (10) and clips per minibatch (32).
-    random_state : seeds weights and data order.
+    n_components : int, default=10
+        d, the width of the common space.
+    hidden : sequence of int, default=(256, 128)
+        Hidden widths of each projector.
+    alpha : float, default=1.0
+        Weight of L_imi in L_emb, eq. (8).
+    beta : float, default=1.0
+        Weight of L_imd in L_emb, eq. (8).
+    reg : float, default=1e-3
+        Weight of L_reg, eq. (7) (the paper writes 1).
+    margin : float, default=1.0
+        μ of the triplet terms, eqs. (4)/(5).
+    neg_weight : float, default=1.0
+        λ_t of the triplet terms, eqs. (4)/(5).
+    adversarial : bool, default=True
+        False switches the adversary off (the projectors ignore D).
+    adv_weight : float, default=1.0
+        λ, the adversarial factor's maximum.
+    adv_schedule : {"dann", "constant"}, default="dann"
+        "dann" (λ_p ramps up from 0, the authors') or "constant".
+    optimisation : {"alternating", "grl"}, default="alternating"
+        "alternating" (Algorithm 1) or "grl" (one step through a gradient reversal layer).
+    k : int, default=1
+        Projector steps per D step in "alternating" ("grl" steps both players every batch).
+    lr : float, default=3e-3
+        Adam learning rate of the projectors and the label classifier.
+    disc_lr : float or None, default=None
+        Adam learning rate of D (None: ``lr``).
+    epochs : int, default=10
+        Training epochs.
+    batch_size : int, default=32
+        Clips per minibatch.
+    random_state : int or None, default=0
+        Seeds weights and data order.
 
-    Fitted attributes: ``projector_audio_``, ``projector_visual_``, ``label_classifier_``,
-    ``modality_classifier_``, ``scaler_audio_``, ``scaler_visual_``, ``classes_``,
-    ``n_components_``, ``history_`` (per epoch: loss = mean L_emb, imi, imd, reg, adv = D's mean
-    L_adv, disc_acc = D's accuracy, lambda = the mean λ_p, objective = mean L_emb − λ_p L_adv),
-    ``n_batches_``, ``batch_size_``, ``n_features_audio_``, ``n_features_visual_``.
+    Attributes
+    ----------
+    projector_audio_ : torch.nn.Module
+        f_T, the audio projector.
+    projector_visual_ : torch.nn.Module
+        f_V, the visual projector.
+    label_classifier_ : torch.nn.Module
+        The label classifier on the common space (eq. (2)).
+    modality_classifier_ : torch.nn.Module
+        D, the modality classifier (eq. (1)).
+    scaler_audio_ : Standardizer
+        z-scoring of the audio inputs (training statistics).
+    scaler_visual_ : Standardizer
+        z-scoring of the visual inputs.
+    classes_ : ndarray
+        The class labels seen by ``fit``.
+    n_components_ : int
+        d, the width of the embedding.
+    history_ : list of dict
+        Per epoch: loss = mean L_emb, imi, imd, reg, adv = D's mean L_adv, disc_acc = D's
+        accuracy, lambda = the mean λ_p, objective = mean L_emb − λ_p L_adv.
+    n_batches_ : int
+        Minibatches per epoch.
+    batch_size_ : int
+        The largest minibatch.
+    n_features_audio_ : int
+        Width d_a of the audio view seen by ``fit``.
+    n_features_visual_ : int
+        Width d_v of the visual view seen by ``fit``.
+
+    References
+    ----------
+    B. Wang, Y. Yang, X. Xu, A. Hanjalic, H. T. Shen. Adversarial cross-modal retrieval.
+    ACM Multimedia 2017, 154-162.
+
+    Y. Ganin, V. Lempitsky. Unsupervised domain adaptation by backpropagation. ICML 2015,
+    1180-1189.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(3), 20)                      # 3 classes x 20 paired clips
+    >>> X_audio = 3 * rng.normal(size=(3, 6))[y] + rng.normal(size=(60, 6))    # (N, d_a)
+    >>> X_visual = 3 * rng.normal(size=(3, 8))[y] + rng.normal(size=(60, 8))   # (N, d_v)
+    >>> from paper_lib.methods.acmr import ACMR
+    >>> acmr = ACMR(n_components=2, hidden=(16,), epochs=1)
+    >>> Z_audio, Z_visual = acmr.fit(X_audio, X_visual, y).transform(X_audio, X_visual)
+    >>> Z_audio.shape, Z_visual.shape
+    ((60, 2), (60, 2))
     """
 
     supervised = True

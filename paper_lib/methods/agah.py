@@ -71,6 +71,7 @@ critics 512 -> 512 -> 256 -> 1 with ReLU. The sums in (7)-(10) are sums over the
 in the authors' code (``reduction='sum'``); the critic terms are means.
 
 Adaptations to our data and budget ([choice]):
+
 - feature networks: MLPs on clip-level features instead of the paper's CNN-F image net and its
   text MLP (text net: 8192 -> 4096 -> 512, all ReLU): z-scored input -> ``hidden`` (512) -> ReLU
   -> ``emb_dim`` (512) -> ReLU for each view; image and text nets are replaced alike, and the
@@ -205,7 +206,7 @@ def cosine_triplet_loss(anchor: torch.Tensor, target: torch.Tensor,
 
 
 def cosine_quantization_loss(H: torch.Tensor) -> torch.Tensor:
-    """Eq. (8): Σ_i 1 / (1 + exp(cos(|h_i|, 1))); smallest when every |h_ik| is equal."""
+    """Eq. (8): Σ_i 1 / (1 + exp(cos(``|h_i|``, 1))); smallest when every ``|h_ik|`` is equal."""
     cos = F.cosine_similarity(H.abs(), torch.ones_like(H), dim=1)
     return torch.sigmoid(-cos).sum()                               # 1/(1+e^x) = σ(−x)
 
@@ -284,29 +285,109 @@ class _TrainState:
 class AGAH(CrossModalEstimator):
     """Adversary Guided Asymmetric Hashing (Gu et al., ICMR 2019); see the module docstring.
 
+    A supervised deep cross-modal hashing method: per-modality feature networks, an
+    adversary-guided multi-label attention module, and a hash layer per modality whose signs are
+    the K-bit codes, tied by a cosine triplet loss across modalities and an asymmetric loss to a
+    learned binary code per class. One of the paper's four state-of-the-art baselines;
+    supervised: ``fit`` needs the class labels ``y``.
+
     Parameters
     ----------
-    n_bits : K, the code length (64; the paper reports 16, 32, 64, 128).
-    output : "codes" (sign(h) ∈ {−1, +1}, Hamming ranking) | "relaxed" (the tanh outputs h).
-    emb_dim : feature width (512 [code]); hidden : hidden width of each feature MLP [choice].
-    lambd : λ of eq. (3) (0.8); omega : ω of eq. (2) (5).
-    margin : m of eq. (7) (0.3).
-    alpha, gamma, eta, mu : weights of eqs. (8), (9), (10) and of L_adv in (11)
-        (1, 0.001, 1, 1).
-    gp_weight : gradient-penalty weight of eq. (5) (10).
-    adversarial : False switches the adversary off (no critics, no L_adv).
-    lr, weight_decay : Adamax for the networks (1e-3, 5e-4).
-    critic_lr, critic_weight_decay : Adamax (betas 0.5, 0.9) for the critics (1e-3, 1e-4).
-    epochs : training epochs (the runner's global value; the paper trains 300).
-    batch_size : clips per minibatch (128, the paper's; see the module docstring).
-    random_state : seeds weights, the initial code map, data order and the penalty's ε.
+    n_bits : int, default=DEFAULT_CODE_LENGTH
+        K, the code length (64; the paper reports 16, 32, 64, 128).
+    output : {"codes", "relaxed"}, default="codes"
+        "codes" (sign(h) ∈ {−1, +1}, Hamming ranking) or "relaxed" (the tanh outputs h).
+    emb_dim : int, default=512
+        Feature width ([code]).
+    hidden : int, default=512
+        Hidden width of each feature MLP ([choice]).
+    lambd : float, default=0.8
+        λ of eq. (3).
+    omega : float, default=5.0
+        ω of eq. (2).
+    margin : float, default=0.3
+        m of eq. (7).
+    alpha : float, default=1.0
+        Weight of eq. (8).
+    gamma : float, default=0.001
+        Weight of eq. (9).
+    eta : float, default=1.0
+        Weight of eq. (10).
+    mu : float, default=1.0
+        Weight of L_adv in eq. (11).
+    gp_weight : float, default=10.0
+        Gradient-penalty weight of eq. (5).
+    adversarial : bool, default=True
+        False switches the adversary off (no critics, no L_adv).
+    lr : float, default=1e-3
+        Adamax learning rate of the networks.
+    weight_decay : float, default=5e-4
+        Adamax weight decay of the networks.
+    critic_lr : float, default=1e-3
+        Adamax (betas 0.5, 0.9) learning rate of the critics.
+    critic_weight_decay : float, default=1e-4
+        Adamax weight decay of the critics.
+    epochs : int, default=10
+        Training epochs (the runner's global value; the paper trains 300).
+    batch_size : int, default=128
+        Clips per minibatch (the paper's; see the module docstring).
+    random_state : int or None, default=0
+        Seeds weights, the initial code map, data order and the penalty's ε.
 
-    Fitted attributes: ``net_audio_``, ``net_visual_`` (φ of eq. (1)), ``hash_audio_``,
-    ``hash_visual_`` (eq. (6)), ``critic_audio_``, ``critic_visual_`` (eq. (5); ``None`` when
-    ``adversarial=False``), ``feature_map_`` (M, (c, emb_dim)), ``code_map_`` (C, (c, n_bits)),
-    ``classes_``, ``scaler_audio_``, ``scaler_visual_``, ``history_`` (per epoch: epoch and the
-    means of :data:`HISTORY_KEYS`), ``n_batches_``, ``batch_size_``, ``n_components_``
-    (= n_bits), ``n_features_audio_``, ``n_features_visual_``.
+    Attributes
+    ----------
+    net_audio_ : torch.nn.Module
+        φ of eq. (1) for the audio view.
+    net_visual_ : torch.nn.Module
+        φ of eq. (1) for the visual view.
+    hash_audio_ : torch.nn.Module
+        The audio hash layer (eq. (6)).
+    hash_visual_ : torch.nn.Module
+        The visual hash layer (eq. (6)).
+    critic_audio_ : torch.nn.Module or None
+        The audio critic (eq. (5); ``None`` when ``adversarial=False``).
+    critic_visual_ : torch.nn.Module or None
+        The visual critic.
+    feature_map_ : torch.Tensor of shape (c, emb_dim)
+        M, the multi-label feature map.
+    code_map_ : torch.Tensor of shape (c, n_bits)
+        C, the binary multi-label code map.
+    classes_ : ndarray
+        The class labels seen by ``fit``.
+    scaler_audio_ : Standardizer
+        z-scoring of the audio inputs (training statistics).
+    scaler_visual_ : Standardizer
+        z-scoring of the visual inputs.
+    history_ : list of dict
+        Per epoch: the epoch and the means of :data:`HISTORY_KEYS`.
+    n_batches_ : int
+        Minibatches per epoch.
+    batch_size_ : int
+        The largest minibatch.
+    n_components_ : int
+        The code length (= ``n_bits``).
+    n_features_audio_ : int
+        Width d_a of the audio view seen by ``fit``.
+    n_features_visual_ : int
+        Width d_v of the visual view seen by ``fit``.
+
+    References
+    ----------
+    W. Gu, X. Gu, J. Gu, B. Li, Z. Xiong, W. Wang. Adversary guided asymmetric hashing for
+    cross-modal retrieval. ACM ICMR 2019, 159-167.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(3), 20)                      # 3 classes x 20 paired clips
+    >>> X_audio = 3 * rng.normal(size=(3, 6))[y] + rng.normal(size=(60, 6))    # (N, d_a)
+    >>> X_visual = 3 * rng.normal(size=(3, 8))[y] + rng.normal(size=(60, 8))   # (N, d_v)
+    >>> from paper_lib.methods.agah import AGAH
+    >>> agah = AGAH(n_bits=8, emb_dim=16, hidden=16, epochs=1)
+    >>> Z_audio, Z_visual = agah.fit(X_audio, X_visual, y).transform(X_audio, X_visual)
+    >>> Z_audio.shape, sorted(np.unique(Z_visual).tolist())    # 8-bit codes in {-1, +1}
+    ((60, 8), [-1.0, 1.0])
     """
 
     supervised = True

@@ -1,6 +1,7 @@
 """The one API every cross-modal method follows.
 
 Conventions (after scikit-learn's ``cross_decomposition`` and cca_zoo's ``_base.py``):
+
 - the constructor only stores hyper-parameters;
 - ``fit(X_audio, X_visual, y=None)`` checks the hyper-parameters, learns from the *training* rows
   only and returns ``self``;
@@ -8,6 +9,12 @@ Conventions (after scikit-learn's ``cross_decomposition`` and cca_zoo's ``_base.
   embedding never looks at the visual partner, and vice versa) and returns ``(Z_audio, Z_visual)``;
   a view passed as ``None`` comes back as ``None``;
 - fitted state ends in ``_``; ``transform`` before ``fit`` raises ``NotFittedError``.
+
+Every estimator is a scikit-learn ``BaseEstimator``: ``get_params``/``set_params`` read the
+constructor's signature, so ``sklearn.base.clone`` gives a fresh, unfitted copy with the same
+hyper-parameters, and ``sklearn.utils.validation.check_is_fitted`` works. scikit-learn's own
+tools (``GridSearchCV``, ``Pipeline``) take one array ``X``: ``sklearn_adapter.StackedViews``
+presents the two views to them as one.
 
 ``fit`` and ``transform`` are written once, here. An estimator implements three hooks:
 
@@ -25,6 +32,10 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.utils import Tags
+from sklearn.utils.metadata_routing import UNUSED
 
 from paper_lib.errors import UserError
 from paper_lib.methods._validation import check_transform_view
@@ -43,12 +54,20 @@ def by_view(view: View, audio: _T, visual: _T) -> _T:
     return audio if view == "audio" else visual
 
 
-class NotFittedError(RuntimeError):
-    """Raised when ``transform`` is called on an estimator that has not been fitted."""
+class NotFittedError(SklearnNotFittedError, RuntimeError):
+    """Raised when ``transform`` is called on an estimator that has not been fitted.
+
+    scikit-learn's ``NotFittedError`` (so ``except sklearn.exceptions.NotFittedError``, and its
+    bases ``ValueError`` and ``AttributeError``, catch it), and still a ``RuntimeError``, as it was
+    before the estimators became scikit-learn estimators."""
 
 
-class CrossModalEstimator:
+class CrossModalEstimator(BaseEstimator):
     """Base class: two views in, two embeddings out."""
+
+    # The two views are data, not metadata to route: no ``set_fit_request(X_audio=...)``.
+    __metadata_request__fit = {"X_audio": UNUSED, "X_visual": UNUSED}
+    __metadata_request__transform = {"X_audio": UNUSED, "X_visual": UNUSED}
 
     #: "mean" methods take clip-level (N, d) arrays; "sequence" methods take (N, T, d) arrays
     #: zero-padded in time plus ``lengths`` (N,) passed as a keyword to fit/transform.
@@ -104,6 +123,7 @@ class CrossModalEstimator:
     def fit_transform(self, X_audio: np.ndarray, X_visual: np.ndarray,
                       y: np.ndarray | None = None, **kwargs: Any
                       ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """``fit`` on the two views, then ``transform`` them (each from itself alone)."""
         return self.fit(X_audio, X_visual, y, **kwargs).transform(X_audio, X_visual, **kwargs)
 
     # -- hooks -----------------------------------------------------------------------------------
@@ -118,11 +138,21 @@ class CrossModalEstimator:
         """Embed one validated view ``X`` of modality ``view``; (n, d) out."""
         raise NotImplementedError
 
-    # -- helpers ---------------------------------------------------------------------------------
-    def get_params(self) -> dict[str, Any]:
-        """Hyper-parameters as stored by the constructor (public attributes not ending in ``_``)."""
-        return {k: v for k, v in vars(self).items() if not k.startswith("_") and not k.endswith("_")}
+    # -- scikit-learn protocol (get_params, set_params, clone and repr come from BaseEstimator) --
+    def __sklearn_is_fitted__(self) -> bool:
+        """What ``sklearn.utils.validation.check_is_fitted`` asks: has ``fit`` completed?"""
+        return hasattr(self, self._fitted_attribute)
 
+    def __sklearn_tags__(self) -> Tags:
+        """The input is two views, not one array ``X``: scikit-learn's ``check_estimator`` cannot
+        call ``fit(X, y)`` on it and skips it (``StackedViews`` is the estimator it checks);
+        labels are required by the supervised methods."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.target_tags.required = self.supervised
+        return tags
+
+    # -- helpers ---------------------------------------------------------------------------------
     def _n_features(self, view: View) -> int:
         """Width of the view seen by ``fit`` (``n_features_audio_`` / ``n_features_visual_``)."""
         return int(getattr(self, f"n_features_{view}_"))
@@ -131,7 +161,3 @@ class CrossModalEstimator:
         if not hasattr(self, attribute or self._fitted_attribute):
             raise NotFittedError(
                 f"{type(self).__name__} is not fitted yet: call fit(X_audio, X_visual, y) first.")
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"

@@ -37,11 +37,11 @@ from paper_lib.methods.base import CrossModalEstimator, View, by_view
 Covariances = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 #: a canonical correlation ρ_i ≤ ZERO_CORRELATION_RTOL · ρ_1 counts as zero and its direction is
-#: dropped (the one tolerance of the package for "this direction carries no correlation")
-# [choice] 1e-6 relative to the largest correlation: the correlations that are zero in exact
-# arithmetic (Rasiwasia's beyond C − 1) come out of the SVD at round-off level, ~1e-15·ρ_1, and a
-# genuine correlation a million times weaker than the first is useless for retrieval anyway; the
-# same value as the d-ablation chapter's non-zero count, so the two agree.
+#: dropped (the one tolerance of the package for "this direction carries no correlation").
+#: [choice] 1e-6 relative to the largest correlation: the correlations that are zero in exact
+#: arithmetic (Rasiwasia's beyond C − 1) come out of the SVD at round-off level, ~1e-15·ρ_1, and a
+#: genuine correlation a million times weaker than the first is useless for retrieval anyway; the
+#: same value as the d-ablation chapter's non-zero count, so the two agree.
 ZERO_CORRELATION_RTOL: float = 1e-6
 
 
@@ -72,7 +72,7 @@ def cca_from_covariances(C_aa: np.ndarray, C_vv: np.ndarray, C_av: np.ndarray, d
 
     T = Σ_aa^{-1/2} Σ_av Σ_vv^{-1/2} = U S Vᵀ;  W_a = Σ_aa^{-1/2} U,  W_v = Σ_vv^{-1/2} V,
     ρ = S (descending). The directions satisfy W_aᵀ Σ_aa W_a = I, W_vᵀ Σ_vv W_v = I and
-    W_aᵀ Σ_av W_v = diag(ρ). Signs are made deterministic with :func:`flip_signs`.
+    W_aᵀ Σ_av W_v = diag(ρ). Signs are made deterministic with ``_linalg.flip_signs``.
 
     Of the first ``d`` directions, those whose correlation is numerically zero
     (ρ_i ≤ ``zero_rtol``·ρ_1, :func:`~paper_lib.methods._linalg.numerical_rank`) are dropped, so
@@ -152,17 +152,68 @@ class CovarianceCCABase(CrossModalEstimator):
 
 
 class CCA(CovarianceCCABase):
-    """Regularised closed-form CCA.
+    """Regularised closed-form CCA (Hotelling 1936), the "CCA" baseline of the paper's tables.
+
+    Finds the d pairs of directions (w_a, w_v) along which the paired audio and visual rows are
+    most correlated, with a ridge on both view covariances, in closed form (one SVD; see the
+    module docstring). Unsupervised: ``fit`` ignores ``y``.
 
     Parameters
     ----------
-    n_components : number d of canonical directions asked for (the paper uses d = 10); after
-        ``fit``, ``n_components_`` ≤ d is the number kept.
-    reg : absolute ridge added to both view covariances, Σ + reg·I (the authors use 1e-4).
-    drop_zero_correlations : drop the directions whose canonical correlation is numerically zero
-        (≤ ``ZERO_CORRELATION_RTOL``·ρ_1; default True). False keeps all d, e.g. to show a full
+    n_components : int, default=10
+        Number d of canonical directions asked for (the paper uses d = 10); after ``fit``,
+        ``n_components_`` ≤ d is the number kept.
+    reg : float, default=1e-4
+        Absolute ridge added to both view covariances, Σ + reg·I (the authors use 1e-4).
+    random_state : int or None, default=None
+        Unused (the solution is closed-form); kept so every method has the same API.
+    drop_zero_correlations : bool, default=True
+        Drop the directions whose canonical correlation is numerically zero
+        (≤ :data:`ZERO_CORRELATION_RTOL`·ρ_1). False keeps all d, e.g. to show a full
         canonical spectrum zeros included.
-    random_state : unused (the solution is closed-form); kept so every method has the same API.
+
+    Attributes
+    ----------
+    mean_audio_ : ndarray of shape (d_a,)
+        Training mean of the audio view; ``transform`` centres new rows with it.
+    mean_visual_ : ndarray of shape (d_v,)
+        Training mean of the visual view.
+    weights_audio_ : ndarray of shape (d_a, k)
+        The audio canonical directions W_a, k = ``n_components_``.
+    weights_visual_ : ndarray of shape (d_v, k)
+        The visual canonical directions W_v.
+    correlations_ : ndarray of shape (k,)
+        The canonical correlations on the training rows, descending.
+    n_components_ : int
+        k ≤ ``n_components``: the directions kept (those with a numerically zero correlation
+        are dropped unless ``drop_zero_correlations=False``).
+    n_features_audio_ : int
+        Width d_a of the audio view seen by ``fit``.
+    n_features_visual_ : int
+        Width d_v of the visual view seen by ``fit``.
+
+    References
+    ----------
+    H. Hotelling. Relations between two sets of variates. Biometrika 28(3/4), 321-377,
+    1936.
+
+    D. R. Hardoon, S. Szedmak, J. Shawe-Taylor. Canonical correlation analysis: an overview
+    with application to learning methods. Neural Computation 16(12), 2639-2664, 2004.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(3), 20)                      # 3 classes x 20 paired clips
+    >>> X_audio = 3 * rng.normal(size=(3, 6))[y] + rng.normal(size=(60, 6))    # (N, d_a)
+    >>> X_visual = 3 * rng.normal(size=(3, 8))[y] + rng.normal(size=(60, 8))   # (N, d_v)
+    >>> from paper_lib.methods.cca import CCA
+    >>> cca = CCA(n_components=2).fit(X_audio, X_visual)
+    >>> Z_audio, Z_visual = cca.transform(X_audio, X_visual)   # each view embedded alone
+    >>> Z_audio.shape, Z_visual.shape
+    ((60, 2), (60, 2))
+    >>> bool(cca.correlations_[0] > 0.9)                      # the shared class structure
+    True
     """
 
     def __init__(self, n_components: int = 10, reg: float = 1e-4,

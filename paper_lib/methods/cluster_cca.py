@@ -110,21 +110,75 @@ def cluster_covariances(Xa: np.ndarray, Xv: np.ndarray, y: np.ndarray, reg: floa
 class ClusterCCA(CovarianceCCABase):
     """Supervised Cluster-CCA ("C-CCA"): CCA whose correspondences are all within-class pairs.
 
+    Every audio clip of a class is treated as corresponding to every visual clip of that class,
+    so the learned directions correlate the classes rather than the individual pairs; the
+    covariances come from class sums, never from the explicit pairs (see the module docstring).
+    The first stage of TNN-C-CCA. Supervised: ``fit`` needs the class labels ``y``.
+
     Parameters
     ----------
-    n_components : number d of canonical directions asked for (the paper uses d = 10); after
-        ``fit``, ``n_components_`` ≤ d is the number kept (≤ C − 1 for "rasiwasia").
-    variant : "rasiwasia" (Rasiwasia et al. 2014; means and covariances of the pair expansion)
-        or "beta" (the authors' code: ordinary covariances, blended cross-covariance).
-    beta : weight of the one-to-one paired cross-covariance in the "beta" variant (authors: 0.2);
+    n_components : int, default=10
+        Number d of canonical directions asked for (the paper uses d = 10); after ``fit``,
+        ``n_components_`` ≤ d is the number kept (≤ C − 1 for "rasiwasia").
+    variant : {"rasiwasia", "beta"}, default="rasiwasia"
+        "rasiwasia" (Rasiwasia et al. 2014; means and covariances of the pair expansion) or
+        "beta" (the authors' code: ordinary covariances, blended cross-covariance).
+    beta : float, default=0.2
+        Weight of the one-to-one paired cross-covariance in the "beta" variant (authors: 0.2);
         ignored by "rasiwasia".
-    reg : absolute ridge κ added to both view covariances (authors: 1e-4).
-    random_state : unused (closed-form); kept for a uniform API.
-    drop_zero_correlations : drop directions with a numerically zero correlation (default True;
-        see :class:`paper_lib.methods.cca.CCA`).
+    reg : float, default=1e-4
+        Absolute ridge κ added to both view covariances (authors: 1e-4).
+    random_state : int or None, default=None
+        Unused (closed-form); kept for a uniform API.
+    drop_zero_correlations : bool, default=True
+        Drop directions with a numerically zero correlation (see
+        :class:`paper_lib.methods.cca.CCA`).
 
-    ``mean_audio_`` / ``mean_visual_`` are the pair-weighted means for "rasiwasia" and the
-    ordinary means for "beta"; ``transform`` centres new data with them.
+    Attributes
+    ----------
+    mean_audio_ : ndarray of shape (d_a,)
+        Audio mean that ``transform`` centres new rows with: the pair-weighted mean for
+        "rasiwasia", the ordinary mean for "beta".
+    mean_visual_ : ndarray of shape (d_v,)
+        Visual mean, as ``mean_audio_``.
+    weights_audio_ : ndarray of shape (d_a, k)
+        The audio canonical directions W_a, k = ``n_components_``.
+    weights_visual_ : ndarray of shape (d_v, k)
+        The visual canonical directions W_v.
+    correlations_ : ndarray of shape (k,)
+        The canonical correlations on the training rows, descending.
+    n_components_ : int
+        k ≤ ``n_components``: the directions kept (those with a numerically zero correlation
+        are dropped unless ``drop_zero_correlations=False``).
+    n_features_audio_ : int
+        Width d_a of the audio view seen by ``fit``.
+    n_features_visual_ : int
+        Width d_v of the visual view seen by ``fit``.
+
+    References
+    ----------
+    N. Rasiwasia, D. Mahajan, V. Mahadevan, G. Aggarwal. Cluster canonical correlation
+    analysis. AISTATS 2014, 823-831.
+
+    D. Zeng, Y. Yu, K. Oyama. Deep triplet neural networks with cluster-CCA for audio-visual
+    cross-modal retrieval. ACM Transactions on Multimedia Computing, Communications, and
+    Applications 16(3), 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(3), 20)                      # 3 classes x 20 paired clips
+    >>> X_audio = 3 * rng.normal(size=(3, 6))[y] + rng.normal(size=(60, 6))    # (N, d_a)
+    >>> X_visual = 3 * rng.normal(size=(3, 8))[y] + rng.normal(size=(60, 8))   # (N, d_v)
+    >>> from paper_lib.methods.cluster_cca import ClusterCCA
+    >>> model = ClusterCCA(n_components=4).fit(X_audio, X_visual, y)
+    >>> model.n_components_                 # at most C - 1 = 2 directions carry a correlation
+    2
+    >>> Z_audio, Z_visual = model.transform(X_audio, X_visual)
+    >>> from paper_lib.metrics.cross_modal import cross_modal_map
+    >>> cross_modal_map(Z_audio, Z_visual, y)  # MAP of both directions on the training rows
+    {'a2v': 1.0, 'v2a': 1.0}
     """
 
     supervised = True

@@ -17,6 +17,7 @@ Cluster-CCA covariances of the minibatch (from class sums; see ``cluster_cca.py`
 (github.com/ZenzenDatabase/CMR). ``variant="rasiwasia"`` uses the published Cluster-CCA instead.
 
 Implementation notes:
+
 - σ_i(Σ_aa^{-1/2} Σ_av Σ_vv^{-1/2}) = σ_i(L_a^{-1} Σ_av L_v^{-T}) with Cholesky factors
   Σ = L Lᵀ, because L^{-1} = Q Σ^{-1/2} for an orthogonal Q. [choice] The Cholesky form is used
   for the gradient: unlike ``eigh``'s backward it never divides by eigenvalue gaps.
@@ -145,25 +146,78 @@ def total_correlation(S_aa: torch.Tensor, S_vv: torch.Tensor, S_av: torch.Tensor
 class DCCA(CrossModalEstimator):
     """Deep CCA: two MLPs maximising the minibatch total correlation, then linear CCA.
 
+    Each view goes through its own MLP, trained so that the two outputs are maximally correlated
+    (the sum of their canonical correlations on each minibatch); linear CCA on the outputs then
+    gives the embedding (see the module docstring). The paper's "DCCA" baseline. Unsupervised:
+    ``fit`` ignores ``y``.
+
     Parameters
     ----------
-    n_components : d, dimensions kept by the final linear CCA (10).
-    hidden : hidden widths of each MLP (tanh); the output layer is linear.
-    out_dim : network output width o; ``None`` = ``n_components`` (Andrew 2013 use o = k, so the
+    n_components : int, default=10
+        d, the dimensions kept by the final linear CCA (10).
+    hidden : sequence of int, default=(256, 256)
+        Hidden widths of each MLP (tanh); the output layer is linear.
+    out_dim : int or None, default=None
+        Network output width o; ``None`` = ``n_components`` (Andrew 2013 use o = k, so the
         objective is the sum of all o correlations).
-    epochs : training epochs. The class default (30) only applies when the estimator is built
+    epochs : int, default=30
+        Training epochs. The class default (30) only applies when the estimator is built
         directly: the experiment runner builds DCCA and C-DCCA through the registry
         (``registry._dcca`` / ``_c_dcca``), which passes the runner's global ``epochs`` (10 by
         default, the same for every deep method), so that is what the tables use.
-    lr, batch_size : Adam learning rate and minibatch size.
-    reg : ridge r on the view covariances, in the objective and in the final (Cluster-)CCA.
-    random_state : seeds weights and data order.
+    lr : float, default=1e-3
+        Adam learning rate.
+    batch_size : int, default=500
+        Minibatch size.
+    reg : float, default=1e-4
+        Ridge r on the view covariances, in the objective and in the final (Cluster-)CCA.
+    random_state : int or None, default=0
+        Seeds weights and data order.
 
-    Fitted attributes: ``net_audio_``, ``net_visual_``, ``cca_`` (the final linear stage),
-    ``n_components_`` (the directions the final stage kept, ≤ ``n_components``),
-    ``scaler_audio_``, ``scaler_visual_``, ``history_`` (per epoch: mean minibatch correlation and
-    full-training-set correlation), ``initial_train_correlation_``, ``batch_size_`` (the largest
-    minibatch), ``n_batches_`` (minibatches per epoch).
+    Attributes
+    ----------
+    net_audio_ : torch.nn.Module
+        The trained audio MLP.
+    net_visual_ : torch.nn.Module
+        The trained visual MLP.
+    cca_ : CCA or ClusterCCA
+        The final linear stage, fitted on the network outputs of the training rows.
+    n_components_ : int
+        The directions the final stage kept, ≤ ``n_components``.
+    scaler_audio_ : Standardizer
+        z-scoring of the audio inputs (training statistics).
+    scaler_visual_ : Standardizer
+        z-scoring of the visual inputs.
+    history_ : list of dict
+        Per epoch: the mean minibatch correlation and the full-training-set correlation.
+    initial_train_correlation_ : float
+        The full-training-set correlation before training.
+    batch_size_ : int
+        The largest minibatch.
+    n_batches_ : int
+        Minibatches per epoch.
+    n_features_audio_ : int
+        Width d_a of the audio view seen by ``fit``.
+    n_features_visual_ : int
+        Width d_v of the visual view seen by ``fit``.
+
+    References
+    ----------
+    G. Andrew, R. Arora, J. Bilmes, K. Livescu. Deep canonical correlation analysis.
+    ICML 2013, 1247-1255.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(3), 20)                      # 3 classes x 20 paired clips
+    >>> X_audio = 3 * rng.normal(size=(3, 6))[y] + rng.normal(size=(60, 6))    # (N, d_a)
+    >>> X_visual = 3 * rng.normal(size=(3, 8))[y] + rng.normal(size=(60, 8))   # (N, d_v)
+    >>> from paper_lib.methods.dcca import DCCA
+    >>> dcca = DCCA(n_components=2, hidden=(16,), epochs=1, batch_size=30)
+    >>> Z_audio, Z_visual = dcca.fit(X_audio, X_visual).transform(X_audio, X_visual)
+    >>> Z_audio.shape, Z_visual.shape, len(dcca.history_)
+    ((60, 2), (60, 2), 1)
     """
 
     supervised = False
@@ -289,8 +343,86 @@ class ClusterDCCA(DCCA):
     """C-DCCA / S-DCCA (supervised deep CCA): the DCCA networks trained on the Cluster-CCA
     objective of each minibatch (all within-class pairs, from class sums), then ``ClusterCCA``.
 
-    Extra parameters: ``variant`` ("beta" | "rasiwasia") and ``beta``, used both in the minibatch
-    objective and in the final ``ClusterCCA`` stage.
+    The paper's "C-DCCA" baseline (the authors' S-DCCA). Supervised: ``fit`` needs the class
+    labels ``y``.
+
+    Parameters
+    ----------
+    n_components : int, default=10
+        d, the dimensions kept by the final linear CCA (10).
+    hidden : sequence of int, default=(256, 256)
+        Hidden widths of each MLP (tanh); the output layer is linear.
+    out_dim : int or None, default=None
+        Network output width o; ``None`` = ``n_components`` (Andrew 2013 use o = k, so the
+        objective is the sum of all o correlations).
+    epochs : int, default=30
+        Training epochs. The class default (30) only applies when the estimator is built
+        directly: the experiment runner builds DCCA and C-DCCA through the registry
+        (``registry._dcca`` / ``_c_dcca``), which passes the runner's global ``epochs`` (10 by
+        default, the same for every deep method), so that is what the tables use.
+    lr : float, default=1e-3
+        Adam learning rate.
+    batch_size : int, default=500
+        Minibatch size.
+    reg : float, default=1e-4
+        Ridge r on the view covariances, in the objective and in the final (Cluster-)CCA.
+    variant : {"beta", "rasiwasia"}, default="beta"
+        The Cluster-CCA variant, used both in the minibatch objective and in the final
+        :class:`~paper_lib.methods.cluster_cca.ClusterCCA` stage.
+    beta : float, default=0.2
+        Weight of the paired cross-covariance in the "beta" variant.
+    random_state : int or None, default=0
+        Seeds weights and data order.
+
+    Attributes
+    ----------
+    net_audio_ : torch.nn.Module
+        The trained audio MLP.
+    net_visual_ : torch.nn.Module
+        The trained visual MLP.
+    cca_ : CCA or ClusterCCA
+        The final linear stage, fitted on the network outputs of the training rows.
+    n_components_ : int
+        The directions the final stage kept, ≤ ``n_components``.
+    scaler_audio_ : Standardizer
+        z-scoring of the audio inputs (training statistics).
+    scaler_visual_ : Standardizer
+        z-scoring of the visual inputs.
+    history_ : list of dict
+        Per epoch: the mean minibatch correlation and the full-training-set correlation.
+    initial_train_correlation_ : float
+        The full-training-set correlation before training.
+    batch_size_ : int
+        The largest minibatch.
+    n_batches_ : int
+        Minibatches per epoch.
+    n_features_audio_ : int
+        Width d_a of the audio view seen by ``fit``.
+    n_features_visual_ : int
+        Width d_v of the visual view seen by ``fit``.
+
+    References
+    ----------
+    G. Andrew, R. Arora, J. Bilmes, K. Livescu. Deep canonical correlation analysis.
+    ICML 2013, 1247-1255.
+
+    N. Rasiwasia, D. Mahajan, V. Mahadevan, G. Aggarwal. Cluster canonical correlation
+    analysis. AISTATS 2014, 823-831.
+
+    D. Zeng. Learning joint embedding for cross-modal retrieval (S-DCCA). 2019.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(3), 20)                      # 3 classes x 20 paired clips
+    >>> X_audio = 3 * rng.normal(size=(3, 6))[y] + rng.normal(size=(60, 6))    # (N, d_a)
+    >>> X_visual = 3 * rng.normal(size=(3, 8))[y] + rng.normal(size=(60, 8))   # (N, d_v)
+    >>> from paper_lib.methods.dcca import ClusterDCCA
+    >>> model = ClusterDCCA(n_components=2, hidden=(16,), epochs=1, batch_size=30)
+    >>> Z_audio, Z_visual = model.fit(X_audio, X_visual, y).transform(X_audio, X_visual)
+    >>> Z_audio.shape, Z_visual.shape
+    ((60, 2), (60, 2))
     """
 
     supervised = True

@@ -7,8 +7,10 @@
   eigenvalues below ``EXACT_EIG_RTOL·λ_max`` dropped) and a new row x maps to
   φ(x) = Λ_r^{-1/2} Q_rᵀ k_c(x), where k_c(x) is its kernel vector against the training rows centred
   with the *training* kernel means. Linear CCA on Φ with ridge Σ + reg·I is exactly the regularised
-  kernel CCA of Hardoon, Szedmak & Shawe-Taylor (2004, Sec. 3.3),
+  kernel CCA of Hardoon, Szedmak & Shawe-Taylor (2004, Sec. 3.3)::
+
       ρ = max αᵀK_aK_vβ / sqrt((αᵀK_a²α + κ αᵀK_aα)(βᵀK_v²β + κ βᵀK_vβ)),  with κ = N·reg,
+
   since w = Φᵀα gives αᵀK²α = N·wᵀΣw and αᵀKα = ‖w‖². Cost O(N³): meant for N ≲ 2000.
 - ``approx="nystrom"``: scikit-learn's ``Nystroem`` map on ``n_landmarks`` random training rows
   (ΦΦᵀ ≈ K); with all N rows as landmarks it spans the same space as the exact map.
@@ -49,13 +51,13 @@ from paper_lib.methods.cluster_cca import check_cluster_hyperparameters, cluster
 KERNELS = ("rbf", "laplacian", "linear")
 APPROXIMATIONS = ("auto", "exact", "nystrom")
 #: "auto" uses the exact kernel map up to this many training rows, Nyström above
-# [choice] 1000: the exact map needs an N×N eigendecomposition per view (measured: about a minute
-# per fit at 1,600 rows on a busy 2-core machine); larger training sets (avdigits' 1,600 clips,
-# VEGAS's ~22k) use Nyström with 500 landmarks.
+#: [choice] 1000: the exact map needs an N×N eigendecomposition per view (measured: about a minute
+#: per fit at 1,600 rows on a busy 2-core machine); larger training sets (avdigits' 1,600 clips,
+#: VEGAS's ~22k) use Nyström with 500 landmarks.
 AUTO_EXACT_MAX_N = 1000
 #: eigenvalues of the centred training kernel below this fraction of the largest are dropped
-# [choice] 1e-10: removes the numerically-zero directions (e.g. beyond rank d for a linear
-# kernel, and the constant direction removed by centring) without touching real structure.
+#: [choice] 1e-10: removes the numerically-zero directions (e.g. beyond rank d for a linear
+#: kernel, and the constant direction removed by centring) without touching real structure.
 EXACT_EIG_RTOL = 1e-10
 
 
@@ -234,19 +236,81 @@ class KernelCCABase(CrossModalEstimator):
 class KCCA(KernelCCABase):
     """Regularised kernel CCA (Hardoon et al. 2004) via an exact or Nyström kernel feature map.
 
+    CCA between non-linear features of the two views: each view is mapped by its kernel's
+    feature map (exact, or Nyström for large N) and linear CCA is solved there (see the module
+    docstring). The paper's "KCCA" baseline. Unsupervised: ``fit`` ignores ``y``.
+
     Parameters
     ----------
-    n_components : number d of canonical directions asked for; ``n_components_`` ≤ d are kept.
-    kernel : "rbf" (default), "laplacian" or "linear".
-    gamma : kernel width; None = "scale" heuristic 1/(d·Var(X)) computed per view on the
+    n_components : int, default=10
+        Number d of canonical directions asked for; ``n_components_`` ≤ d are kept.
+    kernel : {"rbf", "laplacian", "linear"}, default="rbf"
+        The kernel of both views.
+    gamma : float or None, default=None
+        Kernel width; None = "scale" heuristic 1/(d·Var(X)) computed per view on the
         training rows.
-    reg : absolute ridge added to the feature-space covariances (κ_Hardoon = N·reg).
+    reg : float, default=1e-3
+        Absolute ridge added to the feature-space covariances (κ_Hardoon = N·reg).
         [choice] 1e-3: the exact-map feature variances λ_i/N sum to ≤ 1 for RBF kernels, so
         1e-3 is a small ridge that still prevents the trivial ρ = 1 solutions of unregularised KCCA.
-    approx : "auto" (exact if N ≤ AUTO_EXACT_MAX_N = 1000, else Nyström), "exact" or "nystrom".
-    n_landmarks : number of Nyström landmarks (clipped to N). [choice] 500 by default.
-    random_state : seed of the Nyström landmark draw.
-    drop_zero_correlations : drop directions with a numerically zero correlation (default True).
+    approx : {"auto", "exact", "nystrom"}, default="auto"
+        "auto" (exact if N ≤ AUTO_EXACT_MAX_N = 1000, else Nyström), "exact" or "nystrom".
+    n_landmarks : int, default=500
+        Number of Nyström landmarks (clipped to N). [choice] 500 by default.
+    random_state : int, Generator or None, default=None
+        Seed of the Nyström landmark draw.
+    drop_zero_correlations : bool, default=True
+        Drop directions with a numerically zero correlation.
+
+    Attributes
+    ----------
+    approx_ : str
+        The feature map used, "exact" or "nystrom".
+    gamma_audio_ : float
+        Kernel width of the audio view.
+    gamma_visual_ : float
+        Kernel width of the visual view.
+    feature_map_audio_ : ExactKernelMap or NystromKernelMap
+        The fitted kernel feature map of the audio view.
+    feature_map_visual_ : ExactKernelMap or NystromKernelMap
+        The fitted kernel feature map of the visual view.
+    mean_audio_ : ndarray of shape (r_a,)
+        Mean of the audio training features in the kernel feature space.
+    mean_visual_ : ndarray of shape (r_v,)
+        Mean of the visual training features in the kernel feature space.
+    weights_audio_ : ndarray of shape (r_a, k)
+        Canonical directions of the audio feature space, k = ``n_components_``.
+    weights_visual_ : ndarray of shape (r_v, k)
+        Canonical directions of the visual feature space.
+    correlations_ : ndarray of shape (k,)
+        Training canonical correlations, descending.
+    n_components_ : int
+        k ≤ ``n_components``, the directions kept (those with a numerically zero correlation
+        are dropped unless ``drop_zero_correlations=False``).
+    n_features_audio_ : int
+        Width d_a of the audio view seen by ``fit``.
+    n_features_visual_ : int
+        Width d_v of the visual view seen by ``fit``.
+
+    References
+    ----------
+    D. R. Hardoon, S. Szedmak, J. Shawe-Taylor. Canonical correlation analysis: an overview
+    with application to learning methods. Neural Computation 16(12), 2639-2664, 2004.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(3), 20)                      # 3 classes x 20 paired clips
+    >>> X_audio = 3 * rng.normal(size=(3, 6))[y] + rng.normal(size=(60, 6))    # (N, d_a)
+    >>> X_visual = 3 * rng.normal(size=(3, 8))[y] + rng.normal(size=(60, 8))   # (N, d_v)
+    >>> from paper_lib.methods.kcca import KCCA
+    >>> kcca = KCCA(n_components=2).fit(X_audio, X_visual)
+    >>> kcca.approx_                        # N = 60 <= 1000: the exact kernel map
+    'exact'
+    >>> Z_audio, Z_visual = kcca.transform(X_audio, X_visual)
+    >>> Z_audio.shape, Z_visual.shape
+    ((60, 2), (60, 2))
     """
 
     def __init__(self, n_components: int = 10, kernel: str = "rbf", gamma: float | None = None,
@@ -269,9 +333,87 @@ class KCCA(KernelCCABase):
 class ClusterKCCA(KernelCCABase):
     """Cluster kernel CCA ("C-KCCA"): Cluster-CCA in the kernel feature space (supervised).
 
-    Same parameters as :class:`KCCA`, plus ``variant`` ("rasiwasia" or "beta") and ``beta`` with
-    the meaning of :class:`paper_lib.methods.cluster_cca.ClusterCCA`. With "rasiwasia" at most
-    C − 1 directions carry a correlation, so ``n_components_`` ≤ C − 1.
+    The kernel feature maps of :class:`KCCA` with the Cluster-CCA covariances of
+    :class:`paper_lib.methods.cluster_cca.ClusterCCA` (all within-class pairs). With
+    "rasiwasia" at most C − 1 directions carry a correlation, so ``n_components_`` ≤ C − 1.
+    The paper's "C-KCCA" baseline. Supervised: ``fit`` needs the class labels ``y``.
+
+    Parameters
+    ----------
+    n_components : int, default=10
+        Number d of canonical directions asked for; ``n_components_`` ≤ d are kept.
+    kernel : {"rbf", "laplacian", "linear"}, default="rbf"
+        The kernel of both views.
+    gamma : float or None, default=None
+        Kernel width; None = "scale" heuristic 1/(d·Var(X)) computed per view on the
+        training rows.
+    reg : float, default=1e-3
+        Absolute ridge added to the feature-space covariances (κ_Hardoon = N·reg).
+        [choice] 1e-3: the exact-map feature variances λ_i/N sum to ≤ 1 for RBF kernels, so
+        1e-3 is a small ridge that still prevents the trivial ρ = 1 solutions of unregularised KCCA.
+    approx : {"auto", "exact", "nystrom"}, default="auto"
+        "auto" (exact if N ≤ AUTO_EXACT_MAX_N = 1000, else Nyström), "exact" or "nystrom".
+    n_landmarks : int, default=500
+        Number of Nyström landmarks (clipped to N). [choice] 500 by default.
+    variant : {"rasiwasia", "beta"}, default="rasiwasia"
+        The Cluster-CCA variant, as in :class:`paper_lib.methods.cluster_cca.ClusterCCA`.
+    beta : float, default=0.2
+        Weight of the paired cross-covariance in the "beta" variant.
+    random_state : int, Generator or None, default=None
+        Seed of the Nyström landmark draw.
+    drop_zero_correlations : bool, default=True
+        Drop directions with a numerically zero correlation.
+
+    Attributes
+    ----------
+    approx_ : str
+        The feature map used, "exact" or "nystrom".
+    gamma_audio_ : float
+        Kernel width of the audio view.
+    gamma_visual_ : float
+        Kernel width of the visual view.
+    feature_map_audio_ : ExactKernelMap or NystromKernelMap
+        The fitted kernel feature map of the audio view.
+    feature_map_visual_ : ExactKernelMap or NystromKernelMap
+        The fitted kernel feature map of the visual view.
+    mean_audio_ : ndarray of shape (r_a,)
+        Mean of the audio training features in the kernel feature space.
+    mean_visual_ : ndarray of shape (r_v,)
+        Mean of the visual training features in the kernel feature space.
+    weights_audio_ : ndarray of shape (r_a, k)
+        Canonical directions of the audio feature space, k = ``n_components_``.
+    weights_visual_ : ndarray of shape (r_v, k)
+        Canonical directions of the visual feature space.
+    correlations_ : ndarray of shape (k,)
+        Training canonical correlations, descending.
+    n_components_ : int
+        k ≤ ``n_components``, the directions kept (those with a numerically zero correlation
+        are dropped unless ``drop_zero_correlations=False``).
+    n_features_audio_ : int
+        Width d_a of the audio view seen by ``fit``.
+    n_features_visual_ : int
+        Width d_v of the visual view seen by ``fit``.
+
+    References
+    ----------
+    N. Rasiwasia, D. Mahajan, V. Mahadevan, G. Aggarwal. Cluster canonical correlation
+    analysis. AISTATS 2014, 823-831.
+
+    D. R. Hardoon, S. Szedmak, J. Shawe-Taylor. Canonical correlation analysis: an overview
+    with application to learning methods. Neural Computation 16(12), 2639-2664, 2004.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(3), 20)                      # 3 classes x 20 paired clips
+    >>> X_audio = 3 * rng.normal(size=(3, 6))[y] + rng.normal(size=(60, 6))    # (N, d_a)
+    >>> X_visual = 3 * rng.normal(size=(3, 8))[y] + rng.normal(size=(60, 8))   # (N, d_v)
+    >>> from paper_lib.methods.kcca import ClusterKCCA
+    >>> model = ClusterKCCA(n_components=2).fit(X_audio, X_visual, y)
+    >>> Z_audio, Z_visual = model.transform(X_audio, X_visual)
+    >>> Z_audio.shape, model.n_components_
+    ((60, 2), 2)
     """
 
     supervised = True

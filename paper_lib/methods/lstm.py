@@ -115,21 +115,83 @@ def encode_clips(model: ClipLSTM, X: np.ndarray, lengths: np.ndarray,
 class LSTMClusterCCA(CrossModalEstimator):
     """lstm_C-CCA: LSTM clip features (trained as classifiers) + Cluster-CCA.
 
+    The "lstm_C-CCA" baseline of the paper's figure data: an LSTM per modality summarises a
+    clip's per-second features (its last valid hidden state, the LSTM being trained as a clip
+    classifier), then Cluster-CCA embeds the summaries. Takes sequences:
+    ``fit(X_audio, X_visual, y, lengths=lengths)`` with ``X_audio`` (N, T, d_a) and ``X_visual``
+    (N, T, d_v) zero-padded in time and ``lengths`` (N,) the valid seconds of each clip;
+    ``transform(X_audio=None, X_visual=None, lengths=None)`` with the ``lengths`` of the given
+    view(s). Supervised: ``fit`` needs the class labels ``y``.
+
     Parameters
     ----------
-    n_components : Cluster-CCA dimension d (10); must be <= ``hidden``.
-    hidden : LSTM state width (the clip feature size).
-    max_seconds : clips are cut to this many seconds (10 in the paper).
-    epochs, lr, batch_size : classifier training (Adam, cross-entropy).
-    ccca_variant, beta, reg : passed to ``ClusterCCA``.
-    random_state : seeds weights and data order.
+    n_components : int, default=10
+        Cluster-CCA dimension d; must be <= ``hidden``.
+    hidden : int, default=64
+        LSTM state width (the clip feature size).
+    max_seconds : int, default=10
+        Clips are cut to this many seconds (10 in the paper).
+    epochs : int, default=10
+        Classifier training epochs (Adam, cross-entropy).
+    lr : float, default=1e-3
+        Adam learning rate.
+    batch_size : int, default=64
+        Clips per minibatch.
+    ccca_variant : {"beta", "rasiwasia"}, default="beta"
+        Passed to :class:`~paper_lib.methods.cluster_cca.ClusterCCA` as ``variant``.
+    beta : float, default=0.2
+        Passed to ``ClusterCCA``.
+    reg : float, default=1e-4
+        Passed to ``ClusterCCA``.
+    random_state : int or None, default=0
+        Seeds weights and data order.
 
-    ``fit(X_audio (N, T, d_a), X_visual (N, T, d_v), y, lengths=(N,))``;
-    ``transform(X_audio=None, X_visual=None, lengths=None)`` (``lengths`` of the given view(s)).
-    Fitted: ``lstm_audio_``, ``lstm_visual_``, ``ccca_``, ``n_components_`` (the directions the
-    Cluster-CCA stage kept, ≤ ``n_components``: the effective d), ``scaler_audio_``,
-    ``scaler_visual_``, ``classes_``, ``history_`` ({"audio": [...], "visual": [...]} per-epoch
-    training loss).
+    Attributes
+    ----------
+    lstm_audio_ : ClipLSTM
+        The trained audio LSTM (its classifier head is not used to embed).
+    lstm_visual_ : ClipLSTM
+        The trained visual LSTM.
+    ccca_ : ClusterCCA
+        The Cluster-CCA stage, fitted on the LSTM summaries of the training clips.
+    n_components_ : int
+        The directions the Cluster-CCA stage kept, ≤ ``n_components``: the effective d.
+    scaler_audio_ : Standardizer
+        z-scoring of the audio seconds (statistics of the valid training seconds).
+    scaler_visual_ : Standardizer
+        z-scoring of the visual seconds.
+    classes_ : ndarray
+        The class labels seen by ``fit``.
+    history_ : dict of str to list of float
+        ``{"audio": [...], "visual": [...]}``: the training loss of each classifier per epoch.
+    n_features_audio_ : int
+        Width d_a of the audio seconds seen by ``fit``.
+    n_features_visual_ : int
+        Width d_v of the visual seconds seen by ``fit``.
+
+    References
+    ----------
+    D. Zeng, Y. Yu, K. Oyama. Deep triplet neural networks with cluster-CCA for audio-visual
+    cross-modal retrieval. ACM Transactions on Multimedia Computing, Communications, and
+    Applications 16(3), 2020.
+
+    N. Rasiwasia, D. Mahajan, V. Mahadevan, G. Aggarwal. Cluster canonical correlation
+    analysis. AISTATS 2014, 823-831.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(3), 20)                  # 3 classes x 20 paired clips
+    >>> lengths = rng.integers(2, 6, size=60)            # 2..5 valid seconds per clip
+    >>> X_audio = 3 * rng.normal(size=(3, 1, 6))[y] + rng.normal(size=(60, 5, 6))   # (N, T, d_a)
+    >>> X_visual = 3 * rng.normal(size=(3, 1, 8))[y] + rng.normal(size=(60, 5, 8))  # (N, T, d_v)
+    >>> from paper_lib.methods.lstm import LSTMClusterCCA
+    >>> model = LSTMClusterCCA(n_components=2, hidden=8, max_seconds=5, epochs=1)
+    >>> model = model.fit(X_audio, X_visual, y, lengths=lengths)
+    >>> Z_audio, Z_visual = model.transform(X_audio, X_visual, lengths=lengths)
+    >>> Z_audio.shape, Z_visual.shape
+    ((60, 2), (60, 2))
     """
 
     input_kind = "sequence"

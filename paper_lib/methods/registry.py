@@ -21,6 +21,21 @@ from paper_lib.methods.base import CrossModalEstimator
 
 @dataclass(frozen=True)
 class MethodSpec:
+    """A registered method: its names, what it is, and how to build a fresh estimator.
+
+    Attributes
+    ----------
+    name : str
+        The book's name, e.g. ``"tnn_c_cca"``.
+    paper_name : str
+        As printed in the paper, e.g. ``"TNN-C-CCA"``.
+    description : str
+        One line for listings (``paper-lib run --list-methods``).
+    build : callable
+        ``build(dim, seed, epochs, **hyper_parameters)`` returns a fresh, unfitted
+        :class:`~paper_lib.methods.base.CrossModalEstimator`.
+    """
+
     name: str                 # the book's name, e.g. "tnn_c_cca"
     paper_name: str           # as printed in the paper, e.g. "TNN-C-CCA"
     description: str
@@ -150,7 +165,17 @@ del _spec
 
 
 def get_method(name: str) -> MethodSpec:
-    """The registered method called ``name``; ``UserError`` naming the allowed ones otherwise."""
+    """The registered method called ``name``; ``UserError`` naming the allowed ones otherwise.
+
+    Examples
+    --------
+    >>> spec = get_method("tnn_c_cca")
+    >>> spec.paper_name
+    'TNN-C-CCA (batch-all)'
+    >>> model = spec.build(10, 0, 2)          # dim, seed, epochs: a fresh, unfitted estimator
+    >>> type(model).__name__, model.n_components, model.epochs, model.mining
+    ('TNNCCCA', 10, 2, 'batch_all')
+    """
     if name not in METHODS:
         raise UserError(f"method: unknown method {name!r}; allowed: {', '.join(METHODS)}")
     return METHODS[name]

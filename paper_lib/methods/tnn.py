@@ -19,6 +19,7 @@ class, visual negative of another class; see :mod:`paper_lib.methods.triplet`), 
 10 epochs, margin 0.5. Retrieval then ranks by cosine similarity of the branch outputs.
 
 Options the paper leaves open ([choice], all off by default except where stated):
+
 - ``order="tnn_first"``: train the triplet net on the (standardised) raw features, then fit
   Cluster-CCA on its outputs;
 - ``shared_branch=True``: one MLP for both modalities (needs equal input widths);
@@ -129,38 +130,114 @@ def make_miner(mining: str, seed: int) -> TripletMiner:
 
 
 class TNNCCCA(CrossModalEstimator):
-    """Triplet neural network with Cluster-CCA (TNN-C-CCA).
+    """Triplet neural network with Cluster-CCA (TNN-C-CCA), the paper's method.
+
+    Cluster-CCA projects both views to d dimensions; then an audio branch and a visual branch
+    (two MLPs) are trained with the cross-modal triplet margin loss, so that an audio clip ends
+    up closer to the visual clips of its class than to those of other classes. Retrieval ranks
+    the branch outputs by cosine similarity (see the module docstring for the pipeline and the
+    options the paper leaves open). Supervised: ``fit`` needs the class labels ``y``.
 
     Parameters
     ----------
-    n_components : d, the Cluster-CCA dimension (10 in the paper).
-    hidden, n_hidden_layers : width and number of hidden layers of each branch (100, 3).
-    out_dim : branch output width (10).
-    dropout : dropout after each hidden layer and in the head (0.1).
-    head : "tanh_sigmoid" (the authors': Linear -> tanh -> dropout -> sigmoid) |
-        "linear_sigmoid" (Linear -> sigmoid); see :func:`make_branch`.
-    margin : triplet hinge margin (0.5).
-    mining : "batch_all" | "batch_hard" | "random".
-    lr, epochs : Adam learning rate (1e-3) and number of epochs (10).
-    batch_size : clips per minibatch (40, i.e. the paper's ~560 chunks of ~22.5k clips);
-    n_batches : the paper's "batch number": the training rows are cut into exactly this many
+    n_components : int, default=10
+        d, the Cluster-CCA dimension (10 in the paper).
+    hidden : int, default=100
+        Width of the hidden layers of each branch.
+    n_hidden_layers : int, default=3
+        Number of hidden layers of each branch.
+    out_dim : int, default=10
+        Branch output width: the width of the embedding.
+    dropout : float, default=0.1
+        Dropout after each hidden layer and in the head.
+    margin : float, default=0.5
+        Triplet hinge margin.
+    mining : {"batch_all", "batch_hard", "random"}, default="batch_all"
+        Which triplets of a minibatch enter the loss (see :mod:`paper_lib.methods.triplet`).
+    lr : float, default=1e-3
+        Adam learning rate.
+    epochs : int, default=10
+        Number of epochs.
+    batch_size : int, default=40
+        Clips per minibatch (40, i.e. the paper's ~560 chunks of ~22.5k clips).
+    n_batches : int or None, default=None
+        The paper's "batch number": the training rows are cut into exactly this many
         near-equal minibatches per epoch (the authors' ``np.array_split``); overrides
         ``batch_size``.
-    shared_branch : one MLP for both modalities.
-    symmetric : add visual-anchor triplets.
-    order : "ccca_first" (paper) | "tnn_first".
-    ccca_variant, beta, reg : passed to ``ClusterCCA`` ("beta" = the authors' code, β = 0.2).
-    validation_fraction : 0 = fixed epochs; > 0 = keep the epoch with the best validation MAP,
-        measured on the final embedding (for ``order="tnn_first"``: after a Cluster-CCA stage
-        fitted, at that epoch, on the training rows' branch outputs).
-    random_state : seeds weights, dropout, data order, random mining and the validation split.
+    shared_branch : bool, default=False
+        One MLP for both modalities.
+    symmetric : bool, default=False
+        Add visual-anchor triplets.
+    order : {"ccca_first", "tnn_first"}, default="ccca_first"
+        "ccca_first" (the paper) or "tnn_first" (the triplet net on the raw features, then
+        Cluster-CCA on its outputs).
+    ccca_variant : {"beta", "rasiwasia"}, default="beta"
+        Passed to :class:`~paper_lib.methods.cluster_cca.ClusterCCA` as ``variant`` ("beta" =
+        the authors' code).
+    beta : float, default=0.2
+        Passed to ``ClusterCCA`` (the authors' β = 0.2).
+    reg : float, default=1e-4
+        Passed to ``ClusterCCA``.
+    validation_fraction : float, default=0.0
+        0 = fixed epochs; > 0 = keep the epoch with the best validation MAP, measured on the
+        final embedding (for ``order="tnn_first"``: after a Cluster-CCA stage fitted, at that
+        epoch, on the training rows' branch outputs).
+    random_state : int or None, default=0
+        Seeds weights, dropout, data order, random mining and the validation split.
+    head : {"tanh_sigmoid", "linear_sigmoid"}, default="tanh_sigmoid"
+        "tanh_sigmoid" (the authors': Linear -> tanh -> dropout -> sigmoid) or
+        "linear_sigmoid" (Linear -> sigmoid); see :func:`make_branch`.
 
-    Fitted attributes: ``ccca_`` (the Cluster-CCA stage), ``n_components_`` (the directions that
-    stage kept, ≤ ``n_components``: the effective d; with ``order="ccca_first"`` the branches
-    take ``n_components_`` inputs), ``branch_audio_``, ``branch_visual_``, ``history_`` (one dict
-    per epoch: loss, mean_hinge, active_fraction[, val_map]), ``best_epoch_``, ``n_batches_``
-    (minibatches per epoch), ``batch_size_`` (the largest minibatch), ``n_features_audio_``,
-    ``n_features_visual_``.
+    Attributes
+    ----------
+    ccca_ : ClusterCCA
+        The Cluster-CCA stage.
+    n_components_ : int
+        The directions that stage kept, ≤ ``n_components``: the effective d; with
+        ``order="ccca_first"`` the branches take ``n_components_`` inputs.
+    branch_audio_ : torch.nn.Sequential
+        The trained audio branch (:func:`make_branch`).
+    branch_visual_ : torch.nn.Sequential
+        The trained visual branch (the same object as ``branch_audio_`` with ``shared_branch``).
+    history_ : list of dict
+        One dict per epoch: epoch, loss, mean_hinge, active_fraction[, val_map].
+    best_epoch_ : int
+        The epoch whose weights were kept (the last one without validation).
+    n_batches_ : int
+        Minibatches per epoch.
+    batch_size_ : int
+        The largest minibatch.
+    n_features_audio_ : int
+        Width d_a of the audio view seen by ``fit``.
+    n_features_visual_ : int
+        Width d_v of the visual view seen by ``fit``.
+
+    References
+    ----------
+    D. Zeng, Y. Yu, K. Oyama. Deep triplet neural networks with cluster-CCA for audio-visual
+    cross-modal retrieval. ACM Transactions on Multimedia Computing, Communications, and
+    Applications 16(3), 2020.
+
+    N. Rasiwasia, D. Mahajan, V. Mahadevan, G. Aggarwal. Cluster canonical correlation
+    analysis. AISTATS 2014, 823-831.
+
+    A. Hermans, L. Beyer, B. Leibe. In defense of the triplet loss for person
+    re-identification. arXiv:1703.07737, 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(3), 20)                      # 3 classes x 20 paired clips
+    >>> X_audio = 3 * rng.normal(size=(3, 6))[y] + rng.normal(size=(60, 6))    # (N, d_a)
+    >>> X_visual = 3 * rng.normal(size=(3, 8))[y] + rng.normal(size=(60, 8))   # (N, d_v)
+    >>> from paper_lib.methods.tnn import TNNCCCA
+    >>> tnn = TNNCCCA(n_components=2, hidden=16, epochs=1)
+    >>> Z_audio, Z_visual = tnn.fit(X_audio, X_visual, y).transform(X_audio, X_visual)
+    >>> Z_audio.shape, Z_visual.shape           # out_dim = 10 outputs per clip
+    ((60, 10), (60, 10))
+    >>> sorted(tnn.history_[0])
+    ['active_fraction', 'epoch', 'loss', 'mean_hinge']
     """
 
     supervised = True

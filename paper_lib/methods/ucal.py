@@ -79,6 +79,7 @@ Code ↔ equations: :func:`correlation_loss` eq. (1) (and its variants), :func:`
 
 Hyper-parameters ([code] = the authors' group code named above; [choice] = given neither there
 nor in what could be read of the paper, or adapted to our data):
+
 - ``n_components`` d = 10 [choice: the runner's d, as for every method here; the code uses 40];
 - ``hidden`` = (512, 100) [code: the image transform 4096 → 512 → 100 → d with tanh after every
   layer, the output included]; the same widths for both views [choice];
@@ -92,6 +93,7 @@ nor in what could be read of the paper, or adapted to our data):
 - ``batch_size`` = 64 [code]: 25 minibatches per epoch, 250 steps in 10 epochs on 1,600 clips;
 - ``epochs`` = 10 [choice: the runner's global value; the code trains 200];
 - inputs z-scored with training statistics [choice].
+
 Retrieval ranks by cosine similarity of the projector outputs H (``retrieval_metric`` is None,
 i.e. the runner's cosine); each view is embedded from itself alone.
 """
@@ -190,25 +192,85 @@ def _check_widths(widths: Any, name: str) -> None:
 class UCAL(CrossModalEstimator):
     """UCAL: correlation-maximising projectors regularised by an adversarial modality classifier.
 
+    Unsupervised cross-modal retrieval through adversarial learning (He et al. 2017): two
+    projectors maximise the correlation of the paired views' embeddings while a modality
+    classifier, trained against them through a gradient-reversal layer, makes the two
+    modalities indistinguishable (see the module docstring, which says what could and could not
+    be read of the paper). One of the paper's four state-of-the-art baselines. Labels are never
+    used: ``fit`` accepts ``y`` only for the common API and ignores it.
+
     Parameters
     ----------
-    n_components : d, the width of the common space (10).
-    hidden : hidden widths of each projector (tanh after every layer, the output included).
-    disc_hidden : hidden widths of the modality classifier (ReLU), which outputs one logit.
-    epochs, lr, batch_size : training length, Adam learning rate (β1 = 0.5), minibatch size.
-    correlation : "whitened" (eq. (1)), "standardized" (z-scored dimensions: Σ_k (1 − ρ_k)) or
-        "raw" (the literal ℓ2 distance; can collapse).
-    reg : ridge r added to each view's batch covariance before whitening.
-    adversarial : False switches the modality classifier off (eq. (1) alone).
-    adv_weight : the amplitude of the gradient-reversal schedule, eq. (4).
-    random_state : seeds weights and minibatch order.
+    n_components : int, default=10
+        d, the width of the common space.
+    hidden : sequence of int, default=(512, 100)
+        Hidden widths of each projector (tanh after every layer, the output included).
+    disc_hidden : sequence of int, default=(64, 64)
+        Hidden widths of the modality classifier (ReLU), which outputs one logit.
+    epochs : int, default=10
+        Training epochs.
+    lr : float, default=2e-3
+        Adam learning rate (β1 = 0.5).
+    batch_size : int, default=64
+        Minibatch size.
+    correlation : {"whitened", "standardized", "raw"}, default="whitened"
+        "whitened" (eq. (1)), "standardized" (z-scored dimensions: Σ_k (1 − ρ_k)) or "raw"
+        (the literal ℓ2 distance; can collapse).
+    reg : float, default=1e-4
+        Ridge r added to each view's batch covariance before whitening.
+    adversarial : bool, default=True
+        False switches the modality classifier off (eq. (1) alone).
+    adv_weight : float, default=1.0
+        The amplitude of the gradient-reversal schedule, eq. (4).
+    random_state : int or None, default=0
+        Seeds weights and minibatch order.
 
-    Fitted attributes: ``projector_audio_``, ``projector_visual_``, ``classifier_`` (None when
-    ``adversarial=False``), ``scaler_audio_``, ``scaler_visual_``, ``n_components_``,
-    ``n_batches_``, ``batch_size_``, ``history_`` (per epoch, means over the minibatches:
-    ``loss`` = ``corr`` + ``adv`` (eqs. (1), (2)), ``classifier_accuracy``; and ``lambda``, eq. (4)
-    at the epoch's last step).
-    Labels are never used: ``fit`` accepts ``y`` only for the common API and ignores it.
+    Attributes
+    ----------
+    projector_audio_ : torch.nn.Module
+        The audio projector.
+    projector_visual_ : torch.nn.Module
+        The visual projector.
+    classifier_ : torch.nn.Module or None
+        The modality classifier (None when ``adversarial=False``).
+    scaler_audio_ : Standardizer
+        z-scoring of the audio inputs (training statistics).
+    scaler_visual_ : Standardizer
+        z-scoring of the visual inputs.
+    n_components_ : int
+        d, the width of the embedding.
+    n_batches_ : int
+        Minibatches per epoch.
+    batch_size_ : int
+        The largest minibatch.
+    history_ : list of dict
+        Per epoch, means over the minibatches: ``loss`` = ``corr`` + ``adv`` (eqs. (1), (2)),
+        ``classifier_accuracy``; and ``lambda``, eq. (4) at the epoch's last step.
+    n_features_audio_ : int
+        Width d_a of the audio view seen by ``fit``.
+    n_features_visual_ : int
+        Width d_v of the visual view seen by ``fit``.
+
+    References
+    ----------
+    L. He, X. Xu, H. Lu, Y. Yang, F. Shen, H. T. Shen. Unsupervised cross-modal retrieval
+    through adversarial learning. IEEE ICME 2017, 1153-1158.
+
+    Y. Ganin, V. Lempitsky. Unsupervised domain adaptation by backpropagation. ICML 2015,
+    1180-1189.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(3), 20)                      # 3 classes x 20 paired clips
+    >>> X_audio = 3 * rng.normal(size=(3, 6))[y] + rng.normal(size=(60, 6))    # (N, d_a)
+    >>> X_visual = 3 * rng.normal(size=(3, 8))[y] + rng.normal(size=(60, 8))   # (N, d_v)
+    >>> from paper_lib.methods.ucal import UCAL
+    >>> ucal = UCAL(n_components=2, hidden=(16,), disc_hidden=(8,), epochs=1)
+    >>> Z_audio, Z_visual = ucal.fit(X_audio, X_visual).transform(X_audio, X_visual)
+    >>> Z_audio.shape, Z_visual.shape
+    ((60, 2), (60, 2))
     """
 
     supervised = False

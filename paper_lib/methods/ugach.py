@@ -68,13 +68,14 @@ Hyper-parameters from the paper's code: n_neighbors k = 5 (``KNN_cross5``), pool
 weight decay 0.01 on every weight and bias (``WEIGHT_DECAY``, as λ·½||W||²), lr_discriminator
 1e-3 and lr_generator 1e-2 (``D_LEARNING_RATE``, ``G_LEARNING_RATE``), generator_steps 2,
 the reward (6). [choice] (adaptations to our data and budget):
+
 - ``hidden`` = 256 (theirs: 8192 for 4096-d image / 1386-d text features; our inputs are
   128-d audio and 784-d visual, and the fit must take ≤ 30 s on one CPU thread);
 - Adam instead of plain SGD with batch size 1 and lr decay 0.9 every 20,000 steps: ten epochs
   over ~1,600 clips are far fewer steps than their 30 epochs of single-pair SGD;
 - minibatches of ``batch_size`` = 64 queries (each with n_select pairs per direction); one pool
   of N/50 candidates is drawn per minibatch and direction and shared by its queries (theirs: a
-  pool per query), so G scores |P| + B rows per step instead of B·|P|;
+  pool per query), so G scores \|P\| + B rows per step instead of B·\|P\|;
 - PyTorch's default initialisation (theirs: truncated normal, std 0.1, which saturates the tanh
   on z-scored inputs); z-scored inputs (training statistics);
 - the graph (2) uses Euclidean distances of the z-scored features, contains the clip's own
@@ -242,32 +243,99 @@ class _TrainingData:
 class UGACH(CrossModalEstimator):
     """Unsupervised generative adversarial cross-modal hashing (UGACH).
 
+    A generator and a discriminator, both two-pathway hashing networks, play a minimax game
+    over a correlation graph of the training data; the discriminator's hashing layer gives the
+    K-bit binary codes, ranked by Hamming distance (see the module docstring). One of the
+    paper's four state-of-the-art baselines. Unsupervised: ``fit`` ignores ``y``.
+
     Parameters
     ----------
-    n_bits : code length K (64; the paper reports 16-128).
-    output : "codes" (sign of D's hashing layer, Hamming ranking) | "relaxed" (2h − 1).
-    hidden : width of the common-representation layer of every pathway (256 [choice]).
-    n_neighbors : k of the kNN correlation graph in each modality (5 [code]).
-    pool_ratio : the candidate pool holds N / pool_ratio training rows (50 [code]).
-    n_select : generated (and positive) pairs per query and direction (2 [code]).
-    margin : hinge margin m of eq. (5); None = n_bits / 8 [code].
-    lr_discriminator, lr_generator : Adam learning rates of D and G (1e-3, 1e-2 [code]).
-    weight_decay : L2 penalty λ on every parameter of both players (0.01 [code]).
-    epochs : outer iterations (one D pass + ``generator_steps`` G passes each).
-    pretrain_epochs : D passes with uniformly random candidates before the game (1 [choice]).
-    generator_steps : G passes per epoch (2 [code]).
-    batch_size : queries per minibatch (64 [choice]).
-    adversarial : False = no generator: uniformly random pool candidates (the ablation).
-    reward : "softplus" (eq. 6) | "sigmoid" (the released code).
-    random_state : seeds the initialisation, the pools, the draws and the data order.
+    n_bits : int, default=DEFAULT_CODE_LENGTH
+        Code length K (64; the paper reports 16-128).
+    output : {"codes", "relaxed"}, default="codes"
+        "codes" (sign of D's hashing layer, Hamming ranking) or "relaxed" (2h − 1).
+    hidden : int, default=256
+        Width of the common-representation layer of every pathway ([choice]).
+    n_neighbors : int, default=5
+        k of the kNN correlation graph in each modality ([code]).
+    pool_ratio : int, default=50
+        The candidate pool holds N / pool_ratio training rows ([code]).
+    n_select : int, default=2
+        Generated (and positive) pairs per query and direction ([code]).
+    margin : float or None, default=None
+        Hinge margin m of eq. (5); None = n_bits / 8 ([code]).
+    lr_discriminator : float, default=1e-3
+        Adam learning rate of D ([code]).
+    lr_generator : float, default=1e-2
+        Adam learning rate of G ([code]).
+    weight_decay : float, default=0.01
+        L2 penalty λ on every parameter of both players ([code]).
+    epochs : int, default=10
+        Outer iterations (one D pass + ``generator_steps`` G passes each).
+    pretrain_epochs : int, default=1
+        D passes with uniformly random candidates before the game ([choice]).
+    generator_steps : int, default=2
+        G passes per epoch ([code]).
+    batch_size : int, default=64
+        Queries per minibatch ([choice]).
+    adversarial : bool, default=True
+        False = no generator: uniformly random pool candidates (the ablation).
+    reward : {"softplus", "sigmoid"}, default="softplus"
+        "softplus" (eq. 6) or "sigmoid" (the released code).
+    random_state : int or None, default=0
+        Seeds the initialisation, the pools, the draws and the data order.
 
-    Fitted attributes: ``discriminator_`` and ``generator_`` (:class:`TwoPathwayHasher`),
-    ``scaler_audio_``, ``scaler_visual_``, ``graph_neighbours_``, ``graph_counts_`` (eq. 2),
-    ``pool_size_``, ``margin_``, ``history_`` (one dict per epoch: ``loss`` = D's mean hinge on
-    the generated pairs, ``g_loss``, ``reward`` (mean reward of G's draws), ``hamming_generated``
-    / ``hamming_pool``: mean Hamming distance (D's codes) from the query to the generated
-    candidates / to the whole pool, i.e. to a uniformly random candidate), ``pretrain_history_``,
-    ``n_components_`` (= n_bits), ``n_features_audio_``, ``n_features_visual_``.
+    Attributes
+    ----------
+    discriminator_ : TwoPathwayHasher
+        D, whose hashing layer gives the codes.
+    generator_ : TwoPathwayHasher
+        G.
+    scaler_audio_ : Standardizer
+        z-scoring of the audio inputs (training statistics).
+    scaler_visual_ : Standardizer
+        z-scoring of the visual inputs.
+    graph_neighbours_ : ndarray
+        The kNN correlation graph (eq. 2).
+    graph_counts_ : ndarray
+        Its counts (eq. 2).
+    pool_size_ : int
+        Candidates per pool.
+    margin_ : float
+        The hinge margin used.
+    history_ : list of dict
+        One dict per epoch: ``loss`` = D's mean hinge on the generated pairs, ``g_loss``,
+        ``reward`` (mean reward of G's draws), ``hamming_generated`` / ``hamming_pool``: mean
+        Hamming distance (D's codes) from the query to the generated candidates / to the whole
+        pool, i.e. to a uniformly random candidate.
+    pretrain_history_ : list of dict
+        The same for the pre-training passes.
+    n_components_ : int
+        The code length (= ``n_bits``).
+    n_features_audio_ : int
+        Width d_a of the audio view seen by ``fit``.
+    n_features_visual_ : int
+        Width d_v of the visual view seen by ``fit``.
+
+    References
+    ----------
+    J. Zhang, Y. Peng, M. Yuan. Unsupervised generative adversarial cross-modal hashing.
+    AAAI 2018, 539-546.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(3), 20)                      # 3 classes x 20 paired clips
+    >>> X_audio = 3 * rng.normal(size=(3, 6))[y] + rng.normal(size=(60, 6))    # (N, d_a)
+    >>> X_visual = 3 * rng.normal(size=(3, 8))[y] + rng.normal(size=(60, 8))   # (N, d_v)
+    >>> from paper_lib.methods.ugach import UGACH
+    >>> ugach = UGACH(n_bits=8, hidden=16, pool_ratio=5, epochs=1)
+    >>> Z_audio, Z_visual = ugach.fit(X_audio, X_visual).transform(X_audio, X_visual)
+    >>> Z_audio.shape, sorted(np.unique(Z_audio).tolist())     # 8-bit codes in {-1, +1}
+    ((60, 8), [-1.0, 1.0])
+    >>> ugach.retrieval_metric                                 # ranked by Hamming distance
+    'hamming'
     """
 
     supervised = False

@@ -19,7 +19,18 @@ from sklearn.preprocessing import StandardScaler
 def modality_separability(Z_audio: np.ndarray, Z_visual: np.ndarray, *, folds: int = 5,
                           seed: int = 0) -> float:
     """Mean ``folds``-fold cross-validated accuracy of a logistic regression predicting the
-    modality (audio 0, visual 1) of each row of ``Z_audio`` and ``Z_visual`` (same width)."""
+    modality (audio 0, visual 1) of each row of ``Z_audio`` and ``Z_visual`` (same width).
+
+    Examples
+    --------
+    Two modalities 5 standard deviations apart are told apart every time:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> Z_audio, Z_visual = rng.normal(size=(20, 3)), rng.normal(size=(20, 3)) + 5.0
+    >>> modality_separability(Z_audio, Z_visual)
+    1.0
+    """
     A, V = np.asarray(Z_audio, dtype=np.float64), np.asarray(Z_visual, dtype=np.float64)
     if A.ndim != 2 or V.ndim != 2 or A.shape[1] != V.shape[1]:
         raise ValueError(f"Z_audio and Z_visual must be 2-d arrays of the same width, got shapes "

@@ -61,13 +61,16 @@ from functools import cached_property
 
 import numpy as np
 
-# [choice] 1024 queries per block: for n_g = 6000 one block's int64 ranking, cumulative hits
-# and float temporaries stay around 50 MB each; any value gives the same numbers.
+#: queries ranked per block (the ``chunk`` argument of every function here).
+#: [choice] 1024 queries per block: for n_g = 6000 one block's int64 ranking, cumulative hits
+#: and float temporaries stay around 50 MB each; any value gives the same numbers.
 DEFAULT_CHUNK: int = 1024
-# [choice] default cut-offs of the report: 1/5/10 are VM-NET's Recall@K, 30 is the nDCG@30 of
-# "Objects that sound", 100 a deep cut-off for the precision/recall trade-off.
+#: the cut-offs k of :func:`~paper_lib.metrics.retrieval.retrieval_report`.
+#: [choice] default cut-offs of the report: 1/5/10 are VM-NET's Recall@K, 30 is the nDCG@30 of
+#: "Objects that sound", 100 a deep cut-off for the precision/recall trade-off.
 DEFAULT_KS: tuple[int, ...] = (1, 5, 10, 30, 100)
-RECALL_LEVELS_11: np.ndarray = np.arange(11) / 10.0  # r = 0.0, 0.1, ..., 1.0
+#: the recall levels r = 0.0, 0.1, ..., 1.0 of the 11-point interpolated curve
+RECALL_LEVELS_11: np.ndarray = np.arange(11) / 10.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -562,6 +565,14 @@ def rank_gallery(S: np.ndarray, *, chunk: int | None = DEFAULT_CHUNK) -> np.ndar
 
     Returns (n_q, n_g) int64: ``rank_gallery(S)[i, k]`` is the gallery index at rank k+1 for
     query i.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = np.array([[0.9, 0.1, 0.5],      # 2 queries x 3 gallery items, higher = closer
+    ...               [0.9, 0.2, 0.7]])
+    >>> rank_gallery(S).tolist()
+    [[0, 2, 1], [0, 2, 1]]
     """
     Sa = _check_scores(S)
     step = _check_chunk(chunk)
@@ -570,8 +581,18 @@ def rank_gallery(S: np.ndarray, *, chunk: int | None = DEFAULT_CHUNK) -> np.ndar
 
 def relevance(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, *,
               chunk: int | None = DEFAULT_CHUNK) -> np.ndarray:
-    """(n_q, n_g) bool, in the display order of :func:`rank_gallery`: ``[i, k]`` = the item at
-    rank k+1 has query i's class (within a tie group this follows gallery order)."""
+    """(n_q, n_g) bool, in the display order of :func:`~paper_lib.metrics.retrieval.rank_gallery`: ``[i, k]`` = the item at
+    rank k+1 has query i's class (within a tie group this follows gallery order).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = np.array([[0.9, 0.1, 0.5],      # 2 queries x 3 gallery items, higher = closer
+    ...               [0.9, 0.2, 0.7]])
+    >>> q_labels, g_labels = np.array([0, 1]), np.array([0, 1, 1])
+    >>> relevance(S, q_labels, g_labels).tolist()
+    [[True, False, False], [False, True, True]]
+    """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     return _collect(Sa, ql, gl, _check_chunk(chunk), lambda b: b.rel, display=True)
 
@@ -597,6 +618,18 @@ def average_precision(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray,
     items it contributes (h / R_i) · (hits through the group / items through the group), so the
     value does not depend on the order of tied items. Never truncated. Returns (n_q,) float64
     with **NaN for queries whose class is absent from the gallery** (R_i = 0).
+
+    Examples
+    --------
+    Query 0 finds its one relevant item first (AP = 1); query 1 finds its two relevant items at
+    ranks 2 and 3 (AP = (1/2 + 2/3) / 2 = 7/12):
+
+    >>> import numpy as np
+    >>> S = np.array([[0.9, 0.1, 0.5],      # 2 queries x 3 gallery items, higher = closer
+    ...               [0.9, 0.2, 0.7]])
+    >>> q_labels, g_labels = np.array([0, 1]), np.array([0, 1, 1])
+    >>> average_precision(S, q_labels, g_labels).round(4).tolist()
+    [1.0, 0.5833]
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     return _collect(Sa, ql, gl, _check_chunk(chunk), _ap_rows)
@@ -604,10 +637,36 @@ def average_precision(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray,
 
 def mean_average_precision(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, *,
                            chunk: int | None = DEFAULT_CHUNK) -> float:
-    """MAP = mean of :func:`average_precision` over the queries with R > 0.
+    """MAP = mean of :func:`~paper_lib.metrics.retrieval.average_precision` over the queries with R > 0.
 
     Queries whose class is absent from the gallery are ignored; :func:`count_dropped_queries`
     says how many (``retrieval_report`` records it as ``"n_dropped"``).
+
+    Parameters
+    ----------
+    S : ndarray of shape (n_q, n_g)
+        Scores of every gallery item for every query, higher = more similar (e.g. from
+        :func:`paper_lib.metrics.similarity.similarity`).
+    q_labels : ndarray of shape (n_q,)
+        Integer class id of every query.
+    g_labels : ndarray of shape (n_g,)
+        Integer class id of every gallery item.
+    chunk : int or None, default=DEFAULT_CHUNK
+        Queries ranked per block (memory only: every value gives the same result).
+
+    Returns
+    -------
+    float
+        The mean average precision over the full ranking.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = np.array([[0.9, 0.1, 0.5],      # 2 queries x 3 gallery items, higher = closer
+    ...               [0.9, 0.2, 0.7]])
+    >>> q_labels, g_labels = np.array([0, 1]), np.array([0, 1, 1])
+    >>> round(mean_average_precision(S, q_labels, g_labels), 4)     # (1 + 7/12) / 2
+    0.7917
     """
     return _mean_over_valid(average_precision(S, q_labels, g_labels, chunk=chunk), "MAP")
 
@@ -618,6 +677,15 @@ def precision_at_k(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, k:
 
     With ties: the expectation over random orders of the tied items (a tie group straddling k
     counts with the fraction of it inside the top k).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = np.array([[0.9, 0.1, 0.5],      # 2 queries x 3 gallery items, higher = closer
+    ...               [0.9, 0.2, 0.7]])
+    >>> q_labels, g_labels = np.array([0, 1]), np.array([0, 1, 1])
+    >>> precision_at_k(S, q_labels, g_labels, k=1)
+    0.5
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     kk = _check_k(k, Sa.shape[1])
@@ -630,6 +698,15 @@ def recall_at_k(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, k: in
     """Mean over queries (R > 0) of R@k = (relevant items in the top k) / R; k clipped to n_g.
 
     With ties: the expectation over random orders of the tied items, as :func:`precision_at_k`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = np.array([[0.9, 0.1, 0.5],      # 2 queries x 3 gallery items, higher = closer
+    ...               [0.9, 0.2, 0.7]])
+    >>> q_labels, g_labels = np.array([0, 1]), np.array([0, 1, 1])
+    >>> recall_at_k(S, q_labels, g_labels, k=2)       # (1/1 + 1/2) / 2
+    0.75
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     kk = _check_k(k, Sa.shape[1])
@@ -647,6 +724,16 @@ def pr_curve(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, *,
     the same recall), so ``recall[-1] == 1`` and ``precision[-1]`` = mean_i R_i / n_g (the class
     prevalence in the gallery seen by the average query). Returns ``(precision, recall)``, each
     (n_g,) float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = np.array([[0.9, 0.1, 0.5],      # 2 queries x 3 gallery items, higher = closer
+    ...               [0.9, 0.2, 0.7]])
+    >>> q_labels, g_labels = np.array([0, 1]), np.array([0, 1, 1])
+    >>> precision, recall = pr_curve(S, q_labels, g_labels)
+    >>> precision.tolist(), recall.tolist()
+    ([0.5, 0.5, 0.5], [0.5, 0.75, 1.0])
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     sums = _PRSums(Sa.shape[1])
@@ -663,6 +750,16 @@ def interpolated_pr_11(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray
     tie-aware P@k / recall@k curve (recall compared in exact integer arithmetic); then averaged
     over the queries with R > 0. Returns ``(recall_levels, precision)``, each (11,); the
     precision is non-increasing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = np.array([[0.9, 0.1, 0.5],      # 2 queries x 3 gallery items, higher = closer
+    ...               [0.9, 0.2, 0.7]])
+    >>> q_labels, g_labels = np.array([0, 1]), np.array([0, 1, 1])
+    >>> levels, precision = interpolated_pr_11(S, q_labels, g_labels)
+    >>> levels[[0, 5, 10]].tolist(), precision[[0, 5, 10]].round(4).tolist()
+    ([0.0, 0.5, 1.0], [0.8333, 0.8333, 0.8333])
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     per_query = _collect(Sa, ql, gl, _check_chunk(chunk), _eleven_point_rows)  # (n_q, 11)
@@ -680,6 +777,14 @@ def recall_at_k_true_pair(S: np.ndarray, k: int, pair_index: np.ndarray | None =
     the same test fold). Labels play no role; every query counts. With ties: the probability
     over random orders of the tied items, i.e. a partner whose tie group straddles k counts with
     the fraction of the group inside the top k.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = np.array([[0.9, 0.1],            # query i's partner is gallery item i
+    ...               [0.8, 0.3]])
+    >>> recall_at_k_true_pair(S, k=1), recall_at_k_true_pair(S, k=2)
+    (0.5, 1.0)
     """
     Sa = _check_scores(S)
     kk = _check_k(k, Sa.shape[1])
@@ -697,6 +802,15 @@ def ndcg_at_k(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, k: int,
     DCG@k = Σ_{i=1..k} rel_i / log2(i + 1); IDCG@k = Σ_{i=1..min(k, R)} 1 / log2(i + 1). With
     ties: the expected DCG over random orders of the tied items (gain h / g at every position of
     a tie group of g items with h hits).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = np.array([[0.9, 0.1, 0.5],      # 2 queries x 3 gallery items, higher = closer
+    ...               [0.9, 0.2, 0.7]])
+    >>> q_labels, g_labels = np.array([0, 1]), np.array([0, 1, 1])
+    >>> round(ndcg_at_k(S, q_labels, g_labels, k=2), 4)
+    0.6934
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     kk = _check_k(k, Sa.shape[1])
@@ -709,7 +823,16 @@ def mean_reciprocal_rank(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarr
     """MRR: mean over queries with R > 0 of 1 / (rank of the first relevant gallery item).
 
     With ties: the exact expectation over random orders of the first tie group holding a
-    relevant item (see :func:`_reciprocal_rank_rows`).
+    relevant item (see ``_reciprocal_rank_rows``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = np.array([[0.9, 0.1, 0.5],      # 2 queries x 3 gallery items, higher = closer
+    ...               [0.9, 0.2, 0.7]])
+    >>> q_labels, g_labels = np.array([0, 1]), np.array([0, 1, 1])
+    >>> mean_reciprocal_rank(S, q_labels, g_labels)      # (1/1 + 1/2) / 2
+    0.75
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     values = _collect(Sa, ql, gl, _check_chunk(chunk), _reciprocal_rank_rows)
@@ -721,6 +844,15 @@ def per_class_ap(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, *,
     """Mean AP of the queries of each query class, ``{class id: mean AP}`` in class order.
 
     A class absent from the gallery maps to NaN (all its queries have R = 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = np.array([[0.9, 0.1, 0.5],      # 2 queries x 3 gallery items, higher = closer
+    ...               [0.9, 0.2, 0.7]])
+    >>> q_labels, g_labels = np.array([0, 1]), np.array([0, 1, 1])
+    >>> {c: round(ap, 4) for c, ap in per_class_ap(S, q_labels, g_labels).items()}
+    {0: 1.0, 1: 0.5833}
     """
     ap = average_precision(S, q_labels, g_labels, chunk=chunk)
     ql = np.asarray(q_labels).astype(np.int64)
@@ -730,7 +862,13 @@ def per_class_ap(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, *,
 
 
 def report_names(ks: Sequence[int] = DEFAULT_KS, *, include_pairs: bool = True) -> list[str]:
-    """The keys of :func:`retrieval_report`, in order (stable, lower case)."""
+    """The keys of :func:`~paper_lib.metrics.retrieval.retrieval_report`, in order (stable, lower case).
+
+    Examples
+    --------
+    >>> report_names(ks=(1,), include_pairs=False)
+    ['map', 'mrr', 'p@1', 'r@1', 'ndcg@1', 'n_queries', 'n_dropped']
+    """
     names = ["map", "mrr"]
     for k in ks:
         names += [f"p@{k}", f"r@{k}", f"ndcg@{k}"]
@@ -758,6 +896,38 @@ def retrieval_report(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray,
     A k larger than the gallery is clipped to n_g but keeps its requested name. Values are
     identical to the single-metric functions, tie rules included (module docstring): no value
     depends on the order of tied gallery items.
+
+    Parameters
+    ----------
+    S : ndarray of shape (n_q, n_g)
+        Scores of every gallery item for every query, higher = more similar.
+    q_labels : ndarray of shape (n_q,)
+        Integer class id of every query.
+    g_labels : ndarray of shape (n_g,)
+        Integer class id of every gallery item.
+    ks : iterable of int, default=DEFAULT_KS
+        The cut-offs k of the ``p@k``, ``r@k``, ``ndcg@k`` and ``pair_r@k`` entries.
+    pair_index : ndarray of shape (n_q,), optional
+        Gallery index of each query's true partner (default: item i for query i).
+    include_pairs : bool, default=True
+        Add the ``pair_r@k`` entries (needs a partner for every query).
+    chunk : int or None, default=DEFAULT_CHUNK
+        Queries ranked per block (memory only).
+
+    Returns
+    -------
+    dict of str to float
+        One value per name of :func:`report_names`, in that order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = np.array([[0.9, 0.1, 0.5],      # 2 queries x 3 gallery items, higher = closer
+    ...               [0.9, 0.2, 0.7]])
+    >>> q_labels, g_labels = np.array([0, 1]), np.array([0, 1, 1])
+    >>> report = retrieval_report(S, q_labels, g_labels, ks=(1,), include_pairs=False)
+    >>> {name: round(value, 4) for name, value in report.items()}
+    {'map': 0.7917, 'mrr': 0.75, 'p@1': 0.5, 'r@1': 0.5, 'ndcg@1': 0.5, 'n_queries': 2.0, 'n_dropped': 0.0}
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     # one entry per distinct requested k, in the given order; each clipped to the gallery size

@@ -16,7 +16,10 @@ from typing import Literal
 
 import numpy as np
 
+#: the type of a metric name (one of :data:`METRICS`)
 Metric = Literal["cosine", "euclidean", "hamming"]
+#: the scores :func:`similarity` knows: the paper's cosine, the negative Euclidean distance, the
+#: negative Hamming distance of binary codes
 METRICS: tuple[str, ...] = ("cosine", "euclidean", "hamming")
 
 
@@ -83,21 +86,36 @@ def similarity(Q: np.ndarray, G: np.ndarray, metric: Metric = "cosine") -> np.nd
 
     Parameters
     ----------
-    Q:      (n_q, d) query embeddings (e.g. the audio embeddings of a test fold for A→V).
-    G:      (n_g, d) gallery embeddings (e.g. the visual embeddings of the same fold).
-    metric: ``"cosine"`` (the paper's score), ``"euclidean"`` (returns the *negative* Euclidean
-            distance, so that the ranking is still "descending score") or ``"hamming"`` (the
-            negative Hamming distance of binary codes in {-1, +1}).
+    Q : ndarray of shape (n_q, d)
+        Query embeddings (e.g. the audio embeddings of a test fold for A→V).
+    G : ndarray of shape (n_g, d)
+        Gallery embeddings (e.g. the visual embeddings of the same fold).
+    metric : {"cosine", "euclidean", "hamming"}, default="cosine"
+        ``"cosine"`` (the paper's score), ``"euclidean"`` (returns the *negative* Euclidean
+        distance, so that the ranking is still "descending score") or ``"hamming"`` (the
+        negative Hamming distance of binary codes in {-1, +1}).
 
     Returns
     -------
-    (n_q, n_g) float64 score matrix ``S`` with ``S[i, j]`` the score of gallery item ``j`` for
-    query ``i``. Cosine scores of an all-zero row are 0 (never NaN).
+    ndarray of shape (n_q, n_g)
+        The float64 score matrix ``S``, ``S[i, j]`` the score of gallery item ``j`` for query
+        ``i``. Cosine scores of an all-zero row are 0 (never NaN).
 
     Raises
     ------
-    ValueError for an unknown ``metric``, a non-2-d / empty / non-finite ``Q`` or ``G``,
-    ``Q`` and ``G`` of different widths, or (``"hamming"``) values other than -1 and +1.
+    ValueError
+        For an unknown ``metric``, a non-2-d / empty / non-finite ``Q`` or ``G``, ``Q`` and
+        ``G`` of different widths, or (``"hamming"``) values other than -1 and +1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Q = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> G = np.array([[1.0, 1.0], [0.0, 2.0], [-1.0, 0.0]])
+    >>> similarity(Q, G).round(4).tolist()
+    [[0.7071, 0.0, -1.0], [0.7071, 1.0, 0.0]]
+    >>> similarity(np.array([[1.0, -1.0]]), np.array([[1.0, 1.0], [-1.0, 1.0]]), "hamming")
+    array([[-1., -2.]])
     """
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}.")

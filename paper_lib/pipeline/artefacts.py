@@ -12,6 +12,20 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Artefact:
+    """One artefact of the paper (a table or figure) and the notebook that regenerates it.
+
+    Attributes
+    ----------
+    name : str
+        Results folder and the ``start(name, ...)`` of the notebook.
+    notebook : str
+        The notebook, ``notebooks/<notebook>.py``.
+    title : str
+        The paper's artefact.
+    results : tuple of str
+        The result files the notebook writes.
+    """
+
     name: str              # results folder and the ``start(name, ...)`` of the notebook
     notebook: str          # notebooks/<notebook>.py
     title: str             # the paper's artefact

@@ -34,6 +34,7 @@ class BookError(RuntimeError):
 
 
 def html_dir() -> Path:
+    """Where the finished HTML book is published: ``<paths.build_dir()>/html``."""
     return paths.build_dir() / "html"
 
 

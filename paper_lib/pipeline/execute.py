@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from paper_lib import atomic, paths
+from paper_lib._optional import require
 from paper_lib.errors import ParamError
 from paper_lib.fingerprint import code_fingerprint, files_fingerprint
 
@@ -44,6 +45,18 @@ class NotebookFailed(RuntimeError):
 
 @dataclass
 class Outcome:
+    """What happened to one notebook in :func:`reproduce`.
+
+    Attributes
+    ----------
+    notebook : str
+        The notebook's name.
+    status : str
+        ``"executed"`` or ``"cached"``.
+    seconds : float
+        Wall time of the execution that produced the output.
+    """
+
     notebook: str
     status: str        # "executed" | "cached"
     seconds: float     # wall time of the execution that produced the output
@@ -78,6 +91,8 @@ def data_fingerprint(dataset: str, data_dir: str) -> str:
 
 
 def input_key(source: Path, parameters: dict[str, Any], data_key: str) -> str:
+    """The execution cache key of a notebook: a hash of its source, its parameters, the library
+    code, the pinned requirements and the data (``data_key``)."""
     h = hashlib.sha256()
     h.update(source.read_bytes())
     h.update(json.dumps(parameters, sort_keys=True).encode())
@@ -89,9 +104,9 @@ def input_key(source: Path, parameters: dict[str, Any], data_key: str) -> str:
 
 def run_notebook(source: Path, output: Path, parameters: dict[str, Any]) -> float:
     """Execute one notebook with papermill; return its wall time. Raises :class:`NotebookFailed`."""
-    import jupytext
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
+    jupytext = require("jupytext", extra="book")
+    papermill = require("papermill", extra="book")
+    PapermillExecutionError = require("papermill.exceptions", extra="book").PapermillExecutionError
 
     output.parent.mkdir(parents=True, exist_ok=True)
     failed = output.with_suffix(".failed.ipynb")
@@ -119,8 +134,7 @@ def run_notebook(source: Path, output: Path, parameters: dict[str, Any]) -> floa
 def _fold_parameter_cells(path: Path) -> None:
     """Fold the ``parameters`` and papermill's ``injected-parameters`` cells in the book
     (``hide-cell``): the reader sees the resolved parameters, not two cells of literals."""
-    import nbformat
-
+    nbformat = require("nbformat", extra="book")
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from paper_lib import atomic, paths, threads
+from paper_lib._optional import require
 from paper_lib.data.dataset import PairedDataset
 from paper_lib.errors import ParamError
 from paper_lib.experiment.knobs import Knob
@@ -93,8 +94,7 @@ class NotebookRun:
 
     def glue(self, key: str, value: Any, display: bool = False) -> Any:
         """``myst_nb.glue`` the value (for ``{glue:text}`` in the prose) and remember it."""
-        from myst_nb import glue
-
+        glue = require("myst_nb", extra="book", package="myst-nb").glue
         self._glued[key] = value if isinstance(value, int | float | str) else repr(type(value))
         glue(key, value, display=display)
         return value

@@ -38,6 +38,7 @@ def git_commit(root: Path = REPO_ROOT) -> str:
 
 @functools.cache
 def package_versions() -> dict[str, str]:
+    """The installed version of every package of :data:`RECORDED_PACKAGES`, and of Python."""
     versions: dict[str, str] = {}
     for name in RECORDED_PACKAGES:
         try:

@@ -49,7 +49,7 @@ class ToyViews:
 def embed_per_view(model: CrossModalEstimator, X_audio: np.ndarray,
                    X_visual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Embeddings of a fitted model by the protocol's rule (as in
-    :func:`paper_lib.experiment.evaluate_split`): the audio embedding from the audio view alone,
+    :func:`~paper_lib.experiment.evaluate.evaluate_split`): the audio embedding from the audio view alone,
     the visual embedding from the visual view alone."""
     Z_a = model.transform(X_audio=X_audio)[0]
     Z_v = model.transform(X_visual=X_visual)[1]

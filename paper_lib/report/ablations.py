@@ -18,7 +18,7 @@ Conventions
   are in the separate columns ``paper_map`` / ``paper_dataset`` / ``paper_source``. They never
   share a column, and the paper's are labelled with the dataset they were measured on (for
   ``avdigits`` or ``synthetic`` that is VEGAS: "paper, VEGAS").
-* All fits go through :func:`paper_lib.experiment.run_configs` with ``cache=True``: a cell whose
+* All fits go through :func:`~paper_lib.experiment.grid.run_configs` with ``cache=True``: a cell whose
   estimator has the same effective parameters as another notebook's (e.g. ``margin=0.5`` and
   the main table's TNN-C-CCA) is fitted once.
 """

@@ -23,6 +23,7 @@ from paper_lib.metrics.modality import modality_separability
 from paper_lib.paper import PAPER_DIM, SOTA_BASELINES
 from paper_lib.report.ablations import sweep_configs
 
+#: the columns of :func:`run_adversary_ablation`'s separability table
 SEPARABILITY_COLUMNS = ["method", "setting", "fold", "seed", "separability"]
 
 

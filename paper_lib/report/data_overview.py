@@ -49,6 +49,7 @@ def fold_table(ds: PairedDataset) -> pd.DataFrame:
 
 
 def plot_class_counts(ds: PairedDataset) -> plt.Figure:
+    """Bar chart of the number of clips of every class."""
     table = class_counts(ds)
     fig, ax = plt.subplots(figsize=(7, 3))
     ax.bar(table["class_name"], table["clips"], color="#4c72b0")
@@ -121,6 +122,7 @@ def clip_media(ds: PairedDataset, row: int) -> ClipMedia:
 
 
 def image_figure(image: np.ndarray, size: float = 1.2) -> plt.Figure:
+    """A small closed figure showing one grey-level ``image`` (e.g. an ``avdigits`` digit)."""
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(image, cmap="gray_r")
     ax.axis("off")

@@ -171,6 +171,7 @@ def feature_variants(ds: PairedDataset, seed: int = 0) -> dict[str, tuple[Featur
 
 
 def setting(audio_key: str, visual_key: str) -> str:
+    """The record label of one (audio, visual) feature pair: ``"audio=<a>,visual=<v>"``."""
     return f"audio={audio_key},visual={visual_key}"
 
 
@@ -213,7 +214,7 @@ def split_dataset(ds: PairedDataset, audio: Feature, visual: Feature,
 def run_feature_study(ds: PairedDataset, variants: dict[str, tuple[Feature, Feature]],
                       config: Config, folds: Iterable[int], seeds: Sequence[int] = (0,),
                       log: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """Tidy records (:data:`paper_lib.experiment.RECORD_COLUMNS`) of ``config`` on every pairing.
+    """Tidy records (:data:`~paper_lib.experiment.evaluate.RECORD_COLUMNS`) of ``config`` on every pairing.
 
     Each split of each pairing is run on its :func:`split_dataset` (cached like every fit); the
     record's ``setting`` names the pairing.

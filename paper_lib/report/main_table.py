@@ -35,8 +35,8 @@ from paper_lib.paper import PAPER_DIM, PAPER_METHODS, Reference
 #: (Rasiwasia et al. 2014) as an extra row (the paper's C-CCA is the authors' variant)
 MAIN_METHODS: tuple[str, ...] = (*PAPER_METHODS, "c_cca_rasiwasia")
 #: the secondary metrics shown beside MAP (keys of ``retrieval_report``)
-# [choice] P@10 (precision at a short list), nDCG@30 ("Objects that sound"), MRR (first hit) and
-# pair_r@10 (VM-NET's Recall@10 of the true partner): four different views of the same ranking.
+#: [choice] P@10 (precision at a short list), nDCG@30 ("Objects that sound"), MRR (first hit) and
+#: pair_r@10 (VM-NET's Recall@10 of the true partner): four different views of the same ranking.
 OTHER_METRICS: tuple[str, ...] = ("p@10", "ndcg@30", "mrr", "pair_r@10")
 STATUS_COMPUTED = "computed in this build"
 
@@ -64,7 +64,7 @@ def main_configs(epochs: int, methods: Iterable[str] | None = None) -> list[Conf
 def metric_summary(records: pd.DataFrame, metrics: Sequence[str] = ("map",)) -> pd.DataFrame:
     """Mean, std (ddof = 1) and count over folds and seeds, per method, direction and metric.
 
-    ``records`` are the tidy rows of :func:`paper_lib.experiment.run_configs`.
+    ``records`` are the tidy rows of :func:`~paper_lib.experiment.grid.run_configs`.
     """
     sub = records[records["metric"].isin(list(metrics))]
     if sub.empty:

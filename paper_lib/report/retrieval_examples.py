@@ -21,10 +21,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from paper_lib._optional import require
 from paper_lib.data.dataset import PairedDataset, Split
 from paper_lib.experiment import SplitResult
 from paper_lib.metrics.retrieval import rank_gallery
 
+#: the columns of :func:`top_k_table`
 EXAMPLE_COLUMNS = ["direction", "query_clip", "query_class", "method", "rank", "clip_id", "class",
                    "relevant", "score"]
 DIRECTIONS = {"a2v": "A→V", "v2a": "V→A"}
@@ -216,9 +218,9 @@ def spectrogram_grid(ds: PairedDataset, table: pd.DataFrame, query_clip: str) ->
 def audio_players_html(ds: PairedDataset, table: pd.DataFrame, query_clip: str,
                        direction: str = "v2a") -> str:
     """An HTML table (rows = methods, columns = ranks) of embedded audio players with ✓/✗."""
-    from IPython.display import Audio
-
     from paper_lib.report.data_overview import wav_bytes
+
+    Audio = require("IPython.display", extra="book", package="ipython").Audio
 
     sub = table[(table.direction == direction) & (table.query_clip == query_clip)]
     cells = []

@@ -1,7 +1,7 @@
 """Per-class AP and a paired statistical comparison of two methods.
 
-Per-class AP: mean AP of the test queries of each class (:func:`paper_lib.metrics.retrieval.
-per_class_ap`), per fit, then averaged over folds and seeds.
+Per-class AP: mean AP of the test queries of each class
+(:func:`~paper_lib.metrics.retrieval.per_class_ap`), per fit, then averaged over folds and seeds.
 
 Paired comparison of method A against method B (same folds, so the same test queries). Within a
 fold, each method's values are first averaged over its seeds: the seeds of one fold share their
@@ -9,14 +9,18 @@ training and test rows, so they are not independent evidence, and a closed-form 
 fit per fold anyway ([choice]).
 
 1. **Fit level** (one pair per fold): the difference of MAP (each averaged over its seeds).
+
    - Wilcoxon signed-rank test (``scipy.stats.wilcoxon``, two-sided). With n pairs and no ties its
      smallest attainable p-value is 2 / 2^n: 0.0625 for the paper's 5 folds, so it can never
      reach 0.05, whatever the numbers.
    - Paired t-test (``scipy.stats.ttest_rel``, two-sided): assumes roughly normal differences.
+
 2. **Query level** (pooled over folds; one pair per test query): the difference of per-query AP
    (each averaged over its method's seeds) between the two methods for the same query.
+
    - Sign test (exact binomial test of #(A > B) against #(A < B), ties dropped, two-sided).
    - Percentile bootstrap 95 % CI of the mean per-query difference (queries resampled).
+
    [choice] Both treat queries as independent given the fitted models: they measure how
    consistently A ranks better over queries, not the variability of training (that is the fit
    level's job). Queries of one fold share one fit, so the query-level p-values are optimistic
@@ -34,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from paper_lib._optional import require
 from paper_lib.experiment import DIRECTIONS, SplitResult
 from paper_lib.methods.registry import get_method
 from paper_lib.metrics.retrieval import average_precision, per_class_ap
@@ -49,6 +54,7 @@ COMPARISONS: tuple[tuple[str, str], ...] = (
 #: every method whose fits the per-class map and the comparisons read (heat map's first)
 FITTED_METHODS: tuple[str, ...] = tuple(dict.fromkeys(
     (*PER_CLASS_METHODS, *(m for pair in COMPARISONS for m in pair))))
+#: the columns of :func:`compare`'s table
 SIGNIFICANCE_COLUMNS = ["method_a", "method_b", "direction", "test", "unit", "n", "statistic",
                         "p_value", "mean_diff", "ci_low", "ci_high", "note"]
 # [choice] 10,000 bootstrap resamples (Monte-Carlo error of a 95 % percentile bound ~0.2 % of the
@@ -87,19 +93,20 @@ def plot_per_class(summary: pd.DataFrame, dataset: str) -> plt.Figure:
     """Heat map of mean per-class AP: methods x classes, one panel per direction."""
     methods = list(dict.fromkeys(summary["method"]))
     classes = (summary[["class_id", "class_name"]].drop_duplicates().sort_values("class_id"))
-    fig, axes = plt.subplots(2, 1, figsize=(max(6.0, 0.75 * len(classes) + 2.5), 5.8))
+    sns = require("seaborn", extra="book")
+    height = 1.2 + 0.32 * len(methods)                   # per panel: room for every method row
+    fig, axes = plt.subplots(2, 1, figsize=(max(6.0, 0.75 * len(classes) + 2.5), 2 * height))
     for ax, d in zip(axes, DIRECTIONS, strict=True):
         grid = (summary[summary["direction"] == d]
                 .pivot(index="method", columns="class_id", values="ap_mean")
                 .reindex(index=methods, columns=classes["class_id"]))
-        im = ax.imshow(grid.to_numpy(), vmin=0, vmax=1, cmap="viridis", aspect="auto")
-        for (i, j), v in np.ndenumerate(grid.to_numpy()):
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if v < 0.6 else "black")
-        ax.set_yticks(range(len(methods)), [get_method(m).paper_name for m in methods])
-        ax.set_xticks(range(len(classes)), classes["class_name"], rotation=45, ha="right")
+        grid.index = [get_method(m).paper_name for m in methods]
+        grid.columns = list(classes["class_name"])
+        # seaborn's annotated heat map: each cell's value printed in a colour readable on it
+        sns.heatmap(grid, ax=ax, vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f",
+                    annot_kws={"fontsize": 7}, cbar_kws={"label": "AP"})
+        ax.set_xticklabels(ax.get_xticklabels(), rotation=45, ha="right")
         ax.set_title(f"{'A→V' if d == 'a2v' else 'V→A'}: mean AP of each query class")
-        fig.colorbar(im, ax=ax, label="AP")
     fig.suptitle(f"Per-class AP on {dataset} (mean over folds and seeds)")
     fig.tight_layout()
     return fig

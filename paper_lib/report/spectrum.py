@@ -23,7 +23,7 @@ from paper_lib.methods._linalg import numerical_rank
 from paper_lib.methods.cca import CCA, ZERO_CORRELATION_RTOL, CovarianceCCABase
 from paper_lib.methods.cluster_cca import ClusterCCA
 
-#: columns of :attr:`CanonicalSpectrum.table`
+#: columns of the ``table`` of a :class:`CanonicalSpectrum`
 SPECTRUM_COLUMNS = ["estimator", "component", "correlation"]
 #: label of each estimator in the table -> its name in ``paper_lib.methods.registry``
 ESTIMATORS: dict[str, str] = {"CCA (pairs)": "cca",

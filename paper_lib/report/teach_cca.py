@@ -126,7 +126,7 @@ def pca_direction(X: np.ndarray) -> np.ndarray:
 
 def compare_directions(X: np.ndarray, Y: np.ndarray, cca: CCA, n_random: int = 3,
                        seed: int = 0) -> pd.DataFrame:
-    """|corr| of the 1-d projections for the CCA pair, the PCA pair and random pairs.
+    """``|corr|`` of the 1-d projections for the CCA pair, the PCA pair and random pairs.
 
     Rows: kind ("CCA", "PCA", "random"), label, angle_x, angle_y (degrees in [0, 180)) and
     abs_correlation. CCA's first pair maximises the correlation, so every other row is <= it.
@@ -146,7 +146,7 @@ def compare_directions(X: np.ndarray, Y: np.ndarray, cca: CCA, n_random: int = 3
 
 def correlation_landscape(X: np.ndarray, Y: np.ndarray,
                           n_angles: int = 180) -> tuple[np.ndarray, np.ndarray]:
-    """|corr(u(θ_x)ᵀx, u(θ_y)ᵀy)| for every pair of directions on a grid of angles in [0, 180).
+    """``|corr(u(θ_x)ᵀx, u(θ_y)ᵀy)|`` for every pair of directions on a grid of angles in [0, 180).
 
     Returns (angles (n,), R (n, n)) with R[i, j] for θ_x = angles[i], θ_y = angles[j]. The
     maximum over the grid approaches the first canonical correlation from below.
@@ -178,7 +178,7 @@ def variate_correlations(Z_x: np.ndarray, Z_y: np.ndarray) -> pd.DataFrame:
 
 
 def max_off_diagonal(R: pd.DataFrame) -> float:
-    """Largest |correlation| the canonical variates must not have: within a view between
+    """Largest ``|correlation|`` the canonical variates must not have: within a view between
     different variates, and across views between non-matching pairs (x_k, y_l), k != l."""
     A = R.to_numpy()
     d = A.shape[0] // 2
@@ -268,7 +268,7 @@ def plot_projection_pairs(X: np.ndarray, Y: np.ndarray, z: np.ndarray, cca: CCA,
 
 
 def plot_landscape(angles: np.ndarray, R: np.ndarray, table: pd.DataFrame) -> plt.Figure:
-    """Heat map of |corr| over all direction pairs with the CCA, PCA and random pairs marked."""
+    """Heat map of ``|corr|`` over all direction pairs with the CCA, PCA and random pairs marked."""
     fig, ax = plt.subplots(figsize=(5.6, 4.6))
     step = angles[1] - angles[0]
     im = ax.imshow(R.T, origin="lower", cmap="viridis", vmin=0, vmax=1,
@@ -307,6 +307,8 @@ def plot_whitened(X: np.ndarray, Y: np.ndarray, z: np.ndarray) -> plt.Figure:
 
 
 def plot_ridge_path(path: pd.DataFrame, rho_unregularised: float) -> plt.Figure:
+    """The first canonical correlation against the ridge ``reg``: the SVD value and the sample
+    correlation reached, beside the unregularised value."""
     fig, ax = plt.subplots(figsize=(6, 3.4))
     ax.semilogx(path.reg, path.rho_svd, "o-", label="SVD value (shrunk by the ridge)")
     ax.semilogx(path.reg, path.sample_correlation, "s--", label="sample correlation reached")
@@ -320,6 +322,8 @@ def plot_ridge_path(path: pd.DataFrame, rho_unregularised: float) -> plt.Figure:
 
 
 def plot_train_test_correlations(table: pd.DataFrame, dataset: str) -> plt.Figure:
+    """Correlation of each pair of canonical variates on the training and the test rows, one
+    panel per ridge."""
     ridges = list(dict.fromkeys(table.ridge))
     fig, axes = plt.subplots(1, len(ridges), figsize=(5 * len(ridges), 3.4), sharey=True)
     for ax, name in zip(np.atleast_1d(axes), ridges, strict=True):

@@ -27,8 +27,8 @@ from paper_lib.report._teaching_common import CLASS_COLOURS, ToyViews, embed_per
 from paper_lib.report._teaching_common import mean_prevalence as mean_prevalence
 
 #: a singular value of a cross-covariance counts as non-zero above RANK_RTOL × the largest
-# [choice] 1e-10 relative: the class-sum Σ_xy is exact up to round-off, so its singular values
-# beyond C − 1 sit near machine precision, far below this, and the genuine ones far above.
+#: [choice] 1e-10 relative: the class-sum Σ_xy is exact up to round-off, so its singular values
+#: beyond C − 1 sit near machine precision, far below this, and the genuine ones far above.
 RANK_RTOL: float = 1e-10
 
 
@@ -119,7 +119,7 @@ def sample_views(world: NuisanceWorld, n_per_class: int, seed: int) -> ToyViews:
 
 def nuisance_r(z: np.ndarray, U: np.ndarray) -> float:
     """Multiple correlation R of a component with the nuisance: √(R²) of the least-squares fit
-    z ≈ b₀ + U b (for a 1-d nuisance this is |corr(z, u)|)."""
+    z ≈ b₀ + U b (for a 1-d nuisance this is ``|corr(z, u)|``)."""
     A = np.hstack([np.ones((z.size, 1)), U])
     coef = np.linalg.lstsq(A, z, rcond=None)[0]
     resid = z - A @ coef
@@ -159,7 +159,7 @@ def fit_on_toy(method: str, model: CrossModalEstimator, train: ToyViews,
                test: ToyViews) -> ToyFit:
     """Fit on the training sample, embed the test sample view by view, cosine MAP both ways.
 
-    The experiment runner's protocol (:func:`paper_lib.experiment.evaluate_split`) on bare
+    The experiment runner's protocol (:func:`~paper_lib.experiment.evaluate.evaluate_split`) on bare
     arrays: fit on the training rows only, the audio embedding from audio alone and the visual
     one from visual alone, MAP over the full ranking from
     :func:`paper_lib.metrics.cross_modal.cross_modal_map`.
@@ -291,6 +291,8 @@ def plot_component_diagnostics(diag: pd.DataFrame) -> plt.Figure:
 
 
 def plot_beta_sweep(table: pd.DataFrame) -> plt.Figure:
+    """MAP of the β variant against β, and what its first component follows (nuisance R, class
+    η)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     axes[0].plot(table.beta, table.a2v, "o-", label="A→V")
     axes[0].plot(table.beta, table.v2a, "s--", label="V→A")

@@ -162,6 +162,8 @@ def fold_rounds(n_folds: int) -> pd.DataFrame:
 
 
 def plot_ap_steps(steps: pd.DataFrame, ap: float) -> plt.Figure:
+    """P@k at every rank of a hand-sized ranking (relevant ranks in green) and the AP they
+    average to."""
     fig, ax = plt.subplots(figsize=(7.5, 3.3))
     colours = np.where(steps.rel_k == 1, "#2ca02c", "#bbbbbb")
     ax.bar(steps.rank_k, steps.precision_at_k, color=colours)
@@ -180,6 +182,8 @@ def plot_ap_steps(steps: pd.DataFrame, ap: float) -> plt.Figure:
 
 
 def plot_truncation(tables: dict[str, pd.DataFrame]) -> plt.Figure:
+    """The truncated-MAP pitfall against the full-ranking MAP over the cut-off k, one panel per
+    table."""
     fig, axes = plt.subplots(1, len(tables), figsize=(5 * len(tables), 3.4), squeeze=False)
     for ax, (name, t) in zip(axes[0], tables.items(), strict=True):
         ax.plot(t.k, t.truncated_map_pitfall, "o-", color="#d62728",
@@ -197,6 +201,8 @@ def plot_truncation(tables: dict[str, pd.DataFrame]) -> plt.Figure:
 
 def plot_pr_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]],
                    prevalence: float) -> plt.Figure:
+    """PR curves (precision and recall averaged at the same cut-off k) beside the class
+    prevalence."""
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, (precision, recall) in curves.items():
         ax.plot(recall, precision, label=name)
@@ -212,6 +218,8 @@ def plot_pr_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]],
 
 
 def plot_fold_diagram(n_folds: int) -> plt.Figure:
+    """The cross-validation rounds as a grid: the test fold of every round in red, the training
+    folds in blue."""
     table = fold_rounds(n_folds)
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * n_folds + 1.2))
     for rnd, fold, role in zip(table["round"].tolist(), table["fold"].tolist(),
@@ -310,6 +318,8 @@ PITFALLS: tuple[Pitfall, ...] = (
 
 
 def pitfall_table(pitfalls: Sequence[Pitfall] = PITFALLS) -> pd.DataFrame:
+    """One row per :class:`Pitfall`: the pitfall, the guard against it, where it is and the tests
+    that check it."""
     return pd.DataFrame([{"pitfall": p.pitfall, "guard": p.guard,
                           "where": ", ".join(f"`{w}`" for w in p.where),
                           "tests": ", ".join(f"`{t}`" for t in p.tests)} for p in pitfalls])

@@ -340,6 +340,7 @@ def plot_pipeline_diagram(d_audio: int, d_visual: int, n_components: int = 10,
 
 
 def plot_training_history(history: pd.DataFrame, dataset: str) -> plt.Figure:
+    """Mean hinge and fraction of active triplets per epoch of a TNN-C-CCA fit."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.3))
     axes[0].plot(history.epoch, history.mean_hinge, "o-")
     axes[0].set_ylabel("mean hinge over mined triplets")

@@ -5,7 +5,7 @@
                        <classes>/, folds/00.txt ... 04.txt;
 - :mod:`.ave`          AVE (Tian et al. 2018): Annotations.txt + feature HDF5 files;
 - :mod:`.generic_h5`   bring-your-own-data HDF5 format (documented there);
-- :mod:`._checks`      shared validation helpers (one clear DataError per bad input).
+- ``_checks``          shared validation helpers (one clear DataError per bad input).
 """
 
 from paper_lib.data.formats.ave import read_ave

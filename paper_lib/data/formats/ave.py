@@ -217,12 +217,23 @@ def read_ave(root: str | Path, *, name: str = "ave", sequences: bool = False,
 
     Parameters
     ----------
-    root:      folder with the files listed in the module docstring.
-    sequences: also keep the (N, 10, d) per-second sequences.
-    classes:   optional subset of category names (e.g. a 15-class subset), in id order.
-    val_as:    with the official split, what to do with ``valSet.txt`` clips: ``"train"`` (add
-               them to training; default) or ``"drop"``.
-    n_folds, seed: folds from ``make_folds`` when there is no official split.
+    root : str or Path
+        Folder with the files listed in the module docstring.
+    name : str, default="ave"
+        Dataset name to record.
+    sequences : bool, default=False
+        Also keep the (N, 10, d) per-second sequences.
+    classes : sequence of str, optional
+        Subset of category names (e.g. a 15-class subset), in id order.
+    val_as : {"train", "drop"}, default="train"
+        With the official split, what to do with ``valSet.txt`` clips: add them to training,
+        or drop them.
+    n_folds : int, default=5
+        Folds from :func:`~paper_lib.data.folds.make_folds` when there is no official split.
+    seed : int, default=0
+        Seed of those folds.
+    hint : str, default=""
+        How to obtain the files (appended to a missing-file error).
     """
     if val_as not in ("train", "drop"):
         raise ParamError(f"val_as must be 'train' or 'drop', got {val_as!r}")

@@ -10,6 +10,7 @@ Layout under ``<root>`` (seed 000; the authors' ``utils.py`` reads exactly these
 MV-10K uses the same layout; its class folder name is configurable (``class_dir``).
 
 Reading rules (each one a pitfall of public implementations):
+
 - fold files are read in **sorted** file-name order (never directory order); the fold id of a
   clip is the index of the file that lists it; a clip in two folds or in none is an error;
 - every array is keyed by clip id; the ids must agree across vgg/inception/classes/folds;
@@ -167,15 +168,30 @@ def read_clip_arrays(root: str | Path, *, name: str = "vegas",
 
     Parameters
     ----------
-    root:        the folder holding ``vgg/``, ``inception/``, ``<class_dir>/``, ``folds/``
-                 (or a folder whose single sub-folder does).
-    class_dir:   name of the class-id folder (``VEGAS_classes`` for VEGAS).
-    n_classes:   number of classes; labels must lie in ``0..n_classes-1`` (default: max id + 1).
-    class_names: names for the ids; default: clip-id prefixes when consistent, else ``class_<k>``.
-    sequences:   also keep (N, max_seconds, d) per-second sequences (for the LSTM baseline).
-    on_unlisted: ``"error"`` (default): a clip with features but in no fold file is an error;
-                 ``"ignore"``: such clips are dropped with a warning (the release may hold clips
-                 the paper did not use).
+    root : str or Path
+        The folder holding ``vgg/``, ``inception/``, ``<class_dir>/``, ``folds/`` (or a folder
+        whose single sub-folder does).
+    name : str, default="vegas"
+        Dataset name to record.
+    class_dir : str, default=DEFAULT_CLASS_DIR
+        Name of the class-id folder (``VEGAS_classes`` for VEGAS).
+    audio_dim : int or None, default=128
+        Expected audio feature width (``None``: any).
+    visual_dim : int or None, default=1024
+        Expected visual feature width (``None``: any).
+    n_classes : int or None, default=None
+        Number of classes; labels must lie in ``0..n_classes-1`` (default: max id + 1).
+    class_names : sequence of str, optional
+        Names for the ids; default: clip-id prefixes when consistent, else ``class_<k>``.
+    sequences : bool, default=False
+        Also keep (N, max_seconds, d) per-second sequences (for the LSTM baseline).
+    max_seconds : int, default=10
+        Clips are cut or zero-padded to this many seconds.
+    on_unlisted : {"error", "ignore"}, default="error"
+        ``"error"``: a clip with features but in no fold file is an error; ``"ignore"``: such
+        clips are dropped with a warning (the release may hold clips the paper did not use).
+    hint : str, default=""
+        How to obtain the files (appended to a missing-file error).
     """
     if on_unlisted not in ("error", "ignore"):
         raise ParamError(f"on_unlisted must be 'error' or 'ignore', got {on_unlisted!r}")

@@ -46,12 +46,19 @@ def read_vegas_h5(path: str | Path, *, class_names: Sequence[str] | None = None,
 
     Parameters
     ----------
-    path:        the HDF5 file.
-    class_names: names for the class ids, used only when their number equals the number of
-                 classes found (else ``class_<k>``).
-    audio_dim, visual_dim: expected feature widths (``None``: any).
-    name:        dataset name to record.
-    hint:        how to obtain the file (appended to a missing-file error).
+    path : str or Path
+        The HDF5 file.
+    class_names : sequence of str, optional
+        Names for the class ids, used only when their number equals the number of classes
+        found (else ``class_<k>``).
+    audio_dim : int or None, default=128
+        Expected audio feature width (``None``: any).
+    visual_dim : int or None, default=1024
+        Expected visual feature width (``None``: any).
+    name : str, default="vegas"
+        Dataset name to record.
+    hint : str, default=""
+        How to obtain the file (appended to a missing-file error).
     """
     path = Path(path)
     views: dict[str, list[np.ndarray]] = {"audio": [], "visual": [], "lab": []}
