@@ -83,6 +83,10 @@ best = mt.best_of(table, SOTA_BASELINES)  # by the mean of A→V and V→A
 run.glue("main_table_best_sota", str(best["paper_name"]))
 run.glue("main_table_best_sota_a2v", float(best["ours_map_a2v_mean"]))
 run.glue("main_table_best_sota_v2a", float(best["ours_map_v2a_mean"]))
+top = mt.best_of(table, table["method"])
+run.glue("main_table_best", str(top["paper_name"]))
+run.glue("main_table_best_a2v", float(top["ours_map_a2v_mean"]))
+run.glue("main_table_best_v2a", float(top["ours_map_v2a_mean"]))
 mt.display_table(table)
 
 # %% tags=["hide-input"]
@@ -102,6 +106,12 @@ _ = run.save_figure(fig, "main_table")
 # {glue:text}`main_table_best_sota_v2a:.4f`); the paper reports {glue:text}`main_table_tnn_c_cca_a2v_paper:.4f` /
 # {glue:text}`main_table_tnn_c_cca_v2a_paper:.4f` and
 # {glue:text}`main_table_c_cca_a2v_paper:.4f` / {glue:text}`main_table_c_cca_v2a_paper:.4f`.
+# The best row of this build is {glue:text}`main_table_best`
+# ({glue:text}`main_table_best_a2v:.4f` / {glue:text}`main_table_best_v2a:.4f`). The default
+# dataset feeds raw pixels and pooled log-mel statistics, where the paper feeds features of
+# networks pretrained on other data; methods that learn their own features end to end from the
+# raw inputs can then overtake those built on a linear CCA stage, so the paper's ordering need
+# not hold here (the paper-vs-book page compares the orderings).
 # With {glue:text}`main_table_n_folds` folds and {glue:text}`main_table_n_seeds` seed(s) the
 # standard deviations are rough; notebook 13 tests the key differences formally.
 
