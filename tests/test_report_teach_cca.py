@@ -79,6 +79,21 @@ def test_ridge_shrinks_the_reported_correlation(latent):
     assert (path.sample_correlation <= path.rho_svd.iloc[0] + 1e-12).all()
 
 
+def test_a_large_ridge_gives_the_cross_covariance_directions_as_the_figure_says(latent):
+    _, X, Y, _ = latent
+    Xc, Yc = X - X.mean(0), Y - Y.mean(0)
+    U, _, Vt = np.linalg.svd(Xc.T @ Yc / X.shape[0])      # PLS: singular vectors of Σ_xy
+    pca_x = np.linalg.eigh(Xc.T @ Xc)[1][:, -1]
+    m = CCA(1, reg=1e4).fit(X, Y)
+    a, b = m.weights_audio_[:, 0], m.weights_visual_[:, 0]
+    cos = lambda u, v: abs(u @ v) / np.linalg.norm(u) / np.linalg.norm(v)  # noqa: E731
+    assert cos(a, U[:, 0]) > 0.999 and cos(b, Vt[0]) > 0.999
+    assert cos(a, pca_x) < 0.99                                    # not PCA's direction
+    fig = T.plot_ridge_path(T.ridge_path(X, Y, [0.0, 1.0]), 0.5)
+    title = fig.axes[0].get_title()
+    assert title == T.RIDGE_TITLE and "PLS" in title and "PCA" not in title
+
+
 def test_train_test_table_matches_a_direct_fit():
     rng = np.random.default_rng(0)
     Xa, Xv = rng.normal(size=(80, 6)), rng.normal(size=(80, 5))
