@@ -253,6 +253,13 @@ counts.round(4)
 # statistics are measured during training (dropout on, weights changing within the epoch); the
 # batch counts with the final weights and dropout off. Retrieval quality is measured on the
 # test folds, in the main table.
+#
+# Why the `loss` column can stay flat while `mean_hinge` falls: the loss that is minimised is
+# the mean hinge over the *active* triplets only (those with a positive hinge), while
+# `mean_hinge` averages over *all* mined triplets, satisfied ones (hinge 0) included. As
+# training satisfies more triplets, the active ones become fewer and `mean_hinge` drops, but
+# the triplets that stay active are the hard ones, whose average hinge need not fall: the loss
+# measures how badly the remaining violators violate, not how many there are.
 
 # %% tags=["remove-cell"]
 _ = run.finish()
