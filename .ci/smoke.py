@@ -31,7 +31,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-EXTRAS = ("data", "book")
+EXTRAS = ("data", "book", "extract", "dask")
 #: sub-packages that only an extra makes importable
 GATED_PACKAGES = {"paper_lib.report": "book"}
 
@@ -118,6 +118,29 @@ def check_gated_calls(extras: set[str], tmp: Path) -> None:
         library, voices = avdigits.default_espeak_paths()
         check("the data extra: espeakng-loader ships libespeak-ng and its voices",
               Path(library).is_file() and Path(voices).is_dir())
+    import numpy as np
+
+    from paper_lib.extract import decode, render
+
+    clip = tmp / "tone.mp4"
+    tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(16_000) / 16_000)).astype(np.float32)
+    image = np.full((32, 32, 3), 200, np.uint8)
+    if "extract" not in extras:
+        expect_missing_extra("extract.render.write_clip", "extract", lambda: render.write_clip(
+            clip, image=image, waveform=tone))
+    else:
+        render.write_clip(clip, image=image, waveform=tone)
+        decoded = decode.decode_clip(clip)
+        check("the extract extra: PyAV writes and decodes an mp4 (16 kHz audio, 1 frame/s)",
+              abs(decoded.audio.size - 16_000) < 400 and decoded.frames.shape == (1, 32, 32, 3))
+    if "dask" not in extras:
+        from paper_lib import engine
+
+        def start_cluster() -> None:
+            with engine.dask_client(n_workers=1):
+                pass
+
+        expect_missing_extra("engine.dask_client", "dask", start_cluster)
     if "book" not in extras:
         from paper_lib.pipeline import execute
 

@@ -5,7 +5,9 @@ readers, the experiment protocol, ``paper-lib run`` and ``paper-lib data``). The
 ``pyproject.toml`` (``[project.optional-dependencies]``) add the rest:
 
 - ``data``: the embedded ``avdigits`` dataset (eSpeak NG speech, MNIST digits);
-- ``book``: the notebooks, their tables and figures (``paper_lib.report``) and the book build.
+- ``book``: the notebooks, their tables and figures (``paper_lib.report``) and the book build;
+- ``extract``: decoding audio and video files with PyAV (``paper-lib extract``);
+- ``dask``: extraction and experiment grids on a Dask cluster (``--scheduler``).
 
 Code that needs such a package imports it where it is used, through :func:`require`, which
 raises :class:`MissingExtraError` naming the extra to install instead of a bare
@@ -23,6 +25,8 @@ from paper_lib.errors import UserError
 EXTRAS = {
     "data": "the embedded avdigits dataset",
     "book": "the notebooks, their tables and figures and the book build",
+    "extract": "decoding audio and video files (PyAV) for feature extraction",
+    "dask": "running extraction and experiment grids on a Dask cluster",
 }
 
 

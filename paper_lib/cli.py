@@ -1,7 +1,8 @@
 """The ``paper-lib`` command line.
 
 Subcommands: ``reproduce`` (execute the notebooks), ``book`` (reproduce, then build the HTML),
-``data`` (list / fetch / verify datasets), ``run`` (one method, cross-validated).
+``data`` (list / fetch / verify datasets), ``run`` (methods, cross-validated), ``extract``
+(features from a folder of videos).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def _add_pipeline_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``paper-lib`` argument parser and its subcommands ``reproduce``, ``book``, ``data``,
-    ``run``."""
+    ``run``, ``extract``."""
     parser = argparse.ArgumentParser(
         prog="paper-lib",
         description="Reproducible companion of TNN-C-CCA (Zeng, Yu, Oyama, ACM TOMM 2020).")
@@ -59,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     from paper_lib.experiment.cli import add_run_parser
 
     add_run_parser(sub)
+    from paper_lib.data.extract_cli import add_extract_parser
+
+    add_extract_parser(sub)
     return parser
 
 
@@ -106,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from paper_lib.experiment.cli import run_command
 
             return run_command(args)
+        if args.command == "extract":
+            from paper_lib.data.extract_cli import run_extract
+
+            return run_extract(args)
     except UserError as exc:  # bad data, a bad parameter or argument: one clear line
         print(f"error: {exc}", file=sys.stderr)
         return 2

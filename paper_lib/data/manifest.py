@@ -34,9 +34,14 @@ def manifest_path(name: str) -> Path:
     return paths.manifest_dir() / f"{name}.yaml"
 
 
+#: manifests in data_manifest/ that describe no dataset (the extractors' weight files)
+NOT_DATASETS = ("extractors",)
+
+
 def manifest_names() -> list[str]:
     """Names of every dataset with a manifest (sorted)."""
-    return sorted(p.stem for p in paths.manifest_dir().glob("*.yaml"))
+    return sorted(p.stem for p in paths.manifest_dir().glob("*.yaml")
+                  if p.stem not in NOT_DATASETS)
 
 
 def load_manifest(name: str) -> dict[str, Any]:

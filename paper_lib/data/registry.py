@@ -47,7 +47,8 @@ def load_dataset(name_or_path: str, data_dir: str | Path | None = None, seed: in
     Parameters
     ----------
     name_or_path : str or Path
-        One of :func:`dataset_names`, or a path to a ``.h5``/``.hdf5`` file.
+        One of :func:`dataset_names`, a path to a ``.h5``/``.hdf5`` file, or a path to a folder
+        in the per-clip layout (e.g. written by ``paper-lib extract``).
     data_dir : str or Path, optional
         Real datasets only: the dataset's folder, or a root holding ``<name>/`` (default
         ``paths.data_dir()/<name>``). Ignored for embedded datasets.
@@ -86,6 +87,8 @@ def load_dataset(name_or_path: str, data_dir: str | Path | None = None, seed: in
         root = dataset_dir(name, data_dir)
         return _REAL_LOADERS[name](root, seed, options)
     path = Path(name).expanduser()
+    if path.is_dir() and find_clip_root(path) is not None:
+        return _load_extracted(path, options)
     if path.suffix.lower() in GENERIC_SUFFIXES:
         if not path.is_file():
             raise DataError(f"{path}: generic HDF5 dataset file not found (looked for "
@@ -93,7 +96,32 @@ def load_dataset(name_or_path: str, data_dir: str | Path | None = None, seed: in
         return _call(read_generic_h5, f"generic file {path.name}", options, path, seed=seed)
     raise DataError(f"unknown dataset {name!r}: allowed names are {', '.join(dataset_names())}; "
                     f"a path to a generic HDF5 file (.h5/.hdf5, see data_manifest/README.md) "
-                    f"is accepted too")
+                    f"or to a folder written by `paper-lib extract` is accepted too")
+
+
+def _load_extracted(path: Path, options: dict[str, Any]) -> PairedDataset:
+    """A folder in the per-clip layout, e.g. written by ``paper-lib extract``: any feature
+    widths, the class folder named in its extraction manifest (or the one ending in
+    "classes"), the class names from the manifest when there is one."""
+    base = find_clip_root(path)
+    assert base is not None
+    opts = dict(options)
+    manifest_path = base / "extraction.json"
+    classes: list[str] | None = None
+    if manifest_path.is_file():
+        from paper_lib.data.from_video import read_manifest
+
+        manifest = read_manifest(base)
+        opts.setdefault("class_dir", manifest.get("class_dir"))
+        classes = list(manifest.get("classes") or []) or None
+    if opts.get("class_dir") is None:
+        opts["class_dir"] = _guess_class_dir(base, base.name)
+    if classes is not None:
+        opts.setdefault("class_names", classes)
+        opts.setdefault("n_classes", len(classes))
+    opts.setdefault("audio_dim", None)
+    opts.setdefault("visual_dim", None)
+    return _call(read_clip_arrays, f"per-clip folder {base.name}", opts, base, name=base.name)
 
 
 # -- embedded --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from paper_lib.data.dataset import PairedDataset
+from paper_lib.engine import run_tasks
 from paper_lib.experiment.cache import evaluate_split_cached
 from paper_lib.experiment.evaluate import RECORD_COLUMNS, build_estimator, evaluate_split, records
 from paper_lib.experiment.result import SplitResult
@@ -50,14 +51,16 @@ class Config:
 def run_configs(ds: PairedDataset, configs: Sequence[Config], *,
                 folds: Iterable[int] | None = None, seeds: Sequence[int] = (0,),
                 cache: bool = False, metric: str = "cosine",
-                log: Callable[[str], None] | None = None
+                log: Callable[[str], None] | None = None, client: Any = None,
                 ) -> tuple[pd.DataFrame, list[SplitResult]]:
     """Every config x split x seed -> (tidy records with
     :data:`~paper_lib.experiment.evaluate.RECORD_COLUMNS`, results).
 
     With ``cache=True`` a split already evaluated with identical inputs is read back
     (:mod:`paper_lib.experiment.cache`) instead of refitted. A closed-form method is fitted with
-    the first seed only (:func:`seeds_of`).
+    the first seed only (:func:`seeds_of`). With a Dask ``client`` the fits run on its cluster
+    (:func:`paper_lib.engine.run_tasks`): one fit per task, each with one thread, records in
+    the same order and with the same numbers as a serial run.
 
     Examples
     --------
@@ -72,22 +75,32 @@ def run_configs(ds: PairedDataset, configs: Sequence[Config], *,
     """
     for c in configs:
         get_method(c.method)  # unknown names fail before any training
-    evaluate = evaluate_split_cached if cache else evaluate_split
     fold_list = None if folds is None else list(folds)
+    cells = [(c, split, seed) for c in configs for split in ds.splits(fold_list)
+             for seed in seeds_of(c, seeds)]
+    tasks = [(c.method, split, seed, c.dim, c.epochs, metric, c.hyper, cache)
+             for c, split, seed in cells]
+
+    def on_done(i: int, res: SplitResult) -> None:
+        if log:
+            c, split, seed = cells[i]
+            log(f"{c.method} {c.setting} {split.name} seed={seed}: MAP a2v "
+                f"{res.metrics['a2v']['map']:.4f} v2a {res.metrics['v2a']['map']:.4f} "
+                f"({res.fit_seconds:.1f} s)")
+
+    results = run_tasks(_evaluate_task, tasks, client=client, shared=(ds,), on_done=on_done)
     rows: list[dict[str, Any]] = []
-    results: list[SplitResult] = []
-    for c in configs:
-        for split in ds.splits(fold_list):
-            for seed in seeds_of(c, seeds):
-                res = evaluate(ds, c.method, split, seed=seed, dim=c.dim, epochs=c.epochs,
-                               metric=metric, hyper=c.hyper)
-                rows += records(res, ds.name, c.dim, c.setting)
-                results.append(res)
-                if log:
-                    log(f"{c.method} {c.setting} {split.name} seed={seed}: MAP a2v "
-                        f"{res.metrics['a2v']['map']:.4f} v2a {res.metrics['v2a']['map']:.4f} "
-                        f"({res.fit_seconds:.1f} s)")
+    for (c, _split, _seed), res in zip(cells, results, strict=True):
+        rows += records(res, ds.name, c.dim, c.setting)
     return pd.DataFrame(rows, columns=RECORD_COLUMNS), results
+
+
+def _evaluate_task(ds: PairedDataset, method: str, split: Any, seed: int, dim: int, epochs: int,
+                   metric: str, hyper: dict[str, Any], cache: bool) -> SplitResult:
+    """One cell of a grid (a module-level function, so that a Dask worker can run it)."""
+    evaluate = evaluate_split_cached if cache else evaluate_split
+    return evaluate(ds, method, split, seed=seed, dim=dim, epochs=epochs, metric=metric,
+                    hyper=hyper)
 
 
 def seeds_of(config: Config, seeds: Sequence[int]) -> list[int]:
@@ -103,7 +116,7 @@ def seeds_of(config: Config, seeds: Sequence[int]) -> list[int]:
 def cross_validate(ds: PairedDataset, methods: Sequence[str], *, folds: Iterable[int] | None = None,
                    seeds: Sequence[int] = (0,), dim: int = 10, epochs: int = 10,
                    hyper: dict[str, dict[str, Any]] | None = None, cache: bool = False,
-                   log: Callable[[str], None] | None = None) -> pd.DataFrame:
+                   log: Callable[[str], None] | None = None, client: Any = None) -> pd.DataFrame:
     """Every method x split x seed; a tidy frame with
     :data:`~paper_lib.experiment.evaluate.RECORD_COLUMNS`.
 
@@ -119,7 +132,8 @@ def cross_validate(ds: PairedDataset, methods: Sequence[str], *, folds: Iterable
     '2 folds × 1 seed'
     """
     configs = [Config(m, dim, epochs, dict((hyper or {}).get(m, {}))) for m in methods]
-    return run_configs(ds, configs, folds=folds, seeds=seeds, cache=cache, log=log)[0]
+    return run_configs(ds, configs, folds=folds, seeds=seeds, cache=cache, log=log,
+                       client=client)[0]
 
 
 def fits_label(records: pd.DataFrame) -> str:

@@ -130,7 +130,8 @@ def check_folds(folds: Any) -> str:
 
 
 def check_dataset(dataset: str) -> str:
-    """A dataset name of the registry, or the resolved path of an existing generic .h5 file."""
+    """A dataset name of the registry, or the resolved path of an existing generic .h5 file or
+    of a per-clip folder (``vgg/``, ``inception/``, ... as ``paper-lib extract`` writes)."""
     from pathlib import Path
 
     from paper_lib.data.registry import dataset_names
@@ -143,8 +144,13 @@ def check_dataset(dataset: str) -> str:
         if not path.is_file():
             raise ParamError(f"dataset: file {str(path)!r} does not exist")
         return str(path.resolve())
-    raise ParamError(f"dataset: unknown dataset {dataset!r}; allowed: {', '.join(names)} "
-                     f"or a path to a generic .h5 file")
+    if path.is_dir():
+        if not (path / "vgg").is_dir():
+            raise ParamError(f"dataset: folder {str(path)!r} is not in the per-clip layout (no "
+                             f"vgg/ sub-folder; see `paper-lib extract`)")
+        return str(path.resolve())
+    raise ParamError(f"dataset: unknown dataset {dataset!r}; allowed: {', '.join(names)}, "
+                     f"a path to a generic .h5 file or to a per-clip folder")
 
 
 #: folds evaluated when ``folds == "all"`` (the paper: 5-fold cross-validation)

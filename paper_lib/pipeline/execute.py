@@ -83,7 +83,7 @@ def data_fingerprint(dataset: str, data_dir: str) -> str:
 
     if dataset in EMBEDDED_DATASETS:
         return f"embedded:{dataset}"
-    if Path(dataset).is_file():
+    if Path(dataset).is_file() or Path(dataset).is_dir():   # a generic .h5, a per-clip folder
         return files_fingerprint(Path(dataset))
     from paper_lib.data.locate import dataset_dir
 
@@ -149,6 +149,11 @@ def check_data_present(dataset: str, data_dir: str) -> None:
     from paper_lib.data.registry import EMBEDDED as EMBEDDED_DATASETS
 
     if dataset in EMBEDDED_DATASETS or Path(dataset).is_file():
+        return
+    if Path(dataset).is_dir():           # a per-clip folder: load it (every reader check)
+        from paper_lib.data.registry import load_dataset
+
+        load_dataset(dataset)
         return
     from paper_lib.data.locate import dataset_status
     from paper_lib.data.registry import load_dataset

@@ -34,8 +34,14 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 
 
 def results_root(dataset: str, profile: str) -> Path:
-    """``results/<dataset>-<profile>``; a dataset given as a path is keyed by its file stem."""
-    key = Path(dataset).stem if dataset.lower().endswith((".h5", ".hdf5")) else dataset
+    """``results/<dataset>-<profile>``; a dataset given as a path is keyed by its file stem (a
+    generic .h5 file) or its folder name (a per-clip folder written by ``paper-lib extract``)."""
+    if dataset.lower().endswith((".h5", ".hdf5")):
+        key = Path(dataset).stem
+    elif Path(dataset).is_dir():
+        key = Path(dataset).resolve().name
+    else:
+        key = dataset
     return paths.results_dir() / f"{key}-{profile}"
 
 

@@ -1,0 +1,105 @@
+"""Where independent tasks run: in this process, or on a Dask distributed cluster.
+
+Feature extraction (one task per clip) and experiment grids (one task per method x split x seed)
+are made of independent tasks. :func:`run_tasks` runs them in this process, one after the other,
+or on a Dask cluster, and always returns the results **in the order of the tasks**, so a
+parallel run gives exactly what a serial one gives.
+
+- :func:`dask_client` connects to an existing scheduler (``--scheduler tcp://host:8786``) or
+  starts a ``LocalCluster`` sized to this machine: one single-threaded worker process per core
+  the process may use (``os.sched_getaffinity``), so workers never oversubscribe the cores.
+- Every task runs under the project's thread policy with one thread (:func:`_call_in_worker`),
+  the same arithmetic as a serial run with one thread, hence identical numbers.
+
+Dask (``dask`` and ``distributed``) is the ``dask`` extra; a serial run does not need it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from paper_lib._optional import require
+from paper_lib.errors import ParamError
+
+T = TypeVar("T")
+
+
+def available_cores() -> int:
+    """The number of cores this process may run on (its CPU affinity; at least 1)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _call_in_worker(fn: Callable[..., T], *args: Any) -> T:
+    """Run one task with one BLAS/torch thread (each worker is one core's share)."""
+    from paper_lib.threads import apply_policy
+
+    apply_policy(1)
+    return fn(*args)
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None = None, n_workers: int | None = None, *,
+                connect_timeout: float = 20.0) -> Iterator[Any]:
+    """A ``distributed.Client``: on ``scheduler`` (an address such as ``tcp://10.0.0.5:8786``,
+    given up after ``connect_timeout`` seconds), or on a new ``LocalCluster`` of ``n_workers``
+    single-threaded processes (default: one per available core). The cluster started here is
+    closed on exit."""
+    distributed = require("distributed", extra="dask")
+    if scheduler:
+        try:
+            client = distributed.Client(scheduler, timeout=f"{connect_timeout}s")
+        except (OSError, TimeoutError) as exc:
+            raise ParamError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler "
+                             f"there ({exc})") from exc
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    n = available_cores() if n_workers is None else int(n_workers)
+    if n < 1:
+        raise ParamError(f"n_workers must be a positive integer, got {n_workers!r}")
+    with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+def run_tasks(fn: Callable[..., T], tasks: Sequence[tuple[Any, ...]], *, client: Any = None,
+              shared: tuple[Any, ...] = (),
+              on_done: Callable[[int, T], None] | None = None) -> list[T]:
+    """``[fn(*shared, *task) for task in tasks]``, serially or on a Dask ``client``.
+
+    ``shared`` arguments (e.g. a dataset) are sent to the cluster once, not once per task.
+    ``on_done(i, result)`` is called as each task finishes (in completion order on a cluster,
+    e.g. to write its output or advance a progress bar); the returned list is in task order.
+    An exception in a task is raised here, as in a serial run.
+    """
+    results: list[Any] = [None] * len(tasks)
+    if client is None:
+        for i, task in enumerate(tasks):
+            results[i] = fn(*shared, *task)
+            if on_done is not None:
+                on_done(i, results[i])
+        return results
+    distributed = require("distributed", extra="dask")
+    remote_shared = [client.scatter(s, broadcast=True) for s in shared]
+    futures = [client.submit(_call_in_worker, fn, *remote_shared, *task, pure=False)
+               for task in tasks]
+    index = {f.key: i for i, f in enumerate(futures)}
+    try:
+        for future in distributed.as_completed(futures):
+            i = index[future.key]
+            results[i] = future.result()
+            if on_done is not None:
+                on_done(i, results[i])
+    finally:
+        client.cancel(futures)
+    return results
