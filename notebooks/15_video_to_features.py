@@ -84,6 +84,13 @@ videos
 #   (divides by the square root of each eigenvalue + 10⁻⁴), then clips to [−2, 2] and quantises
 #   to 8 bits.
 # - **The data layer** de-quantises with the authors' `(x − 128) / 256` and averages over seconds.
+#   That is YouTube-8M's own de-quantisation `q · 4/255 − 2` divided by 4, up to at most 1/256:
+#   a scale, which no method of the book is sensitive to.
+#
+# One caveat for users of the published files: YouTube-8M fitted its PCA on the pool features of
+# TensorFlow's 2015 Inception V3 graph, and torchvision's weights are a port of a TensorFlow
+# release that need not be that graph. When in doubt, fit the PCA on a sample of one's own
+# corpus with the network actually used (`PcaProjection.fit(features, 1024, whiten=True)`).
 #
 # The figure shows three of the clips: the frames kept, the log-mel spectrogram with its patch
 # boundaries, and the two arrays written for the clip.

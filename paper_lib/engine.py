@@ -8,8 +8,8 @@ parallel run gives exactly what a serial one gives.
 - :func:`dask_client` connects to an existing scheduler (``--scheduler tcp://host:8786``) or
   starts a ``LocalCluster`` sized to this machine: one single-threaded worker process per core
   the process may use (``os.sched_getaffinity``), so workers never oversubscribe the cores.
-- Every task runs under the project's thread policy with one thread (:func:`_call_in_worker`),
-  the same arithmetic as a serial run with one thread, hence identical numbers.
+- Every task on a cluster runs under the project's thread policy with one thread, the same
+  arithmetic as a serial run with one thread, hence identical numbers.
 
 Dask (``dask`` and ``distributed``) is the ``dask`` extra; a serial run does not need it.
 """
@@ -20,12 +20,10 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from paper_lib._optional import require
 from paper_lib.errors import ParamError
-
-T = TypeVar("T")
 
 
 def available_cores() -> int:
@@ -36,7 +34,7 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _call_in_worker(fn: Callable[..., T], *args: Any) -> T:
+def _call_in_worker(fn: Callable[..., Any], *args: Any) -> Any:
     """Run one task with one BLAS/torch thread (each worker is one core's share)."""
     from paper_lib.threads import apply_policy
 
@@ -72,9 +70,9 @@ def dask_client(scheduler: str | None = None, n_workers: int | None = None, *,
         yield client
 
 
-def run_tasks(fn: Callable[..., T], tasks: Sequence[tuple[Any, ...]], *, client: Any = None,
+def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], *, client: Any = None,
               shared: tuple[Any, ...] = (),
-              on_done: Callable[[int, T], None] | None = None) -> list[T]:
+              on_done: Callable[[int, Any], None] | None = None) -> list[Any]:
     """``[fn(*shared, *task) for task in tasks]``, serially or on a Dask ``client``.
 
     ``shared`` arguments (e.g. a dataset) are sent to the cluster once, not once per task.

@@ -27,6 +27,7 @@ distributed runs give byte-identical files.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -40,8 +41,10 @@ from paper_lib.extract import inception, logmel, postprocess, vggish
 from paper_lib.extract.decode import MediaError, decode_clip
 from paper_lib.extract.logmel import (
     EXAMPLE_FRAMES,
+    HOP_SAMPLES,
     HOP_SECONDS,
     SAMPLE_RATE,
+    WINDOW_SAMPLES,
     frame_examples,
     log_mel,
 )
@@ -53,6 +56,9 @@ Weights = Literal["pretrained", "random"]
 AUDIO_DIM = vggish.EMBEDDING_DIM          # 128
 VISUAL_DIM = 1024                         # YouTube-8M's PCA width
 PATCH_SECONDS = EXAMPLE_FRAMES * HOP_SECONDS   # 0.96 s
+#: the shortest audio that gives one patch: 96 frames of 25 ms every 10 ms = 15,600 samples
+MIN_AUDIO_SAMPLES = WINDOW_SAMPLES + (EXAMPLE_FRAMES - 1) * HOP_SAMPLES
+MIN_AUDIO_SECONDS = MIN_AUDIO_SAMPLES / SAMPLE_RATE               # 0.975 s
 
 
 @dataclass(frozen=True)
@@ -81,9 +87,9 @@ class ExtractorSpec:
     def __post_init__(self) -> None:
         if self.weights not in ("pretrained", "random"):
             raise ParamError(f"weights must be 'pretrained' or 'random', got {self.weights!r}")
-        if not np.isfinite(self.max_seconds) or self.max_seconds < PATCH_SECONDS:
-            raise ParamError(f"max_seconds must be at least {PATCH_SECONDS} (one VGGish patch), "
-                             f"got {self.max_seconds!r}")
+        if not np.isfinite(self.max_seconds) or self.max_seconds < MIN_AUDIO_SECONDS:
+            raise ParamError(f"max_seconds must be at least {MIN_AUDIO_SECONDS} (the audio of one "
+                             f"0.96 s VGGish patch), got {self.max_seconds!r}")
         unknown = sorted({n for n, _ in self.paths} - set(WEIGHT_NAMES))
         if unknown:
             raise ParamError(f"unknown weight file name(s) {unknown}; allowed: "
@@ -141,8 +147,9 @@ class FeatureExtractor:
         """(n_patches, 128) uint8: log-mel patches -> VGGish -> PCA -> quantise (truncate)."""
         patches = frame_examples(log_mel(waveform_16k, SAMPLE_RATE))     # (P, 96, 64)
         if patches.shape[0] == 0:
-            raise MediaError(f"{len(waveform_16k) / SAMPLE_RATE:.3f} s of audio is shorter than "
-                             f"one {PATCH_SECONDS} s VGGish patch")
+            raise MediaError(f"{len(waveform_16k) / SAMPLE_RATE:.3f} s of audio is too short: one "
+                             f"0.96 s VGGish patch needs {MIN_AUDIO_SECONDS} s (96 frames of "
+                             f"25 ms every 10 ms)")
         embeddings = vggish.embed(self.vggish, patches, batch_size=len(patches))
         return quantize_uint8(self.vggish_pca.apply(embeddings), rounding="truncate")
 
@@ -172,25 +179,26 @@ def random_pca(seed: int) -> tuple[PcaProjection, PcaProjection]:
     """
     key = modules_fingerprint(vggish, inception, postprocess, logmel, extra=f"seed={seed}")
     path = paths.cache_dir() / "extract" / f"random_pca_{key}.npz"
-    names = ("vggish", "yt8m")
     if path.is_file():
         try:
             with np.load(path) as z:
-                return tuple(  # type: ignore[return-value]
-                    PcaProjection(mean=z[f"{n}_mean"], components=z[f"{n}_components"],
-                                  eigenvalues=z[f"{n}_eigenvalues"],
-                                  epsilon=float(z[f"{n}_epsilon"])) for n in names)
-        except (OSError, ValueError, KeyError):
+                return _pca_from(z, "vggish"), _pca_from(z, "yt8m")
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
             path.unlink(missing_ok=True)                 # unreadable: recompute below
     fitted = (vggish.vggish_pca_random(seed), inception.inception_pca_random(seed))
-    arrays: dict[str, np.ndarray] = {}
-    for n, pca in zip(names, fitted, strict=True):
-        assert pca.eigenvalues is not None
-        arrays |= {f"{n}_mean": pca.mean, f"{n}_components": pca.components,
-                   f"{n}_eigenvalues": pca.eigenvalues, f"{n}_epsilon": np.asarray(pca.epsilon)}
+    arrays: dict[str, Any] = {}
+    for name, pca in zip(("vggish", "yt8m"), fitted, strict=True):
+        arrays |= {f"{name}_mean": pca.mean, f"{name}_components": pca.components,
+                   f"{name}_eigenvalues": pca.eigenvalues, f"{name}_epsilon": pca.epsilon}
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **arrays)  # type: ignore[arg-type]
+        np.savez(f, **arrays)
     return fitted
+
+
+def _pca_from(z: Any, name: str) -> PcaProjection:
+    return PcaProjection(mean=z[f"{name}_mean"], components=z[f"{name}_components"],
+                         eigenvalues=z[f"{name}_eigenvalues"],
+                         epsilon=float(z[f"{name}_epsilon"]))
 
 
 _EXTRACTORS: dict[ExtractorSpec, FeatureExtractor] = {}
