@@ -31,7 +31,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-EXTRAS = ("data", "book", "extract", "dask")
+EXTRAS = ("data", "book", "extract", "dask", "search")
 #: sub-packages that only an extra makes importable
 GATED_PACKAGES = {"paper_lib.report": "book"}
 
@@ -141,6 +141,16 @@ def check_gated_calls(extras: set[str], tmp: Path) -> None:
                 pass
 
         expect_missing_extra("engine.dask_client", "dask", start_cluster)
+    from paper_lib.search.index import build_index
+
+    items = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    if "search" not in extras:
+        expect_missing_extra("search.index.build_index", "search",
+                             lambda: build_index(items, ["a", "b", "c"], None))
+    else:
+        found, _ = build_index(items, ["a", "b", "c"], None).search(items, k=1)
+        check("the search extra: a faiss index finds every item first for itself",
+              found[:, 0].tolist() == ["a", "b", "c"])
     if "book" not in extras:
         from paper_lib.pipeline import execute
 

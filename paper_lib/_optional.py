@@ -7,7 +7,9 @@ readers, the experiment protocol, ``paper-lib run`` and ``paper-lib data``). The
 - ``data``: the embedded ``avdigits`` dataset (eSpeak NG speech, MNIST digits);
 - ``book``: the notebooks, their tables and figures (``paper_lib.report``) and the book build;
 - ``extract``: decoding audio and video files with PyAV (``paper-lib extract``);
-- ``dask``: extraction and experiment grids on a Dask cluster (``--scheduler``).
+- ``dask``: extraction and experiment grids on a Dask cluster (``--scheduler``);
+- ``search``: nearest-neighbour indexes over embeddings with faiss (``paper_lib.search``,
+  ``paper-lib index`` and ``paper-lib search``).
 
 Code that needs such a package imports it where it is used, through :func:`require`, which
 raises :class:`MissingExtraError` naming the extra to install instead of a bare
@@ -27,6 +29,7 @@ EXTRAS = {
     "book": "the notebooks, their tables and figures and the book build",
     "extract": "decoding audio and video files (PyAV) for feature extraction",
     "dask": "running extraction and experiment grids on a Dask cluster",
+    "search": "nearest-neighbour indexes over embeddings (faiss)",
 }
 
 

@@ -1,6 +1,7 @@
 """Atomic file writes: write to a temporary file in the target folder, then rename.
 
 A crash or an exception mid-write leaves the previous file (or no file), never half a file.
+:func:`atomic_directory` does the same for a folder of files (a saved model, a search index).
 """
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,43 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_directory(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a new, empty temporary folder next to ``target``; on success rename it to ``target``.
+
+    Fill the yielded folder; when the block ends without an exception it becomes ``target`` in one
+    rename, so ``target`` never holds half the files. An exception (or a crash) mid-write removes
+    the temporary folder (a crash leaves a hidden ``.<name>.*.tmp`` sibling, never ``target``).
+    An existing ``target`` raises ``FileExistsError`` unless ``overwrite``: then the old folder is
+    renamed aside, the new one renamed in, and the old one deleted (between the two renames, a
+    moment without ``target``; the caller decides whether the old folder may be replaced).
+    """
+    target = Path(target)
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} already exists")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp creates 0700; give the usual mode
+        if not target.exists():
+            os.rename(tmp, target)
+            return
+        if not overwrite:
+            raise FileExistsError(f"{target} already exists")
+        old = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.old"
+        os.rename(target, old)
+        try:
+            os.rename(tmp, target)
+        except BaseException:
+            os.rename(old, target)    # put the previous folder back
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

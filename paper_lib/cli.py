@@ -2,7 +2,8 @@
 
 Subcommands: ``reproduce`` (execute the notebooks), ``book`` (reproduce, then build the HTML),
 ``data`` (list / fetch / verify datasets), ``run`` (methods, cross-validated), ``extract``
-(features from a folder of videos).
+(features from a folder of videos), ``fit`` / ``embed`` / ``index`` / ``search`` (a saved model
+and a nearest-neighbour index of a collection).
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     from paper_lib.data.extract_cli import add_extract_parser
 
     add_extract_parser(sub)
+    from paper_lib.search.cli import add_model_parsers
+
+    add_model_parsers(sub)
     return parser
 
 
@@ -114,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from paper_lib.data.extract_cli import run_extract
 
             return run_extract(args)
+        from paper_lib.search.cli import MODEL_COMMANDS, run_model_command
+
+        if args.command in MODEL_COMMANDS:
+            return run_model_command(args)
     except UserError as exc:  # bad data, a bad parameter or argument: one clear line
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pytest
 
 import paper_lib
@@ -243,7 +244,11 @@ def test_each_estimators_documented_attributes_are_what_fit_sets(cls):
     if "hidden" in small and isinstance(est.get_params()["hidden"], tuple):
         small["hidden"] = (16,)
     est.set_params(**small)
-    if est.input_kind == "sequence":
+    if est.input_kind == "media":             # raw media: small spectrogram- and image-like arrays
+        rng = np.random.default_rng(0)
+        est.set_params(audio_channels=(4,), visual_channels=(4,), embedding_dim=8)
+        est.fit(rng.normal(size=(60, 12, 8)), rng.uniform(size=(60, 8, 8)), ds.labels[:60])
+    elif est.input_kind == "sequence":
         est.fit(ds.audio_seq, ds.visual_seq, ds.labels, lengths=ds.seq_len)
     else:
         est.fit(ds.audio, ds.visual, ds.labels)

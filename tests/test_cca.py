@@ -328,6 +328,9 @@ def test_every_method_checks_hyperparameters_before_looking_at_data(name: str) -
     build = registry.get_method(name).build
     if build(10, 0, 1).retrieval_metric == "hamming":   # hashing: the code length is the size
         est, message = build(10, 0, 1, n_bits=0), "n_bits must be a positive integer, got 0"
+    elif build(10, 0, 1).input_kind == "media":         # AVE-Net: its own 128-d embedding
+        est, message = (build(10, 0, 1, embedding_dim=0),
+                        "embedding_dim must be a positive integer, got 0")
     else:
         est, message = build(0, 0, 1), "n_components must be a positive integer, got 0"
     with pytest.raises(UserError, match=message):

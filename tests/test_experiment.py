@@ -218,7 +218,8 @@ def _spied(build, fit_rows):
     return spy_build
 
 
-@pytest.mark.parametrize("method", ["ugach", "ucal", "acmr", "agah", "tnn_c_cca", "c_dcca"])
+@pytest.mark.parametrize("method", ["ugach", "ucal", "acmr", "agah", "tnn_c_cca", "c_dcca",
+                                    "vm_net"])
 def test_no_test_fold_row_reaches_the_fit_of_a_registered_method(method, monkeypatch):
     from dataclasses import replace
 

@@ -64,7 +64,9 @@ TINY: dict[str, dict] = {
     "dcca": {"hidden": (4,), "out_dim": 2}, "c_dcca": {"hidden": (4,), "out_dim": 2},
     "ucal": {"hidden": (4,), "disc_hidden": (4,)}, "acmr": {"hidden": (4,)},
     "ugach": {"hidden": 4, "n_bits": 16}, "agah": {"emb_dim": 4, "hidden": 4, "n_bits": 16},
-    "lstm_c_cca": {"hidden": 4},
+    "lstm_c_cca": {"hidden": 4}, "vm_net": {"hidden": (4,)},
+    "ave_net": {"audio_channels": (4,), "visual_channels": (4,), "embedding_dim": 8,
+                "batch_size": 8},
     "tnn_c_cca": {"hidden": 4, "n_hidden_layers": 1, "out_dim": 2},
     "tnn_c_cca_random": {"hidden": 4, "n_hidden_layers": 1, "out_dim": 2},
 }
@@ -87,7 +89,11 @@ def views(n: int = 48, d_audio: int = 6, d_visual: int = 5, n_classes: int = 3, 
 
 
 def fit_inputs(est, Xa, Xv, y):
-    """Positional and keyword inputs of fit/transform (sequences for a sequence method)."""
+    """Positional and keyword inputs of fit/transform (sequences for a sequence method, small
+    spectrogram- and image-like arrays for a method on raw media)."""
+    if est.input_kind == "media":
+        rng = np.random.default_rng(0)
+        return (rng.normal(size=(y.size, 12, 8)), rng.uniform(size=(y.size, 8, 8))), {}
     if est.input_kind == "sequence":
         T = 3
         return (np.repeat(Xa[:, None, :], T, axis=1), np.repeat(Xv[:, None, :], T, axis=1)), \

@@ -24,7 +24,7 @@ from paper_lib.fingerprint import code_fingerprint
 
 #: the code an evaluated split depends on (report modules and the pipeline are not in it, so
 #: editing a plot does not invalidate every cached fit)
-FITTING_CODE = ("methods", "metrics", "data", "experiment")
+FITTING_CODE = ("methods", "metrics", "data", "extract", "experiment")
 
 
 def fitting_code_fingerprint() -> str:

@@ -67,16 +67,17 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def parse_settings(items: list[str]) -> dict[str, Any]:
-    """``["margin=0.3", "symmetric=true"]`` -> ``{"margin": 0.3, "symmetric": True}``."""
+def parse_settings(items: list[str], option: str = "set") -> dict[str, Any]:
+    """``["margin=0.3", "symmetric=true"]`` -> ``{"margin": 0.3, "symmetric": True}``; a bad
+    item raises :class:`ParamError` naming ``option``."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ParamError(f"set: expected KEY=VALUE, got {item!r}")
+            raise ParamError(f"{option}: expected KEY=VALUE, got {item!r}")
         if key in out:
-            raise ParamError(f"set: {key!r} is given twice")
+            raise ParamError(f"{option}: {key!r} is given twice")
         out[key] = parse_value(raw)
     return out
 

@@ -66,9 +66,15 @@ class _PeakRSS:
         return float(self.peak_rss - self.start_rss) / 2**20
 
 
-def _inputs(ds: PairedDataset, rows: np.ndarray, est: CrossModalEstimator
+def method_inputs(ds: PairedDataset, rows: np.ndarray, est: CrossModalEstimator
             ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """The arrays a method consumes for the given rows (clip means, or sequences + lengths)."""
+    """The arrays a method consumes for the given rows (clip means, sequences + lengths, or the
+    raw media: log-mel spectrograms and images)."""
+    if est.input_kind == "media":
+        from paper_lib.data.media import media_views
+
+        audio, visual = media_views(ds)                   # DataError when ds keeps no media
+        return audio[rows], visual[rows], {}
     if est.input_kind == "sequence":
         if ds.audio_seq is None or ds.visual_seq is None or ds.seq_len is None:
             raise UserError(f"dataset {ds.name!r} has no per-second sequences, which method "
@@ -138,8 +144,8 @@ def evaluate_split(ds: PairedDataset, method: str | CrossModalEstimator, split: 
     else:  # an unfitted estimator given directly (used by tests and notebooks)
         name, est = type(method).__name__, method
     metric = est.retrieval_metric or metric              # hashing codes are ranked by Hamming
-    Xa_tr, Xv_tr, kw_tr = _inputs(ds, split.train, est)
-    Xa_te, Xv_te, kw_te = _inputs(ds, split.test, est)
+    Xa_tr, Xv_tr, kw_tr = method_inputs(ds, split.train, est)
+    Xa_te, Xv_te, kw_te = method_inputs(ds, split.test, est)
     y_tr, y_te = ds.labels[split.train], ds.labels[split.test]
     t0 = time.perf_counter()
     with _PeakRSS() as mem:

@@ -4,7 +4,9 @@ One home for each kind of check (every error is a :class:`paper_lib.errors.UserE
 ``ValueError``, so scikit-learn-style ``except ValueError`` keeps working):
 
 - views: :func:`check_views` (``fit``: two paired views and labels), :func:`check_transform_view`
-  (``transform``: one view), :func:`check_lengths` (valid seconds of padded sequences);
+  (``transform``: one view), :func:`check_lengths` (valid seconds of padded sequences); each for
+  the three input kinds: clip means (N, d), padded sequences (N, T, d) and raw media (arrays of
+  3 or more dimensions, one spectrogram or image per row, kept in float32);
 - hyper-parameters (in the spirit of cca_zoo's ``_param_constraints.py``, so a documented range is
   written once): :func:`check_positive_int`, :func:`check_number` (finite, optionally in a range),
   :func:`check_nonnegative`, :func:`check_positive`, :func:`check_choice`, :func:`check_bool`,
@@ -22,6 +24,11 @@ from typing import Any, Literal
 import numpy as np
 
 from paper_lib.errors import UserError
+
+#: the input kinds of ``paper_lib.methods.base.InputKind`` (spelled here too: base imports this)
+InputKindName = Literal["mean", "sequence", "media"]
+#: a media view holds one 2-d (or 3-d, with channels) map per row
+MEDIA_MIN_NDIM = 3
 
 
 # -- hyper-parameters ----------------------------------------------------------------------------
@@ -119,6 +126,20 @@ def _as_array(X: Any, name: str, ndim: int, expected: str = "") -> np.ndarray:
     return A
 
 
+def _as_media_array(X: Any, name: str) -> np.ndarray:
+    """``X`` as a float32 array of at least 3 dimensions (one map per row) and no empty axis."""
+    A = np.asarray(X, dtype=np.float32)
+    if A.ndim < MEDIA_MIN_NDIM:
+        raise UserError(
+            f"{name} must be raw media: an array of at least {MEDIA_MIN_NDIM} dimensions, e.g. "
+            f"(N, T, 64) log-mel spectrograms or (N, H, W) images "
+            f"(paper_lib.data.media.media_views), got shape {A.shape}; clip-level (N, d) "
+            f"features are not media.")
+    if A.size == 0:
+        raise UserError(f"{name} is empty (shape {A.shape}).")
+    return A
+
+
 def _check_finite(A: np.ndarray, name: str, valid: np.ndarray | None = None) -> None:
     """No NaN/inf in ``A`` (or, for sequences, in the valid steps ``valid`` (N, T) only)."""
     bad_entries = ~np.isfinite(A)
@@ -133,26 +154,36 @@ def _check_finite(A: np.ndarray, name: str, valid: np.ndarray | None = None) -> 
 
 def check_views(X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None = None, *,
                 n_components: int | None = None, need_labels: bool = False,
-                ndim: int = 2, components_from_inputs: bool = True
+                ndim: int = 2, components_from_inputs: bool = True,
+                input_kind: InputKindName | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Validate two paired training views (and optional labels) at ``fit`` time; return them as
-    float64 / int64 arrays.
+    float64 / int64 arrays (float32 for media).
 
     Raises ``UserError`` naming the argument and the problem for: wrong number of dimensions,
     mismatched row counts (and, for 3-d sequences, time axes), an empty view, NaN/inf values, a
     label vector of the wrong length, a single class (when labels are needed), fewer samples than
     ``n_components``, and ``n_components`` larger than the narrower view (unless
     ``components_from_inputs=False``: kernel methods find their components in a feature space).
+
+    ``input_kind="media"`` (``ndim`` is then unused; other kinds go by ``ndim``): each view is an array of at least 3
+    dimensions, one map per row (e.g. (N, T, 64) log-mel spectrograms and (N, H, W) images);
+    the two views may differ in every axis but the first; they are returned as float32 (a
+    spectrogram batch is large) and ``n_components`` is only checked to be a positive integer
+    (a media method's embedding width is not bounded by its input's shape).
     """
-    Xa = _as_array(X_audio, "X_audio", ndim)
+    media = input_kind == "media"
+    if media:
+        Xa, Xv = _as_media_array(X_audio, "X_audio"), _as_media_array(X_visual, "X_visual")
+    else:
+        Xa, Xv = _as_array(X_audio, "X_audio", ndim), _as_array(X_visual, "X_visual", ndim)
     _check_finite(Xa, "X_audio")
-    Xv = _as_array(X_visual, "X_visual", ndim)
     _check_finite(Xv, "X_visual")
     if Xa.shape[0] != Xv.shape[0]:
         raise UserError(
             f"X_audio and X_visual must have the same number of rows (paired clips), "
             f"got {Xa.shape[0]} and {Xv.shape[0]}.")
-    if ndim == 3 and Xa.shape[1] != Xv.shape[1]:
+    if not media and ndim == 3 and Xa.shape[1] != Xv.shape[1]:
         raise UserError(f"X_audio and X_visual must share the time axis (padded to the same "
                         f"T), got {Xa.shape[1]} and {Xv.shape[1]}.")
     labels = None
@@ -170,7 +201,9 @@ def check_views(X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None 
             raise UserError("this method is supervised: pass the class labels y to fit().")
         if np.unique(labels).size < 2:
             raise UserError("y holds a single class: at least two classes are needed.")
-    if n_components is not None:
+    if n_components is not None and media:
+        check_positive_int(n_components, "n_components")
+    elif n_components is not None:
         n_components = check_positive_int(n_components, "n_components")
         narrow = min(Xa.shape[-1], Xv.shape[-1])
         if components_from_inputs and n_components > narrow:
@@ -200,15 +233,21 @@ def check_lengths(lengths: np.ndarray | None, n_clips: int, n_steps: int) -> np.
 
 
 def check_transform_view(X: Any, name: str, n_features: int, *,
-                         input_kind: Literal["mean", "sequence"] = "mean",
-                         lengths: np.ndarray | None = None) -> np.ndarray:
-    """Validate ONE view given to ``transform``; return it as a float64 array.
+                         input_kind: InputKindName = "mean",
+                         lengths: np.ndarray | None = None,
+                         input_shape: Sequence[int] | None = None) -> np.ndarray:
+    """Validate ONE view given to ``transform``; return it as a float64 array (float32 for media).
 
     ``input_kind="mean"``: a non-empty (N, n_features) array of finite values.
     ``input_kind="sequence"``: a non-empty (N, T, n_features) array, zero-padded in time, with
     ``lengths`` (N,) valid steps per clip (``None`` = all T); only the valid steps must be finite
     (padding is never read).
+    ``input_kind="media"``: a non-empty array of finite values whose rows have the fitted shape
+    ``input_shape`` (e.g. (T, 64) for log-mel spectrograms); without ``input_shape``, rows of
+    ``n_features`` values (the product of the row's shape).
     """
+    if input_kind == "media":
+        return _check_media_view(X, name, n_features, input_shape)
     ndim = 2 if input_kind == "mean" else 3
     expected = f"(N, {n_features})" if ndim == 2 else f"(N, T, {n_features})"
     A = _as_array(X, name, ndim, expected)
@@ -221,4 +260,24 @@ def check_transform_view(X: Any, name: str, n_features: int, *,
     else:
         L = check_lengths(lengths, A.shape[0], A.shape[1])
         _check_finite(A, name, valid=np.arange(A.shape[1])[None, :] < L[:, None])
+    return A
+
+
+def _check_media_view(X: Any, name: str, n_features: int,
+                      input_shape: Sequence[int] | None) -> np.ndarray:
+    """:func:`check_transform_view` for raw media: the row shape must be the fitted one."""
+    A = _as_media_array(X, name)
+    row = tuple(int(k) for k in A.shape[1:])
+    if input_shape is not None:
+        fitted = tuple(int(k) for k in input_shape)
+        if row != fitted:
+            raise UserError(
+                f"{name} has rows of shape {row} but the model was fitted on rows of shape "
+                f"{fitted}: {name} must be a non-empty (N, {', '.join(map(str, fitted))}) "
+                f"array, got shape {A.shape}.")
+    elif int(np.prod(row)) != n_features:
+        raise UserError(
+            f"{name} has rows of {int(np.prod(row))} values (shape {row}) but the model was "
+            f"fitted on rows of {n_features}, got shape {A.shape}.")
+    _check_finite(A, name)
     return A

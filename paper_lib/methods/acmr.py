@@ -400,14 +400,28 @@ class ACMR(CrossModalEstimator):
         Y = torch.as_tensor(codes, dtype=torch.long)                     # (N,)
         d = int(self.n_components)
         with seeded(seed) as generator:
-            self.projector_audio_ = make_projector(A.shape[1], self._hidden_widths(), d)
-            self.projector_visual_ = make_projector(V.shape[1], self._hidden_widths(), d)
-            self.label_classifier_ = nn.Linear(d, self.classes_.size)
-            self.modality_classifier_ = make_modality_classifier(d)
+            (self.projector_audio_, self.projector_visual_, self.label_classifier_,
+             self.modality_classifier_) = self._make_networks(A.shape[1], V.shape[1])
             self._train(A, V, Y, generator)
         self.n_components_ = d
         for net in self._networks():
             net.eval()
+
+    def _make_networks(self, d_audio: int, d_visual: int
+                       ) -> tuple[nn.Module, nn.Module, nn.Module, nn.Module]:
+        """The untrained projectors (audio, visual), label classifier and modality classifier,
+        in that order (the order of the seeded weight draws); needs ``classes_``."""
+        d = int(self.n_components)
+        return (make_projector(d_audio, self._hidden_widths(), d),
+                make_projector(d_visual, self._hidden_widths(), d),
+                nn.Linear(d, self.classes_.size),
+                make_modality_classifier(d))
+
+    def _build_modules(self) -> dict[str, Any]:
+        names = ("projector_audio_", "projector_visual_", "label_classifier_",
+                 "modality_classifier_")
+        modules = self._make_networks(self.n_features_audio_, self.n_features_visual_)
+        return dict(zip(names, modules, strict=True))
 
     def _networks(self) -> tuple[nn.Module, nn.Module, nn.Module, nn.Module]:
         return (self.projector_audio_, self.projector_visual_, self.label_classifier_,

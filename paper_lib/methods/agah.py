@@ -463,17 +463,31 @@ class AGAH(CrossModalEstimator):
 
     def _build(self, d_a: int, d_v: int, n_labels: int) -> None:
         """Networks (global RNG: weights) and the initial code map, random signs [code]."""
+        (self.net_audio_, self.net_visual_, self.hash_audio_, self.hash_visual_,
+         self.critic_audio_, self.critic_visual_) = self._make_networks(d_a, d_v)
+        self._code_map = binarise(torch.randn(n_labels, int(self.n_bits)))
+
+    # the attributes holding the modules of ``_make_networks``, in its order
+    _MODULE_ATTRIBUTES = ("net_audio_", "net_visual_", "hash_audio_", "hash_visual_",
+                          "critic_audio_", "critic_visual_")
+
+    def _make_networks(self, d_a: int, d_v: int
+                       ) -> tuple[nn.Sequential, nn.Sequential, nn.Linear, nn.Linear,
+                                  nn.Module | None, nn.Module | None]:
+        """The untrained feature networks, hashing layers and critics (None without the
+        adversary), in the order of the seeded weight draws."""
         emb, hidden, n_bits = int(self.emb_dim), int(self.hidden), int(self.n_bits)
-        self.net_audio_ = feature_network(d_a, hidden, emb)
-        self.net_visual_ = feature_network(d_v, hidden, emb)
-        self.hash_audio_ = nn.Linear(emb, n_bits)
-        self.hash_visual_ = nn.Linear(emb, n_bits)
-        self.critic_audio_: nn.Module | None = None
-        self.critic_visual_: nn.Module | None = None
+        net_audio, net_visual = feature_network(d_a, hidden, emb), feature_network(d_v, hidden, emb)
+        hash_audio, hash_visual = nn.Linear(emb, n_bits), nn.Linear(emb, n_bits)
+        critic_audio: nn.Module | None = None
+        critic_visual: nn.Module | None = None
         if self.adversarial:
-            self.critic_audio_ = critic_network(emb)
-            self.critic_visual_ = critic_network(emb)
-        self._code_map = binarise(torch.randn(n_labels, n_bits))
+            critic_audio, critic_visual = critic_network(emb), critic_network(emb)
+        return net_audio, net_visual, hash_audio, hash_visual, critic_audio, critic_visual
+
+    def _build_modules(self) -> dict[str, Any]:
+        modules = self._make_networks(self.n_features_audio_, self.n_features_visual_)
+        return dict(zip(self._MODULE_ATTRIBUTES, modules, strict=True))
 
     def _modules(self) -> list[nn.Module]:
         return [self.net_audio_, self.net_visual_, self.hash_audio_, self.hash_visual_]

@@ -24,7 +24,9 @@ presents the two views to them as one.
 - ``_transform_view(X, view, **kwargs)``: embed ONE already-validated view (``"audio"`` or
   ``"visual"``); it is given nothing of the other view, so per-view embedding holds by construction.
 
-and names in ``_fitted_attribute`` an attribute that only a completed ``fit`` sets.
+and names in ``_fitted_attribute`` an attribute that only a completed ``fit`` sets. A method with
+PyTorch modules implements one more hook, ``_build_modules()``, which re-creates them (untrained)
+for :func:`paper_lib.methods.persist.load_model`; ``_fit`` builds them with the same helper.
 """
 
 from __future__ import annotations
@@ -43,8 +45,10 @@ from paper_lib.methods._validation import check_transform_view
 #: the two modalities, in the order of every (audio, visual) pair in this package
 View = Literal["audio", "visual"]
 VIEWS: tuple[View, View] = ("audio", "visual")
-#: "mean": clip-level (N, d) arrays; "sequence": (N, T, d) arrays zero-padded in time + ``lengths``
-InputKind = Literal["mean", "sequence"]
+#: "mean": clip-level (N, d) arrays; "sequence": (N, T, d) arrays zero-padded in time + ``lengths``;
+#: "media": raw media, e.g. (N, T, 64) log-mel spectrograms and (N, H, W) images
+#: (``paper_lib.data.media.media_views``)
+InputKind = Literal["mean", "sequence", "media"]
 
 _T = TypeVar("_T")
 
@@ -70,7 +74,9 @@ class CrossModalEstimator(BaseEstimator):
     __metadata_request__transform = {"X_audio": UNUSED, "X_visual": UNUSED}
 
     #: "mean" methods take clip-level (N, d) arrays; "sequence" methods take (N, T, d) arrays
-    #: zero-padded in time plus ``lengths`` (N,) passed as a keyword to fit/transform.
+    #: zero-padded in time plus ``lengths`` (N,) passed as a keyword to fit/transform; "media"
+    #: methods take arrays of 3 or more dimensions (one spectrogram or image per row) and keep
+    #: the fitted shapes in ``input_shape_audio_`` / ``input_shape_visual_``.
     input_kind: InputKind = "mean"
     #: set by methods that need class labels in ``fit``
     supervised: bool = False
@@ -116,8 +122,9 @@ class CrossModalEstimator(BaseEstimator):
         if view not in VIEWS:
             raise UserError(f"view must be one of {VIEWS}, got {view!r}.")
         lengths = kwargs.get("lengths") if self.input_kind == "sequence" else None
+        shape = getattr(self, f"input_shape_{view}_") if self.input_kind == "media" else None
         A = check_transform_view(X, f"X_{view}", self._n_features(view),
-                                 input_kind=self.input_kind, lengths=lengths)
+                                 input_kind=self.input_kind, lengths=lengths, input_shape=shape)
         return self._transform_view(A, view, **kwargs)
 
     def fit_transform(self, X_audio: np.ndarray, X_visual: np.ndarray,
@@ -137,6 +144,19 @@ class CrossModalEstimator(BaseEstimator):
     def _transform_view(self, X: np.ndarray, view: View, **kwargs: Any) -> np.ndarray:
         """Embed one validated view ``X`` of modality ``view``; (n, d) out."""
         raise NotImplementedError
+
+    def _build_modules(self) -> dict[str, Any]:
+        """The estimator's PyTorch modules, re-created untrained: ``{attribute name: module}``.
+
+        Called by :func:`~paper_lib.methods.persist.load_model` on a loaded estimator whose other
+        fitted attributes (shapes, classes, nested estimators, ...) are already restored; it then
+        loads the saved weights into the modules returned here, so they must have the
+        architecture ``fit`` built, from the hyper-parameters and those fitted attributes. A
+        deep method builds its modules in one helper shared by ``_fit`` and this hook (an
+        attribute that holds ``None`` instead of a module may map to ``None``). The default, for
+        methods without modules: ``{}``.
+        """
+        return {}
 
     # -- scikit-learn protocol (get_params, set_params, clone and repr come from BaseEstimator) --
     def __sklearn_is_fitted__(self) -> bool:

@@ -282,7 +282,6 @@ class DCCA(CrossModalEstimator):
         """Train both networks on the training clips, then the final linear stage."""
         Xa, Xv, labels = check_views(X_audio, X_visual, y, n_components=self.n_components,
                                      need_labels=self.supervised)
-        out_dim = self._out_dim()
         labels = np.zeros(Xa.shape[0], dtype=np.int64) if labels is None else labels
         seed = check_seed(self.random_state)
         self.n_features_audio_, self.n_features_visual_ = Xa.shape[1], Xv.shape[1]
@@ -291,13 +290,23 @@ class DCCA(CrossModalEstimator):
         self.scaler_visual_ = Standardizer().fit(Xv)
         Ha_in, Hv_in = self.scaler_audio_.transform(Xa), self.scaler_visual_.transform(Xv)
         with seeded(seed) as generator:
-            self.net_audio_ = mlp(Xa.shape[1], self.hidden, out_dim, activation=nn.Tanh)
-            self.net_visual_ = mlp(Xv.shape[1], self.hidden, out_dim, activation=nn.Tanh)
+            self.net_audio_, self.net_visual_ = self._make_networks(Xa.shape[1], Xv.shape[1])
             self._train(Ha_in, Hv_in, labels, generator)
         self.cca_ = self._make_final_stage().fit(predict(self.net_audio_, Ha_in),
                                                  predict(self.net_visual_, Hv_in),
                                                  labels if self.supervised else None)
         self.n_components_ = self.cca_.n_components_
+
+    def _make_networks(self, d_audio: int, d_visual: int) -> tuple[nn.Module, nn.Module]:
+        """The two untrained tanh MLPs (audio, then visual: the order of the seeded draws)."""
+        out_dim = self._out_dim()
+        return (mlp(d_audio, self.hidden, out_dim, activation=nn.Tanh),
+                mlp(d_visual, self.hidden, out_dim, activation=nn.Tanh))
+
+    def _build_modules(self) -> dict[str, Any]:
+        net_audio, net_visual = self._make_networks(self.n_features_audio_,
+                                                    self.n_features_visual_)
+        return {"net_audio_": net_audio, "net_visual_": net_visual}
 
     @torch.no_grad()
     def _full_correlation(self, A: torch.Tensor, V: torch.Tensor, Y: torch.Tensor) -> float:

@@ -256,7 +256,7 @@ class LSTMClusterCCA(CrossModalEstimator):
         with seeded(seed) as generator:
             nets = []
             for name, X in (("audio", Xa), ("visual", Xv)):
-                net = ClipLSTM(X.shape[2], int(self.hidden), len(self.classes_))
+                net = self._make_lstm(X.shape[2])
                 self.history_[name] = train_classifier(
                     net, to_tensor(X), Lt, Tt, epochs=int(self.epochs), lr=float(self.lr),
                     n_batches=n_batches, generator=generator)
@@ -267,6 +267,14 @@ class LSTMClusterCCA(CrossModalEstimator):
         self.ccca_ = make_cluster_cca(self.n_components, self.ccca_variant, self.beta, self.reg,
                                       self.random_state).fit(H_audio, H_visual, labels)
         self.n_components_ = self.ccca_.n_components_
+
+    def _make_lstm(self, in_dim: int) -> ClipLSTM:
+        """One untrained per-modality LSTM classifier (needs ``classes_``)."""
+        return ClipLSTM(in_dim, int(self.hidden), len(self.classes_))
+
+    def _build_modules(self) -> dict[str, Any]:
+        return {"lstm_audio_": self._make_lstm(self.n_features_audio_),
+                "lstm_visual_": self._make_lstm(self.n_features_visual_)}
 
     def _transform_view(self, X: np.ndarray, view: View, lengths: np.ndarray | None = None,
                         **kwargs: Any) -> np.ndarray:

@@ -77,6 +77,17 @@ def _c_dcca(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
     return ClusterDCCA(n_components=dim, epochs=epochs, random_state=seed, **hp)
 
 
+def _vm_net(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
+    from paper_lib.methods.vm_net import VMNet
+    return VMNet(n_components=dim, epochs=epochs, random_state=seed, **hp)
+
+
+def _ave_net(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
+    # [choice] the paper's 128-d embedding: the runner's d does not apply (recorded as 128)
+    from paper_lib.methods.ave_net import AVENet
+    return AVENet(epochs=epochs, random_state=seed, **hp)
+
+
 def _lstm(dim: int, seed: int, epochs: int, **hp: Any) -> CrossModalEstimator:
     from paper_lib.methods.lstm import LSTMClusterCCA
     return LSTMClusterCCA(n_components=dim, epochs=epochs, random_state=seed, **hp)
@@ -153,6 +164,11 @@ for _spec in (
                "(He et al. 2017)", _ucal),
     MethodSpec("acmr", "ACMR", "adversarial cross-modal retrieval (Wang et al. 2017)", _acmr),
     MethodSpec("agah", "AGAH", "adversary guided asymmetric hashing (Gu et al. 2019)", _agah),
+    MethodSpec("vm_net", "VM-NET", "two-branch ranking network with a soft intra-modal "
+               "structure constraint, trained on pairs (Hong, Im, Yang 2018)", _vm_net),
+    MethodSpec("ave_net", "AVE-Net", "Objects that Sound (Arandjelovic, Zisserman 2018): conv "
+               "nets on log-mel spectrograms and images, trained on audio-visual "
+               "correspondence", _ave_net),
     MethodSpec("lstm_c_cca", "lstm_C-CCA", "per-second LSTM summaries, then Cluster-CCA", _lstm),
     MethodSpec("tnn_c_cca_random", "TNN-C-CCA (random triplets)",
                "Cluster-CCA then the triplet network, random triplets", _tnn("random")),

@@ -359,14 +359,29 @@ class TNNCCCA(CrossModalEstimator):
         return by_view(view, self.scaler_audio_, self.scaler_visual_).transform(X)
 
     def _build_branches(self, d_in_a: int, d_in_v: int) -> None:
+        self.branch_audio_, self.branch_visual_ = self._make_branches(d_in_a, d_in_v)
+
+    def _make_branches(self, d_in_a: int, d_in_v: int) -> tuple[nn.Module, nn.Module]:
+        """The untrained (audio, visual) branches, audio first (the order of the seeded weight
+        draws); one module twice when ``shared_branch``."""
         if self.shared_branch and d_in_a != d_in_v:
             raise UserError(f"shared_branch=True needs equal branch input widths, got "
                             f"{d_in_a} (audio) and {d_in_v} (visual).")
-        self.branch_audio_ = make_branch(d_in_a, int(self.hidden), int(self.n_hidden_layers),
-                                         int(self.out_dim), float(self.dropout), self.head)
-        self.branch_visual_ = (self.branch_audio_ if self.shared_branch else
-                               make_branch(d_in_v, int(self.hidden), int(self.n_hidden_layers),
-                                           int(self.out_dim), float(self.dropout), self.head))
+        branch_audio = make_branch(d_in_a, int(self.hidden), int(self.n_hidden_layers),
+                                   int(self.out_dim), float(self.dropout), self.head)
+        branch_visual = (branch_audio if self.shared_branch else
+                         make_branch(d_in_v, int(self.hidden), int(self.n_hidden_layers),
+                                     int(self.out_dim), float(self.dropout), self.head))
+        return branch_audio, branch_visual
+
+    def _build_modules(self) -> dict[str, Any]:
+        if self.order == "ccca_first":   # the branches see the Cluster-CCA projections
+            d_in_a = int(self.ccca_.weights_audio_.shape[1])
+            d_in_v = int(self.ccca_.weights_visual_.shape[1])
+        else:                            # the branches see the standardised raw features
+            d_in_a, d_in_v = self.n_features_audio_, self.n_features_visual_
+        branch_audio, branch_visual = self._make_branches(d_in_a, d_in_v)
+        return {"branch_audio_": branch_audio, "branch_visual_": branch_visual}
 
     def _parameters(self) -> list[nn.Parameter]:
         params = list(self.branch_audio_.parameters())

@@ -320,10 +320,7 @@ class UCAL(CrossModalEstimator):
         d = int(self.n_components)
         scaler_audio, scaler_visual = Standardizer().fit(Xa), Standardizer().fit(Xv)
         with seeded(check_seed(self.random_state)) as generator:
-            proj_a = mlp(Xa.shape[1], self.hidden, d, activation=nn.Tanh, out_activation=nn.Tanh)
-            proj_v = mlp(Xv.shape[1], self.hidden, d, activation=nn.Tanh, out_activation=nn.Tanh)
-            clf = (mlp(d, self.disc_hidden, 1, activation=nn.ReLU)
-                   if self.adversarial else None)
+            proj_a, proj_v, clf = self._make_networks(Xa.shape[1], Xv.shape[1])
             history = self._train(proj_a, proj_v, clf, to_tensor(scaler_audio.transform(Xa)),
                                   to_tensor(scaler_visual.transform(Xv)), generator)
         self.scaler_audio_, self.scaler_visual_ = scaler_audio, scaler_visual
@@ -333,6 +330,21 @@ class UCAL(CrossModalEstimator):
         self.n_components_ = d
         self.projector_visual_ = proj_v
         self.projector_audio_ = proj_a  # the fitted marker: set last
+
+    def _make_networks(self, d_audio: int, d_visual: int
+                       ) -> tuple[nn.Sequential, nn.Sequential, nn.Sequential | None]:
+        """The untrained projectors (audio, then visual) and modality classifier (None when
+        ``adversarial=False``), in the order of the seeded weight draws."""
+        d = int(self.n_components)
+        proj_a = mlp(d_audio, self.hidden, d, activation=nn.Tanh, out_activation=nn.Tanh)
+        proj_v = mlp(d_visual, self.hidden, d, activation=nn.Tanh, out_activation=nn.Tanh)
+        clf = mlp(d, self.disc_hidden, 1, activation=nn.ReLU) if self.adversarial else None
+        return proj_a, proj_v, clf
+
+    def _build_modules(self) -> dict[str, Any]:
+        proj_a, proj_v, clf = self._make_networks(self.n_features_audio_,
+                                                  self.n_features_visual_)
+        return {"projector_audio_": proj_a, "projector_visual_": proj_v, "classifier_": clf}
 
     def _train(self, proj_a: nn.Module, proj_v: nn.Module, clf: nn.Module | None,
                A: torch.Tensor, V: torch.Tensor, generator: torch.Generator

@@ -410,12 +410,21 @@ class UGACH(CrossModalEstimator):
             self._train(data, generator)
         self.n_components_ = int(self.n_bits)
 
+    def _make_players(self, d_audio: int, d_visual: int
+                      ) -> tuple[TwoPathwayHasher, TwoPathwayHasher]:
+        """The untrained G and D (G first: the order of the seeded weight draws)."""
+        hidden, k = int(self.hidden), int(self.n_bits)
+        return (TwoPathwayHasher(d_audio, d_visual, hidden, k),
+                TwoPathwayHasher(d_audio, d_visual, hidden, k))
+
+    def _build_modules(self) -> dict[str, Any]:
+        G, D = self._make_players(self.n_features_audio_, self.n_features_visual_)
+        return {"generator_": G, "discriminator_": D}
+
     def _train(self, data: _TrainingData, generator: torch.Generator) -> None:
         """Pre-train D, then alternate one D pass and ``generator_steps`` G passes per epoch."""
-        d_a, d_v, hidden, k = (data.audio.shape[1], data.visual.shape[1], int(self.hidden),
-                               int(self.n_bits))
-        self.generator_ = TwoPathwayHasher(d_a, d_v, hidden, k)
-        self.discriminator_ = TwoPathwayHasher(d_a, d_v, hidden, k)
+        self.generator_, self.discriminator_ = self._make_players(data.audio.shape[1],
+                                                                  data.visual.shape[1])
         opt_d = torch.optim.Adam(self.discriminator_.parameters(), lr=self.lr_discriminator,
                                  weight_decay=self.weight_decay)
         opt_g = torch.optim.Adam(self.generator_.parameters(), lr=self.lr_generator,

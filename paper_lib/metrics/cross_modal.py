@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from paper_lib.metrics.retrieval import mean_average_precision
+from paper_lib.metrics.retrieval import mean_average_precision, retrieval_report
 from paper_lib.metrics.similarity import METRICS, Metric, similarity
 
 #: the two retrieval directions: audio queries against the visual gallery, and the reverse
@@ -79,3 +79,41 @@ def cross_modal_map(Z_audio: np.ndarray, Z_visual: np.ndarray, labels: np.ndarra
     S = audio_visual_scores(Z_audio, Z_visual, metric)
     return {"a2v": float(mean_average_precision(S, labels, labels)),
             "v2a": float(mean_average_precision(S.T, labels, labels))}
+
+
+def intra_modal_report(Z: np.ndarray, labels: np.ndarray, ks: tuple[int, ...] = (30,),
+                       metric: str = "cosine") -> dict[str, float]:
+    """Within one modality (A→A or V→V, as AVE-Net's paper evaluates): every item queries all the
+    *other* items of its modality (leave-one-out: the query is removed from its own gallery, or
+    it would trivially rank first). Returns ``map`` and ``ndcg@k`` for each ``k``, averaged over
+    the queries that have a relevant item (same class) left.
+
+    Each query is scored by :func:`~paper_lib.metrics.retrieval.retrieval_report` on its own
+    (1 x (n - 1)) row, so the values follow the module's full-ranking, tie-aware rules.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Z = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    >>> intra_modal_report(Z, np.array([0, 0, 1, 1]), ks=(1,))
+    {'map': 1.0, 'ndcg@1': 1.0}
+    """
+    Z = np.asarray(Z)
+    labels = np.asarray(labels)
+    if Z.ndim != 2 or labels.shape != (Z.shape[0],) or Z.shape[0] < 2:
+        raise ValueError(f"intra_modal_report: need (n, d) embeddings with n >= 2 and (n,) labels, "
+                         f"got {Z.shape} and {labels.shape}")
+    S = similarity(Z, Z, check_metric(metric))
+    n = Z.shape[0]
+    others = ~np.eye(n, dtype=bool)
+    names = ["map", *(f"ndcg@{k}" for k in ks)]
+    values: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(n):
+        gallery = labels[others[i]]
+        if not (gallery == labels[i]).any():
+            continue                                     # no relevant item left: not a query
+        row = retrieval_report(S[i:i + 1, others[i]], labels[i:i + 1], gallery, ks=ks,
+                               include_pairs=False)
+        for name in names:
+            values[name].append(row[name])
+    return {name: float(np.mean(v)) if v else float("nan") for name, v in values.items()}

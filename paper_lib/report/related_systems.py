@@ -1,0 +1,172 @@
+"""The "Related systems" chapter: VM-NET, AVE-Net, S-DCCA and TNN-C-CCA under each one's protocol.
+
+Each system of the paper's lineage was published with its own protocol:
+
+- **VM-NET** (Hong et al. 2018): Recall@K of the *true partner* (is the video's own music among
+  the first K?), records ``pair_r@k``;
+- **AVE-Net** (Arandjelović and Zisserman 2018): class-based nDCG@30, across and within
+  modalities (``ndcg@30``; A→A and V→V from :func:`~paper_lib.metrics.cross_modal.intra_modal_report`);
+- **S-DCCA** and **TNN-C-CCA** (this paper's line): class MAP over the full ranking (``map``).
+
+All numbers come from the runner's records (:func:`paper_lib.experiment.grid.run_configs`, one
+metrics module) on the same folds; nothing here computes a metric of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from paper_lib.data.dataset import PairedDataset
+from paper_lib.experiment.grid import Config, run_configs
+from paper_lib.experiment.result import SplitResult
+from paper_lib.metrics.cross_modal import DIRECTION_LABELS, intra_modal_report
+
+
+@dataclass(frozen=True)
+class System:
+    """One related system: the registry's method name, how the paper names it, what it learns
+    from, and the protocol its own paper reports."""
+
+    method: str
+    name: str
+    learns_from: str
+    protocol: str
+
+
+SYSTEMS: tuple[System, ...] = (
+    System("vm_net", "VM-NET", "pairs (no class labels), clip features",
+           "Recall@K of the true partner"),
+    System("ave_net", "AVE-Net", "pairs (no class labels), raw log-mel spectrograms and images",
+           "class nDCG@30, across and within modalities"),
+    System("c_dcca", "S-DCCA", "class labels, clip features", "class MAP"),
+    System("tnn_c_cca", "TNN-C-CCA", "class labels, clip features", "class MAP"),
+)
+#: the cut-offs K of the true-pair recall and of the class precision shown in the figure
+KS = (1, 5, 10, 30, 100)
+
+
+def systems_for(ds: PairedDataset) -> tuple[list[System], list[str]]:
+    """The systems that can run on ``ds`` and a message for each one skipped (AVE-Net needs
+    the raw media, which only the embedded ``avdigits`` dataset keeps)."""
+    media = ds.media or {}
+    has_media = "waveforms" in media and "images" in media
+    kept = [s for s in SYSTEMS if s.method != "ave_net" or has_media]
+    skipped = [] if has_media else [
+        f"AVE-Net is skipped: {ds.name} keeps no raw media (waveforms and images); it learns "
+        f"from log-mel spectrograms and images, which only the embedded avdigits dataset keeps."]
+    return kept, skipped
+
+
+def run_related(ds: PairedDataset, systems: Sequence[System], *, folds: Sequence[int],
+                seed: int, epochs: int, dim: int = 10, log: Any = None
+                ) -> tuple[pd.DataFrame, list[SplitResult]]:
+    """Every system on every fold (cached fits: S-DCCA and TNN-C-CCA are the main table's)."""
+    configs = [Config(s.method, dim=dim, epochs=epochs) for s in systems]
+    return run_configs(ds, configs, folds=folds, seeds=(seed,), cache=True, log=log)
+
+
+def _cell(values: pd.Series) -> str:
+    return f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0.0:.3f}"
+
+
+def protocol_table(records: pd.DataFrame, systems: Sequence[System]) -> pd.DataFrame:
+    """One row per system, one column per protocol and direction: mean ± std over folds."""
+    columns = [("pair_r@1", "R@1"), ("pair_r@5", "R@5"), ("pair_r@10", "R@10"),
+               ("map", "MAP"), ("ndcg@30", "nDCG@30")]
+    rows = []
+    for s in systems:
+        sub = records[records["method"] == s.method]
+        row: dict[str, Any] = {"system": s.name, "learns from": s.learns_from}
+        for metric, label in columns:
+            for d in ("a2v", "v2a"):
+                values = sub[(sub["metric"] == metric) & (sub["direction"] == d)]["value"]
+                row[f"{label} {DIRECTION_LABELS[d]}"] = _cell(values) if len(values) else "—"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def intra_modal_table(results: Sequence[SplitResult], systems: Sequence[System],
+                      ks: tuple[int, ...] = (30,)) -> pd.DataFrame:
+    """A→A and V→V retrieval (leave-one-out, class relevance) from each fit's test embeddings:
+    MAP and nDCG@30, mean ± std over folds."""
+    names = {s.method: s.name for s in systems}
+    rows: list[dict[str, Any]] = []
+    for res in results:
+        if res.method not in names:
+            continue
+        for view, Z in (("A→A", res.Z_audio), ("V→V", res.Z_visual)):
+            report = intra_modal_report(Z, res.labels, ks=ks, metric=res.metric)
+            rows.append({"system": names[res.method], "direction": view, "fold": res.split.name,
+                         **report})
+    per_fold = pd.DataFrame(rows)
+    metrics = ["map", *(f"ndcg@{k}" for k in ks)]
+    table = (per_fold.groupby(["system", "direction"], sort=False)[metrics]
+             .agg(_cell).reset_index())
+    return table.rename(columns={"map": "MAP", **{f"ndcg@{k}": f"nDCG@{k}" for k in ks}})
+
+
+def plot_protocols(records: pd.DataFrame, systems: Sequence[System]) -> Any:
+    """One panel per system: Recall@K of the true partner and class precision@K against K
+    (mean over folds, both directions). A system made to find *the* partner climbs the first
+    curve; one made to find *the class* keeps the second high."""
+    fig, axes = plt.subplots(1, len(systems), figsize=(3.0 * len(systems), 3.2), sharey=True,
+                             squeeze=False)
+    for ax, s in zip(axes[0], systems, strict=True):
+        sub = records[records["method"] == s.method]
+        for metric, colour in (("pair_r", "tab:blue"), ("p", "tab:orange")):
+            for d, style in (("a2v", "-"), ("v2a", "--")):
+                means = [sub[(sub["metric"] == f"{metric}@{k}") & (sub["direction"] == d)]
+                         ["value"].mean() for k in KS]
+                label = ("true-pair recall" if metric == "pair_r" else "class precision")
+                ax.plot(KS, means, style, color=colour, marker="o", ms=3,
+                        label=f"{label} {DIRECTION_LABELS[d]}")
+        ax.set_xscale("log")
+        ax.set_xticks(KS, [str(k) for k in KS])
+        ax.set_title(s.name, fontsize=10)
+        ax.set_xlabel("K", fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("mean over queries and folds", fontsize=9)
+    axes[0][0].set_ylim(0, 1.02)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig
+
+
+def chance_levels(ds: PairedDataset, folds: Sequence[int]) -> dict[str, float]:
+    """Reference levels on these test folds.
+
+    - ``pair_r@10``: a random ranking, 10 / n_test;
+    - ``map``: a random ranking's class MAP ≈ the mean class frequency (its exact expectation is
+      slightly above);
+    - ``pair_r@10_class_only``: a ranking that puts the query's whole class first, in random
+      order, and nothing else: min(1, 10 / n_c) for a query of class c. When the two views of a
+      pair share only their class, no system can expect more.
+    """
+    sizes, freqs, class_only = [], [], []
+    for split in ds.splits(list(folds)):
+        y = ds.labels[split.test]
+        counts = np.bincount(y)[y]
+        sizes.append(len(y))
+        freqs.append(float(np.mean(counts / len(y))))
+        class_only.append(float(np.mean(np.minimum(1.0, 10 / counts))))
+    return {"pair_r@10": float(np.mean([min(10, n) / n for n in sizes])),
+            "map": float(np.mean(freqs)), "pair_r@10_class_only": float(np.mean(class_only))}
+
+
+def leaders(records: pd.DataFrame, systems: Sequence[System]) -> dict[str, str]:
+    """Which system scores best under each protocol (mean over folds and both directions)."""
+    names = {s.method: s.name for s in systems}
+    sub = records[records["method"].isin(list(names)) & records["direction"].isin(["a2v", "v2a"])]
+    out = {}
+    for metric, label in (("pair_r@10", "true-pair Recall@10"), ("map", "class MAP"),
+                          ("ndcg@30", "class nDCG@30")):
+        means = sub[sub["metric"] == metric].groupby("method")["value"].mean()
+        out[label] = names[str(means.idxmax())]
+    return out
