@@ -235,3 +235,33 @@ def test_no_test_fold_row_reaches_the_fit_of_a_registered_method(method, monkeyp
     assert len(fit_rows) == split.train.size
     assert not {r.tobytes() for r in ds.audio[split.test]} & set(fit_rows)
     assert res.Z_audio.shape[0] == split.test.size         # the whole test fold is embedded
+
+
+def test_no_test_fold_clip_reaches_the_fit_of_a_method_on_raw_media(monkeypatch):
+    """AVE-Net learns from the raw media (log-mel spectrograms, images): the runner passes it the
+    training clips' media only, and embeds the whole test fold from the media of each view."""
+    from dataclasses import replace
+
+    from paper_lib.methods import registry
+
+    base = _toy(n_per_class=16)
+    rng = np.random.default_rng(1)
+    n = base.n_clips
+    media = {"waveforms": (rng.normal(size=(n, 16_000)) * 3000).astype(np.int16),
+             "waveform_lengths": np.full(n, 16_000), "sample_rate": 16_000,
+             "images": rng.integers(0, 256, size=(n, 28, 28)).astype(np.uint8)}
+    ds = replace(base, media=media)
+    monkeypatch.setattr(registry, "METHODS", dict(registry.METHODS))
+    fit_rows: list[bytes] = []
+    spec = registry.METHODS["ave_net"]
+    registry.register_method(replace(spec, build=_spied(spec.build, fit_rows)), replace=True)
+    split = next(ds.splits([1]))
+    res = evaluate_split(ds, "ave_net", split, epochs=1,
+                         hyper={"audio_channels": (4,), "visual_channels": (4,),
+                                "embedding_dim": 8, "batch_size": 8})
+    from paper_lib.data.media import media_views
+
+    audio, _ = media_views(ds)
+    assert len(fit_rows) == split.train.size
+    assert not {audio[i].tobytes() for i in split.test} & set(fit_rows)
+    assert res.Z_audio.shape == (split.test.size, 8)

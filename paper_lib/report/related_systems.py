@@ -170,3 +170,39 @@ def leaders(records: pd.DataFrame, systems: Sequence[System]) -> dict[str, str]:
         means = sub[sub["metric"] == metric].groupby("method")["value"].mean()
         out[label] = names[str(means.idxmax())]
     return out
+
+
+def index_comparison(Z: np.ndarray, queries: np.ndarray, k: int = 10,
+                     kinds: Sequence[str] = ("exact", "ivf", "hnsw")) -> pd.DataFrame:
+    """Build each kind of faiss index over the collection ``Z`` (:mod:`paper_lib.search.index`),
+    search it with ``queries`` and measure: build and search wall time, and recall@k of each
+    index against the exact one (the share of the exact k best items it finds)."""
+    import time
+
+    from paper_lib.search.index import build_index, recall_at_k_vs_exact
+
+    ids = [f"item_{i:06d}" for i in range(len(Z))]
+    rows, built = [], {}
+    for kind in kinds:
+        t0 = time.perf_counter()
+        built[kind] = build_index(Z, ids, None, kind=kind)
+        t1 = time.perf_counter()
+        built[kind].search(queries, k)
+        t2 = time.perf_counter()
+        rows.append({"index": kind, "items": len(Z), "queries": len(queries),
+                     "build (s)": round(t1 - t0, 4), "search (s)": round(t2 - t1, 4),
+                     f"recall@{k} vs exact": recall_at_k_vs_exact(built[kind], built["exact"],
+                                                                  queries, k)})
+    return pd.DataFrame(rows)
+
+
+def clustered_collection(n_items: int, n_queries: int, dim: int = 10, n_clusters: int = 10,
+                         seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A generated collection of ``n_items`` embeddings in ``n_clusters`` Gaussian clusters, and
+    ``n_queries`` queries drawn the same way (a stand-in for a large embedded corpus)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_clusters, dim)) * 3
+    def draw(n: int) -> np.ndarray:
+        return (centres[rng.integers(n_clusters, size=n)] + rng.normal(size=(n, dim))
+                ).astype(np.float32)
+    return draw(n_items), draw(n_queries)

@@ -7,5 +7,5 @@
   :mod:`paper_lib.methods.persist`), ``embed``, ``index build`` and ``search``.
 
 A layer above :mod:`paper_lib.experiment`: it reuses the runner's inputs of a method
-(:func:`paper_lib.experiment.evaluate.method_inputs`) and its ``--set`` parsing. faiss is the ``search`` extra (``pip install "paper_lib[search]"``).
+(``paper_lib.experiment.evaluate.method_inputs``) and its ``--set`` parsing. faiss is the ``search`` extra (``pip install "paper_lib[search]"``).
 """
