@@ -48,7 +48,7 @@ as the inputs do. When the inputs put j nearer (δ_ij < δ_ik) the term is
 2 · max(0, Δ_ij − Δ_ik): a hinge with margin 0 on the triplet ordered by input distance, whose
 value is the size of the reversal — the "soft" constraint (no margin: keeping the order is
 enough). A tie in the inputs (δ_ij = δ_ik) asks the embedding distances to be equal,
-|Δ_ij − Δ_ik|. The code's sign-difference form is implemented as is.
+abs(Δ_ij − Δ_ik). The code's sign-difference form is implemented as is.
 
 Code ↔ equations: :func:`inter_modal_loss` eqs. (1)-(2), :func:`structure_loss` eq. (3),
 :func:`cosine_distances` d, ``VMNet._losses`` eq. (4), :class:`EmbeddingBranch` f.

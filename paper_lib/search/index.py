@@ -356,7 +356,8 @@ def _jsonable(metadata: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
 
 
 def recall_at_k_vs_exact(approx: Index, exact: Index, Q: Any, k: int = 10) -> float:
-    """Mean over the rows of ``Q`` of |approximate top k ∩ exact top k| / k (k ≤ N).
+    """Mean over the rows of ``Q`` of (the number of items in both the approximate and the exact
+    top k) / k (k ≤ N).
 
     1.0 when the approximate index finds every one of the exact index's ``k`` best items. Both
     indexes must hold the same items (ids) in the same order.
