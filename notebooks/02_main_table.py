@@ -91,7 +91,7 @@ mt.display_table(table)
 
 # %% tags=["hide-input"]
 fig = mt.plot_main_table(table, ds.name)
-_ = run.save_figure(fig, "main_table")
+run.save_figure(fig, "main_table")
 
 # %% [markdown]
 # The bars are this build's MAP; the hollow diamonds are the paper's numbers on

@@ -63,14 +63,14 @@ display(Markdown(f"**{ds.name}**: {len({r.method for r in results})} methods, "
 
 # %% tags=["hide-input"]
 fig = pr.plot_pr_curves(curves, ds.name, kind="raw")
-_ = run.save_figure(fig, "pr_curves")
+run.save_figure(fig, "pr_curves")
 
 # %% [markdown]
 # ## 11-point interpolated curves
 
 # %% tags=["hide-input"]
 fig = pr.plot_pr_curves(curves, ds.name, kind="11pt")
-_ = run.save_figure(fig, "pr_curves_11pt")
+run.save_figure(fig, "pr_curves_11pt")
 
 # %% [markdown]
 # ## Where the curves start and end

@@ -75,7 +75,7 @@ per_class = sig.per_class_summary(per_fit)
 run.save_table(per_class, "per_class_ap")
 run.save_table(per_fit, "per_class_ap_folds")
 fig = sig.plot_per_class(per_class, ds.name)
-_ = run.save_figure(fig, "per_class_ap")
+run.save_figure(fig, "per_class_ap")
 
 # %% [markdown]
 # Each cell is the mean AP of the queries of one class (rows: methods, columns: query classes).

@@ -160,3 +160,21 @@ def test_tree_digest_follows_content_even_inside_a_build_folder(tmp_path):
     assert tree_digest(src) == d0
     (src / "book" / "a.md").write_text("two")
     assert tree_digest(src) != d0
+
+
+def test_no_executed_cell_prints_a_path_or_a_stray_value(quick_book):
+    """A reader sees every cell output: no Python repr of a path (the build machine's) and no bare
+    value left by a cell ending in ``run.glue`` or ``run.save_figure``."""
+    stray = []
+    for nb_path in sorted(quick_book["executed"].glob("*.ipynb")):
+        nb = json.loads(nb_path.read_text())
+        for i, cell in enumerate(nb["cells"]):
+            for out in cell.get("outputs", []):
+                data = out.get("data", {})
+                text = "".join(data.get("text/plain", [])) + "".join(out.get("text", []))
+                plain_only = out.get("output_type") == "execute_result" and set(data) == {
+                    "text/plain"}
+                if "PosixPath(" in text or str(quick_book["dirs"]["results"]) in text \
+                        or plain_only:
+                    stray.append(f"{nb_path.name} cell {i}: {text[:80]!r}")
+    assert not stray, "\n".join(stray)

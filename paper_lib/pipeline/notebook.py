@@ -84,9 +84,11 @@ class NotebookRun:
         atomic.write_text(path, df.to_csv(index=False))
         return self._wrote(path)
 
-    def save_figure(self, fig: Any, name: str) -> list[Path]:
-        """Save a matplotlib figure as PNG and SVG (atomically)."""
-        out = []
+    def save_figure(self, fig: Any, name: str) -> None:
+        """Save a matplotlib figure as PNG and SVG (atomically).
+
+        Returns nothing, so that a cell ending with this call prints no value (a list of the
+        build machine's paths) under the figure."""
         for ext in (".png", ".svg"):
             path = self._path(name, ext)
 
@@ -95,15 +97,15 @@ class NotebookRun:
                             metadata=_fig_metadata(ext))
 
             atomic.write_with(path, write)
-            out.append(self._wrote(path))
-        return out
+            self._wrote(path)
 
-    def glue(self, key: str, value: Any, display: bool = False) -> Any:
-        """``myst_nb.glue`` the value (for ``{glue:text}`` in the prose) and remember it."""
+    def glue(self, key: str, value: Any, display: bool = False) -> None:
+        """``myst_nb.glue`` the value (for ``{glue:text}`` in the prose) and remember it.
+
+        Returns nothing: a cell ending with a glue prints no stray value."""
         glue = require("myst_nb", extra="book", package="myst-nb").glue
         self._glued[key] = value if isinstance(value, int | float | str) else repr(type(value))
         glue(key, value, display=display)
-        return value
 
     def finish(self) -> Path:
         """Write ``provenance.json``: parameters, dataset checksum, code, versions, wall time."""
