@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from paper_lib.data.registry import load_dataset
+from paper_lib.described_folder import canonical
 from paper_lib.errors import DataError, UserError
 from paper_lib.methods import persist
 from paper_lib.methods.base import NotFittedError
@@ -204,7 +205,7 @@ def _rewrite(folder: Path, edit) -> None:
     path = folder / "model.json"
     doc = json.loads(path.read_text())
     edit(doc)
-    doc["content_sha256"] = hashlib.sha256(persist._canonical(doc)).hexdigest()
+    doc["content_sha256"] = hashlib.sha256(canonical(doc)).hexdigest()
     path.write_text(json.dumps(doc))
 
 

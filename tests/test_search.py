@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 
+from paper_lib.described_folder import canonical
 from paper_lib.errors import DataError, UserError
 from paper_lib.metrics.cross_modal import scores
 
@@ -163,7 +164,7 @@ def test_an_incompatible_format_version_or_a_mismatched_faiss_file_is_named(save
     def reseal(edit):
         doc = json.loads(original)
         edit(doc)
-        doc["content_sha256"] = hashlib.sha256(ix._canonical(doc)).hexdigest()
+        doc["content_sha256"] = hashlib.sha256(canonical(doc)).hexdigest()
         meta.write_text(json.dumps(doc))
 
     reseal(lambda doc: doc.update(format_version=7))

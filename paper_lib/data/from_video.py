@@ -31,6 +31,7 @@ Behaviour:
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import time
@@ -43,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from paper_lib import __version__
-from paper_lib.atomic import atomic_path, write_json, write_text
+from paper_lib.atomic import write_json, write_text, write_with
 from paper_lib.data.folds import make_folds
 from paper_lib.engine import run_tasks
 from paper_lib.errors import DataError, ParamError
@@ -132,17 +133,16 @@ def is_done(out: Path, clip_id: str) -> bool:
     return all(p.is_file() for p in _files(out, clip_id))
 
 
-def _save(path: Path, array: np.ndarray) -> None:
-    with atomic_path(path) as tmp:
-        np.save(tmp, array)
-
-
 def write_clip(out: Path, clip: Clip, features: ClipFeatures) -> None:
     """The clip's three files, each atomically; the class file last (it marks the clip done)."""
     audio, visual, label = _files(out, clip.clip_id)
-    _save(audio, features.audio)
-    _save(visual, features.visual)
-    _save(label, np.asarray(clip.label, dtype=np.int64))
+    for path, array in ((audio, features.audio), (visual, features.visual),
+                        (label, np.asarray(clip.label, dtype=np.int64))):
+        write_with(path, functools.partial(_save_npy, array=array))
+
+
+def _save_npy(tmp: Path, array: np.ndarray) -> None:
+    np.save(tmp, array)
 
 
 def _check_out_dir(out: Path, video_dir: Path) -> None:
@@ -184,8 +184,9 @@ def extract_corpus(video_dir: str | Path, out_dir: str | Path, spec: ExtractorSp
     start = time.perf_counter()
     report = ExtractionReport()
     mine = [c for c in clips if in_shard(c.clip_id, shard)]
-    todo = [c for c in mine if not is_done(out, c.clip_id)]
-    report.skipped = [c.clip_id for c in mine if is_done(out, c.clip_id)]
+    done_before = {c.clip_id for c in mine if is_done(out, c.clip_id)}
+    todo = [c for c in mine if c.clip_id not in done_before]
+    report.skipped = sorted(done_before)
 
     def on_done(i: int, result: ClipFeatures | ClipFailure) -> None:
         clip = todo[i]

@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 import yaml
 
 from paper_lib import paths
@@ -229,6 +228,8 @@ def _numpy_safe_globals() -> list[Any]:
 def read_torch_file(path: str | Path, *, allow_numpy: bool = False) -> Any:
     """``torch.load(path, map_location="cpu", weights_only=True)``; any failure -> DataError
     naming the file. ``allow_numpy`` also admits plain numpy arrays (and nothing else)."""
+    import torch  # here, not at import: `paper-lib --help` reads WEIGHT_NAMES from this module
+
     path = Path(path)
     if not path.is_file():
         raise MissingWeightsError(f"{path}: no such file")
@@ -243,9 +244,11 @@ def read_torch_file(path: str | Path, *, allow_numpy: bool = False) -> Any:
         raise DataError(f"{path}: not a readable PyTorch weights file ({first})") from exc
 
 
-def load_checked_state_dict(model: torch.nn.Module, state: Any, path: str | Path) -> None:
+def load_checked_state_dict(model: Any, state: Any, path: str | Path) -> None:
     """``model.load_state_dict(state, strict=True)`` after checking keys and shapes, with
     DataErrors naming ``path``, the missing / unexpected keys and the mismatched shapes."""
+    import torch
+
     if not isinstance(state, Mapping) or not all(isinstance(k, str) for k in state):
         raise DataError(f"{path}: expected a state dict (a mapping of parameter names to "
                         f"tensors), got {type(state).__name__}")
@@ -266,6 +269,8 @@ def load_checked_state_dict(model: torch.nn.Module, state: Any, path: str | Path
 
 
 def _describe(value: Any) -> str:
+    import torch
+
     if isinstance(value, torch.Tensor):
         return str(tuple(value.shape))
     return f"a {type(value).__name__}, not a tensor"

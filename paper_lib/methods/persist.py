@@ -46,7 +46,6 @@ sibling folder renamed to ``directory`` at the end, so an interrupted save leave
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import json
 import math
@@ -61,8 +60,8 @@ from sklearn.base import BaseEstimator
 
 from paper_lib import __version__
 from paper_lib.atomic import atomic_directory
+from paper_lib.described_folder import check_replaceable, read_description, write_description
 from paper_lib.errors import DataError, UserError
-from paper_lib.fingerprint import sha256_file
 from paper_lib.methods.base import CrossModalEstimator, NotFittedError
 
 if TYPE_CHECKING:
@@ -98,12 +97,6 @@ def class_path(obj_or_cls: Any) -> str:
     """``module.QualName`` of an object's class (or of a class)."""
     cls = obj_or_cls if isinstance(obj_or_cls, type) else type(obj_or_cls)
     return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _canonical(doc: Mapping[str, Any]) -> bytes:
-    """The bytes model.json's own checksum covers: its fields but that checksum, canonical JSON."""
-    body = {k: v for k, v in doc.items() if k != "content_sha256"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _trusted(path: str, trusted_modules: Iterable[str]) -> bool:
@@ -331,11 +324,7 @@ def save_model(est: CrossModalEstimator, directory: str | Path, *,
     if not est.__sklearn_is_fitted__():
         raise NotFittedError(f"save_model: {type(est).__name__} is not fitted: call fit first.")
     target = Path(directory)
-    if target.exists():
-        if not overwrite:
-            raise UserError(f"{target}: already exists (pass overwrite=True to replace a model).")
-        if not target.is_dir() or (any(target.iterdir()) and not (target / MODEL_FILE).is_file()):
-            raise UserError(f"{target}: exists and is not a model directory; not replacing it.")
+    check_replaceable(target, MODEL_FILE, "a model directory", overwrite)
     encoder = _Encoder(tuple(trusted_modules))
     description = encoder.estimator(est, "")
     try:
@@ -348,17 +337,16 @@ def save_model(est: CrossModalEstimator, directory: str | Path, *,
         "class": description["class"], "params": description["params"],
         "state": description["state"], "metadata": meta, "files": {}}
     with atomic_directory(target, overwrite=overwrite) as tmp:
+        files = []
         if encoder.arrays:
             np.savez(tmp / ARRAYS_FILE, allow_pickle=False, **encoder.arrays)
-            doc["files"][ARRAYS_FILE] = sha256_file(tmp / ARRAYS_FILE)
+            files.append(ARRAYS_FILE)
         if encoder.tensors:
             from safetensors.torch import save_file
 
             save_file(encoder.tensors, str(tmp / WEIGHTS_FILE), metadata={"format": FORMAT})
-            doc["files"][WEIGHTS_FILE] = sha256_file(tmp / WEIGHTS_FILE)
-        doc["content_sha256"] = hashlib.sha256(_canonical(doc)).hexdigest()
-        text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
-        (tmp / MODEL_FILE).write_text(text, encoding="utf-8")
+            files.append(WEIGHTS_FILE)
+        write_description(tmp, MODEL_FILE, doc, files)
     return target
 
 
@@ -370,43 +358,9 @@ def read_model_info(directory: str | Path) -> dict[str, Any]:
     needs a model's class, hyper-parameters or metadata. Raises ``DataError`` naming the file
     and the problem (see :func:`load_model`).
     """
-    root = Path(directory)
-    path = root / MODEL_FILE
-    if not root.is_dir():
-        raise DataError(f"{root}: no such model directory.")
-    if not path.is_file():
-        raise DataError(f"{path}: missing: {root} is not a paper_lib model directory.")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{path}: corrupted: not valid JSON ({err}).") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        found = doc.get("format") if isinstance(doc, dict) else None
-        raise DataError(f"{path}: not a paper_lib model (format {found!r}, expected "
-                        f"{FORMAT!r}).")
-    version = doc.get("format_version")
-    if version != FORMAT_VERSION or type(version) is not int:
-        raise DataError(
-            f"{path}: format_version {version!r} is not supported: this paper_lib "
-            f"({__version__}) reads format_version {FORMAT_VERSION} (the model was saved by "
-            f"paper_lib {doc.get('paper_lib_version', '?')}); save it again with this version.")
-    if doc.get("content_sha256") != hashlib.sha256(_canonical(doc)).hexdigest():
-        raise DataError(f"{path}: checksum mismatch: the file was changed or corrupted after "
-                        f"saving.")
-    files = doc.get("files")
-    if not isinstance(files, dict) or not set(files) <= set(_DATA_FILES):
-        raise DataError(f"{path}: files must map some of {list(_DATA_FILES)} to checksums, got "
-                        f"{files!r}.")
-    for name, expected in files.items():
-        file = root / name
-        if not file.is_file():
-            raise DataError(f"{file}: missing (model.json lists it).")
-        actual = sha256_file(file)
-        if actual != expected:
-            raise DataError(f"{file}: checksum mismatch (sha256 {actual[:12]}..., model.json "
-                            f"records {str(expected)[:12]}...): the file is corrupted or was "
-                            f"changed after saving.")
-    return doc
+    return read_description(directory, MODEL_FILE, fmt=FORMAT, version=FORMAT_VERSION,
+                            what="model directory", noun="model", allowed=_DATA_FILES,
+                            redo="save it again with this version")
 
 
 class _Decoder:

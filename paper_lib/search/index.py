@@ -48,7 +48,6 @@ mismatch. faiss is the ``search`` extra (``pip install "paper_lib[search]"``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -61,8 +60,8 @@ import numpy as np
 from paper_lib import __version__
 from paper_lib._optional import require
 from paper_lib.atomic import atomic_directory
+from paper_lib.described_folder import check_replaceable, read_description, write_description
 from paper_lib.errors import DataError, UserError
-from paper_lib.fingerprint import sha256_file
 from paper_lib.metrics.similarity import METRICS, check_codes
 
 #: the kinds of index :func:`build_index` builds
@@ -371,24 +370,13 @@ def recall_at_k_vs_exact(approx: Index, exact: Index, Q: Any, k: int = 10) -> fl
 
 
 # -- save / load -------------------------------------------------------------------------------
-def _canonical(doc: Mapping[str, Any]) -> bytes:
-    body = {k: v for k, v in doc.items() if k != "content_sha256"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
-
-
 def save_index(index: Index, directory: str | Path, *, overwrite: bool = False) -> Path:
     """Write ``index`` to the folder ``directory`` (atomically); returns it.
 
     An existing folder raises ``UserError`` unless ``overwrite`` (and it is an index folder).
     """
     target = Path(directory)
-    if target.exists():
-        if not overwrite:
-            raise UserError(f"{target}: already exists (pass overwrite=True to replace an "
-                            f"index).")
-        if not target.is_dir() or (any(target.iterdir())
-                                   and not (target / INDEX_META_FILE).is_file()):
-            raise UserError(f"{target}: exists and is not an index folder; not replacing it.")
+    check_replaceable(target, INDEX_META_FILE, "an index folder", overwrite)
     faiss = require_faiss()
     doc: dict[str, Any] = {
         "format": INDEX_FORMAT, "format_version": INDEX_FORMAT_VERSION,
@@ -401,49 +389,17 @@ def save_index(index: Index, directory: str | Path, *, overwrite: bool = False) 
         "files": {}}
     with atomic_directory(target, overwrite=overwrite) as tmp:
         faiss.write_index(index.faiss_index, str(tmp / INDEX_FILE))
-        doc["files"][INDEX_FILE] = sha256_file(tmp / INDEX_FILE)
-        doc["content_sha256"] = hashlib.sha256(_canonical(doc)).hexdigest()
-        (tmp / INDEX_META_FILE).write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n",
-                                           encoding="utf-8")
+        write_description(tmp, INDEX_META_FILE, doc, [INDEX_FILE])
     return target
 
 
 def read_index_info(directory: str | Path) -> dict[str, Any]:
     """index.json of an index folder after checking its format, version and checksums (the
     faiss file is not read); ``DataError`` naming the file and the problem otherwise."""
-    root = Path(directory)
-    path = root / INDEX_META_FILE
-    if not root.is_dir():
-        raise DataError(f"{root}: no such index folder.")
-    if not path.is_file():
-        raise DataError(f"{path}: missing: {root} is not a paper_lib index folder.")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{path}: corrupted: not valid JSON ({err}).") from None
-    if not isinstance(doc, dict) or doc.get("format") != INDEX_FORMAT:
-        found = doc.get("format") if isinstance(doc, dict) else None
-        raise DataError(f"{path}: not a paper_lib index (format {found!r}, expected "
-                        f"{INDEX_FORMAT!r}).")
-    version = doc.get("format_version")
-    if version != INDEX_FORMAT_VERSION or type(version) is not int:
-        raise DataError(f"{path}: format_version {version!r} is not supported: this paper_lib "
-                        f"({__version__}) reads format_version {INDEX_FORMAT_VERSION}; build the "
-                        f"index again.")
-    if doc.get("content_sha256") != hashlib.sha256(_canonical(doc)).hexdigest():
-        raise DataError(f"{path}: checksum mismatch: the file was changed or corrupted after "
-                        f"saving.")
-    if doc.get("files", {}).keys() != {INDEX_FILE}:
-        raise DataError(f"{path}: files must list {INDEX_FILE} and nothing else.")
-    file = root / INDEX_FILE
-    if not file.is_file():
-        raise DataError(f"{file}: missing (index.json lists it).")
-    actual, expected = sha256_file(file), doc["files"][INDEX_FILE]
-    if actual != expected:
-        raise DataError(f"{file}: checksum mismatch (sha256 {actual[:12]}..., index.json records "
-                        f"{str(expected)[:12]}...): the file is corrupted or was changed after "
-                        f"saving.")
-    return doc
+    return read_description(directory, INDEX_META_FILE, fmt=INDEX_FORMAT,
+                            version=INDEX_FORMAT_VERSION, what="index folder", noun="index",
+                            allowed=(INDEX_FILE,), required=(INDEX_FILE,),
+                            redo="build the index again")
 
 
 def load_index(directory: str | Path) -> Index:
