@@ -88,4 +88,4 @@ if ds.media is None:
     display(Markdown("This dataset holds features only: no media to play."))
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

@@ -138,4 +138,4 @@ cost = mt.cost_table(records)
 cost.round(2)
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

@@ -96,4 +96,4 @@ ends.round(4)
 # {glue:text}`pr_curves_tnn_c_cca_a2v_end:.4f`.
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

@@ -99,4 +99,4 @@ ab.plot_spectrum(spectrum, ds.n_classes)
 # for another dataset they are a reference for the *shape* of the curve, not for its level.
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

@@ -71,4 +71,4 @@ fig
 # VEGAS's (10 classes, ~22,500 training clips) and is shown for its shape, not its level.
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

@@ -74,4 +74,4 @@ fig
 # ± one standard deviation over folds. The paper's curve is VEGAS's, shown for its shape.
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

@@ -71,4 +71,4 @@ fig
 # numbers, not ours.
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

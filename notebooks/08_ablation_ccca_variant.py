@@ -72,4 +72,4 @@ fig
 # variant up to the zero-correlation components. Bands are ± one standard deviation over folds.
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

@@ -70,4 +70,4 @@ fig
 # bars are ± one standard deviation over folds.
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

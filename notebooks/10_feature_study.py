@@ -104,4 +104,4 @@ display(Markdown(
 # two pairings is larger than the variation between folds.
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

@@ -93,4 +93,4 @@ table.round(3)
 # class but in its own region of the space.
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

@@ -109,4 +109,4 @@ context.round(4)
 # the numbers to compare methods by.
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

@@ -117,4 +117,4 @@ table.round(4)
 # few pairs they can only detect large, consistent differences.
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

@@ -89,4 +89,4 @@ display(Markdown(adv.describe(summary, separability, names)))
 # {glue:text}`ablation_adversary_n_folds` folds and one seed.
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

@@ -309,4 +309,4 @@ tt.pivot_table(index="component", columns=["ridge", "part"], values="correlation
 # rows a model was fitted on.
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

@@ -317,4 +317,4 @@ fold_maps.pivot(index="method", columns="direction", values="map").round(4)
 # table reports all folds.
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

@@ -262,4 +262,4 @@ counts.round(4)
 # measures how badly the remaining violators violate, not how many there are.
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

@@ -289,4 +289,4 @@ with pd.option_context("display.max_colwidth", None):
 # fitted, embedded and scored, so every table of the book inherits these guards.
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

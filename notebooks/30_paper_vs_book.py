@@ -96,4 +96,4 @@ view[["table", "method", "setting", "direction", "paper", "paper_dataset", "ours
       "ours_dataset", "paper_source"]]
 
 # %% tags=["remove-cell"]
-_ = run.finish()
+run.finish()

@@ -78,11 +78,13 @@ class NotebookRun:
         return resolved
 
     # -- results -------------------------------------------------------------------------------
-    def save_table(self, df: pd.DataFrame, name: str) -> Path:
-        """Write a tidy table as CSV (atomically) and record it in the provenance."""
+    def save_table(self, df: pd.DataFrame, name: str) -> None:
+        """Write a tidy table as CSV (atomically) and record it in the provenance.
+
+        Returns nothing, like :meth:`save_figure`: a cell ending with it prints no path."""
         path = self._path(name, ".csv")
         atomic.write_text(path, df.to_csv(index=False))
-        return self._wrote(path)
+        self._wrote(path)
 
     def save_figure(self, fig: Any, name: str) -> None:
         """Save a matplotlib figure as PNG and SVG (atomically).
@@ -107,9 +109,12 @@ class NotebookRun:
         self._glued[key] = value if isinstance(value, int | float | str) else repr(type(value))
         glue(key, value, display=display)
 
-    def finish(self) -> Path:
-        """Write ``provenance.json``: parameters, dataset checksum, code, versions, wall time."""
-        return self._write_provenance()
+    def finish(self) -> None:
+        """Write ``provenance.json``: parameters, dataset checksum, code, versions, wall time.
+
+        Returns nothing, so that a notebook's last cell prints no value (the build machine's path
+        of the provenance file)."""
+        self._write_provenance()
 
     # -- internals -----------------------------------------------------------------------------
     def _path(self, name: str, ext: str) -> Path:
