@@ -36,12 +36,14 @@ reproduce: $(STAMP)
 	$(VENV)/bin/paper-lib reproduce --dataset $(DATASET) --profile $(PROFILE) $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check paper_lib notebooks tests .ci/smoke.py
+	$(VENV)/bin/ruff check paper_lib notebooks tests benchmarks .ci/smoke.py
 	@# the architecture (layers, no import circle; pyproject.toml [tool.importlinter]) and the types
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
-	@# pytest exits 5 when it collected no test: treat that as a failure, not a pass
-	@$(PY) -m pytest -q tests; rc=$$?; \
+	@# pytest exits 5 when it collected no test: treat that as a failure, not a pass.
+	@# -n auto: one xdist worker per core, each with its share of threads (tests/conftest.py);
+	@# loadgroup keeps the tests of the one quick book build on one worker
+	@$(PY) -m pytest -q -n auto --dist loadgroup tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 	@# the docstrings' Examples (shown in the API reference)
 	$(PY) -m pytest -q --doctest-modules paper_lib

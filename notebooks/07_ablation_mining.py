@@ -32,6 +32,7 @@ data_dir = ""
 epochs = None
 
 # %% tags=["hide-input"]
+# paper_lib: after 02_main_table (reads the main table's fits from the experiment cache)
 from IPython.display import Markdown, display
 
 from paper_lib.paper import reference

@@ -32,6 +32,7 @@ folds = "all"
 data_dir = ""
 
 # %% tags=["hide-input"]
+# paper_lib: after 02_main_table (reads the main table's fits from the experiment cache)
 import pandas as pd
 from IPython.display import Markdown, display
 

@@ -30,6 +30,7 @@ folds = "all"
 data_dir = ""
 
 # %% tags=["hide-input"]
+# paper_lib: after 02_main_table (reads the main table's fits from the experiment cache)
 from IPython.display import HTML, Audio, Markdown, display
 
 from paper_lib.experiment import run_configs

@@ -45,6 +45,7 @@ epochs = None
 seeds = None
 
 # %% tags=["hide-input"]
+# paper_lib: after 02_main_table (reads the main table's fits from the experiment cache)
 from IPython.display import Markdown, display
 
 from paper_lib.experiment import run_configs

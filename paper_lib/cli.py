@@ -40,6 +40,9 @@ def _add_pipeline_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", action="append", metavar="NOTEBOOK",
                    help="run only this notebook (repeatable), e.g. --only 01_data_overview")
     p.add_argument("--force", action="store_true", help="re-execute even if nothing changed")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="notebooks executed side by side (default: one per available core; "
+                        "each gets its share of the cores as threads)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="paper-lib",
         description="Reproducible companion of TNN-C-CCA (Zeng, Yu, Oyama, ACM TOMM 2020).")
     parser.add_argument("--version", action="version", version=f"paper-lib {__version__}")
+    parser.add_argument("--threads", default=None, metavar="N",
+                        help="BLAS/torch threads of each process (default: the available cores, "
+                             "shared among parallel workers; also $PAPER_LIB_THREADS, "
+                             "$OMP_NUM_THREADS)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     rep = sub.add_parser("reproduce", help="execute every notebook with papermill (cached)")
     _add_pipeline_args(rep)
@@ -75,7 +82,7 @@ def _pipeline(args: argparse.Namespace, build_book: bool) -> int:
 
     try:
         reproduce(args.dataset, args.profile, args.data_dir, extra=dict(args.param),
-                  only=args.only, force=args.force)
+                  only=args.only, force=args.force, workers=args.workers)
     except NotebookFailed as exc:
         print(exc.traceback, file=sys.stderr)
         print(f"error: {exc}", file=sys.stderr)
@@ -104,6 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        if args.threads is not None:
+            from paper_lib.threads import set_override
+
+            set_override(args.threads)
         if args.command in ("reproduce", "book"):
             return _pipeline(args, build_book=args.command == "book")
         if args.command == "data":

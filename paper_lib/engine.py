@@ -6,10 +6,13 @@ or on a Dask cluster, and always returns the results **in the order of the tasks
 parallel run gives exactly what a serial one gives.
 
 - :func:`dask_client` connects to an existing scheduler (``--scheduler tcp://host:8786``) or
-  starts a ``LocalCluster`` sized to this machine: one single-threaded worker process per core
-  the process may use (``os.sched_getaffinity``), so workers never oversubscribe the cores.
-- Every task on a cluster runs under the project's thread policy with one thread, the same
-  arithmetic as a serial run with one thread, hence identical numbers.
+  starts a ``LocalCluster`` sized to this machine: by default one worker process per core the
+  process may use (``os.sched_getaffinity``), each running one task at a time.
+- Every task on a cluster runs under the project's thread policy (:mod:`paper_lib.threads`): a
+  local cluster hands each worker its share of the cores (``cores // n_workers`` threads), so the
+  workers together never oversubscribe the machine; a remote worker uses its own machine's
+  policy (set ``PAPER_LIB_THREADS`` in the workers' environment to choose). A task computes as a
+  serial run with the same number of threads does, hence identical numbers.
 
 Dask (``dask`` and ``distributed``) is the ``dask`` extra; a serial run does not need it.
 """
@@ -18,27 +21,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from paper_lib._optional import require
 from paper_lib.errors import ParamError
+from paper_lib.threads import apply_policy, available_cores, worker_environment
 
-
-def available_cores() -> int:
-    """The number of cores this process may run on (its CPU affinity; at least 1)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
+__all__ = ["available_cores", "dask_client", "run_tasks"]
 
 
 def _call_in_worker(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run one task with one BLAS/torch thread (each worker is one core's share)."""
-    from paper_lib.threads import apply_policy
-
-    apply_policy(1)
+    """Run one task under the thread policy of the worker's environment (its share)."""
+    apply_policy()
     return fn(*args)
 
 
@@ -47,8 +42,8 @@ def dask_client(scheduler: str | None = None, n_workers: int | None = None, *,
                 connect_timeout: float = 20.0) -> Iterator[Any]:
     """A ``distributed.Client``: on ``scheduler`` (an address such as ``tcp://10.0.0.5:8786``,
     given up after ``connect_timeout`` seconds), or on a new ``LocalCluster`` of ``n_workers``
-    single-threaded processes (default: one per available core). The cluster started here is
-    closed on exit."""
+    processes (default: one per available core), each running one task at a time with its share
+    of the cores as threads. The cluster started here is closed on exit."""
     distributed = require("distributed", extra="dask")
     if scheduler:
         try:
@@ -64,8 +59,11 @@ def dask_client(scheduler: str | None = None, n_workers: int | None = None, *,
     n = available_cores() if n_workers is None else int(n_workers)
     if n < 1:
         raise ParamError(f"n_workers must be a positive integer, got {n_workers!r}")
+    # threads_per_worker=1: one task at a time per worker; its BLAS/torch threads are the
+    # worker's share of the cores (worker_environment), applied by _call_in_worker
     with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                                  dashboard_address=None, silence_logs=logging.ERROR,
+                                  env=worker_environment(n)) as cluster, \
             distributed.Client(cluster) as client:
         yield client
 

@@ -3,13 +3,11 @@ experiments on a two-worker LocalCluster equals the serial grid number for numbe
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from paper_lib.engine import available_cores, dask_client, run_tasks
+from paper_lib.engine import dask_client, run_tasks
 from paper_lib.errors import ParamError
 
 pytest.importorskip("distributed")
@@ -35,10 +33,6 @@ def _threads_seen(_: int) -> int:
 def client():
     with dask_client(n_workers=2) as c:
         yield c
-
-
-def test_available_cores_is_the_affinity_not_the_machine() -> None:
-    assert available_cores() == len(os.sched_getaffinity(0))
 
 
 def test_serial_run_keeps_task_order_and_calls_on_done() -> None:

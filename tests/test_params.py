@@ -50,6 +50,8 @@ def test_fold_selection():
     (["reproduce", "--dataset", "nosuchdata", "--profile", "quick"], "dataset:"),
     (["reproduce", "--dataset", "synthetic", "--profile", "fast"], "profile:"),
     (["reproduce", "--dataset", "synthetic", "--profile", "quick", "-p", "epochs=-1"], "epochs:"),
+    (["reproduce", "--dataset", "synthetic", "--profile", "quick", "--workers", "0"], "workers:"),
+    (["--threads", "two", "reproduce", "--dataset", "synthetic"], "--threads:"),
 ])
 def test_cli_stops_with_one_clear_line(argv, needle, capsys, isolated_dirs):
     assert main(argv) == 2

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from paper_lib import atomic, paths
 from paper_lib.fingerprint import tree_fingerprint
-from paper_lib.pipeline.execute import executed_dir, notebook_sources
+from paper_lib.pipeline.execute import RUN_RECORD, executed_dir, notebook_sources
 
 BOOK_FILES = ("_config.yml", "_toc.yml")
 BOOK_DIR = "book"
@@ -79,8 +79,16 @@ def build_report() -> str:
     for run in runs:
         stamps = [json.loads(p.read_text()) for p in sorted(run.glob("*.stamp.json"))]
         total = sum(s.get("seconds", 0.0) for s in stamps)
-        lines += [f"## `{run.name}`", "", f"Total notebook wall time: {total:.1f} s "
-                  f"({len(stamps)} notebooks).", "", "| notebook | wall time (s) |", "|---|---|"]
+        lines += [f"## `{run.name}`", "", f"Sum of the notebooks' wall times: {total:.1f} s "
+                  f"({len(stamps)} notebooks)."]
+        record = run / RUN_RECORD
+        if record.is_file():
+            last = json.loads(record.read_text())
+            lines += ["", f"The last run that executed notebooks ran {last['executed']} of them "
+                      f"({last['cached']} were current) on {last['workers']} worker(s) with "
+                      f"{last['threads_per_worker']} thread(s) each, in {last['seconds']:.1f} s "
+                      f"of wall time for {last['notebook_seconds']:.1f} s of notebook time."]
+        lines += ["", "| notebook | wall time (s) |", "|---|---|"]
         lines += [f"| {s['notebook']} | {s['seconds']:.1f} |" for s in stamps]
         lines.append("")
     return "\n".join(lines) + "\n"

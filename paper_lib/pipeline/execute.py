@@ -4,32 +4,37 @@
 - Output:  ``_build/executed/<dataset>-<profile>/NN_name.ipynb`` plus a ``.stamp.json``.
 - Cache:   a notebook is skipped when the stamp's input key matches: the source text, the resolved
            parameters, the ``paper_lib`` code, the pinned requirements and the data fingerprint.
-- Failure: the run stops; the failing cell's traceback is printed and the partially executed
-           notebook is kept as ``NN_name.failed.ipynb``.
+- Parallel: independent notebooks execute side by side (``workers``, default one per core), each
+           kernel with its share of the cores as threads (:mod:`paper_lib.threads`); a notebook
+           that reads others' results starts after them (:mod:`paper_lib.pipeline.schedule`).
+- Failure: no new notebook starts; those running finish; the failing cell's traceback is
+           raised and the partially executed notebook is kept as ``NN_name.failed.ipynb``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import re
-import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from paper_lib import atomic, paths
+from paper_lib import atomic, paths, threads
 from paper_lib._optional import require
 from paper_lib.errors import ParamError
 from paper_lib.fingerprint import code_fingerprint, files_fingerprint
+from paper_lib.pipeline.schedule import READS_EARLIER_RESULTS, dependencies, ready
 
 NOTEBOOK_DIR = paths.REPO_ROOT / "notebooks"
-#: a notebook whose source contains this marker reads the results of the notebooks before it
-READS_EARLIER_RESULTS = "# paper_lib: reads-earlier-results"
+#: the last run that executed notebooks, beside their outputs: wall time, workers, threads
+RUN_RECORD = "run.json"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -41,6 +46,9 @@ class NotebookFailed(RuntimeError):
         self.notebook = notebook
         self.traceback = traceback
         self.partial = partial
+
+    def __reduce__(self) -> tuple[Any, ...]:  # raised in a pool worker, re-raised here
+        return (NotebookFailed, (self.notebook, self.traceback, self.partial))
 
 
 @dataclass
@@ -162,10 +170,69 @@ def check_data_present(dataset: str, data_dir: str) -> None:
         load_dataset(dataset, data_dir=data_dir or None)  # raises DataError naming the files
 
 
+@dataclass
+class _Job:
+    """A notebook to execute: where from, where to, and its cache key."""
+
+    source: Path
+    output: Path
+    key: str
+
+
+def _init_worker(environment: dict[str, str]) -> None:
+    """A pool worker's environment, inherited by the kernels it starts: its thread share."""
+    os.environ.update(environment)
+
+
+def _plan(sources: list[Path], parameters: dict[str, Any], data_key: str, out_dir: Path,
+          force: bool) -> tuple[list[Outcome], list[_Job]]:
+    """Split the notebooks into the current ones (cached) and those to execute (with their
+    keys); a summary notebook's key covers the keys of every notebook before it."""
+    cached: list[Outcome] = []
+    jobs: list[_Job] = []
+    earlier_keys: list[str] = []
+    for source in sources:
+        output = out_dir / f"{source.stem}.ipynb"
+        key = input_key(source, parameters, data_key)
+        if READS_EARLIER_RESULTS in source.read_text():
+            # a summary notebook re-runs whenever any notebook before it would
+            key = hashlib.sha256((key + "".join(earlier_keys)).encode()).hexdigest()
+        earlier_keys.append(key)
+        stamp = _read_stamp(output)
+        if not force and output.is_file() and stamp.get("key") == key:
+            cached.append(Outcome(source.stem, "cached", stamp.get("seconds", 0.0)))
+        else:
+            jobs.append(_Job(source, output, key))
+    return cached, jobs
+
+
+def _read_stamp(output: Path) -> dict[str, Any]:
+    path = output.with_suffix(".stamp.json")
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _finish(job: _Job, seconds: float, parameters: dict[str, Any]) -> Outcome:
+    atomic.write_json(job.output.with_suffix(".stamp.json"),
+                      {"key": job.key, "seconds": round(seconds, 2), "parameters": parameters,
+                       "notebook": job.source.stem})
+    return Outcome(job.source.stem, "executed", seconds)
+
+
+def resolve_workers(workers: int | None, n_jobs: int) -> int:
+    """Notebooks run side by side: ``workers`` (a positive integer) or one per available core,
+    never more than there are notebooks to run."""
+    n = threads.available_cores() if workers is None else threads.check_count(workers, "workers")
+    return max(1, min(n, n_jobs))
+
+
 def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, Any] | None = None,
               only: list[str] | None = None, force: bool = False,
-              log: Callable[[str], None] = print) -> list[Outcome]:
-    """Execute every notebook (or those named in ``only``) unless its cached output is current."""
+              log: Callable[[str], None] = print, workers: int | None = None) -> list[Outcome]:
+    """Execute every notebook (or those named in ``only``) unless its cached output is current.
+
+    Independent notebooks run on ``workers`` processes at once (default: one per available
+    core), each kernel with ``cores // workers`` threads; ``workers=1`` runs them one after
+    the other in this process. Returns the outcomes in book order."""
     from paper_lib.pipeline.params import COMMON_KNOBS, check_extra, resolve
 
     # fail fast: every parameter is checked before the first notebook runs
@@ -173,41 +240,97 @@ def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, A
     resolve(dataset=dataset, profile=profile, data_dir=data_dir,
             **{k: v for k, v in (extra or {}).items() if k in common})
     check_extra(profile, extra or {})
+    if workers is not None:
+        threads.check_count(workers, "workers")
     check_data_present(dataset, data_dir)
-    sources = notebook_sources()
+    all_sources = notebook_sources()
+    sources = all_sources
     if only:
         unknown = sorted(set(only) - {s.stem for s in sources})
         if unknown:
             raise ParamError(f"notebook: unknown notebook {unknown[0]!r}; allowed: "
                              f"{', '.join(s.stem for s in sources)}")
         sources = [s for s in sources if s.stem in only]
+    deps = dependencies(sources, known=[s.stem for s in all_sources])
     parameters = {"dataset": dataset, "profile": profile, "data_dir": data_dir, **(extra or {})}
     out_dir = executed_dir(dataset, profile)
-    data_key = data_fingerprint(dataset, data_dir)
+    cached, jobs = _plan(sources, parameters, data_key=data_fingerprint(dataset, data_dir),
+                         out_dir=out_dir, force=force)
+    for outcome in cached:
+        log(f"{outcome.notebook}: unchanged, cached")
+    n_workers = resolve_workers(workers, len(jobs))
+    executed: list[Outcome] = []
+    if jobs:
+        t0 = time.perf_counter()
+        executed = _execute(jobs, deps, parameters, n_workers, log)
+        atomic.write_json(out_dir / RUN_RECORD, {
+            "seconds": round(time.perf_counter() - t0, 2), "workers": n_workers,
+            "threads_per_worker": threads.policy_threads(n_workers), "executed": len(executed),
+            "cached": len(cached), "notebook_seconds": round(sum(o.seconds for o in executed), 2)})
+    by_name = {o.notebook: o for o in cached + executed}
+    return [by_name[s.stem] for s in sources]
+
+
+def _execute(jobs: list[_Job], deps: dict[str, list[str]], parameters: dict[str, Any],
+             n_workers: int, log: Callable[[str], None]) -> list[Outcome]:
+    """Run the jobs, each once its dependencies have finished, ``n_workers`` at a time."""
+    names = [j.source.stem for j in jobs]
+    by_name = {j.source.stem: j for j in jobs}
+    estimate = {n: float(_read_stamp(j.output).get("seconds", 0.0)) for n, j in by_name.items()}
+    # notebooks not executed in this run (current, or outside --only) count as finished
+    finished = {d for ds in deps.values() for d in ds} - set(names)
+    pending: list[str] = list(names)
     outcomes: list[Outcome] = []
-    earlier_keys: list[str] = []
-    t_start = time.perf_counter()
-    for i, source in enumerate(sources, start=1):
-        output = out_dir / f"{source.stem}.ipynb"
-        stamp_path = output.with_suffix(".stamp.json")
-        key = input_key(source, parameters, data_key)
-        if READS_EARLIER_RESULTS in source.read_text():
-            # a summary notebook re-runs whenever any notebook before it would
-            key = hashlib.sha256((key + "".join(earlier_keys)).encode()).hexdigest()
-        earlier_keys.append(key)
-        stamp = json.loads(stamp_path.read_text()) if stamp_path.is_file() else {}
-        prefix = f"[{i}/{len(sources)}] {source.stem}"
-        if not force and output.is_file() and stamp.get("key") == key:
-            outcomes.append(Outcome(source.stem, "cached", stamp.get("seconds", 0.0)))
-            log(f"{prefix}: unchanged, cached ({len(sources) - i} left)")
-            continue
-        log(f"{prefix}: executing ...")
-        seconds = run_notebook(source, output, parameters)
-        atomic.write_json(stamp_path, {"key": key, "seconds": round(seconds, 2),
-                                       "parameters": parameters, "notebook": source.stem})
-        outcomes.append(Outcome(source.stem, "executed", seconds))
-        elapsed = time.perf_counter() - t_start
-        log(f"{prefix}: done in {seconds:.1f} s (elapsed {elapsed:.0f} s, "
-            f"{len(sources) - i} left)")
-        sys.stdout.flush()
+    t_start, total = time.perf_counter(), len(jobs)
+    share = threads.policy_threads(n_workers)
+    log(f"executing {total} notebook(s) on {n_workers} worker(s), {share} thread(s) each")
+
+    def progress(name: str, what: str, running: list[str]) -> None:
+        done = len(outcomes)
+        now = ", ".join(running) if running else "none"
+        log(f"[{done}/{total}] {name}: {what} (elapsed {time.perf_counter() - t_start:.0f} s, "
+            f"{total - done} left; running: {now})")
+
+    if n_workers == 1:
+        for name in pending:  # book order satisfies every dependency
+            progress(name, "executing ...", [name])
+            outcomes.append(_finish(by_name[name], run_notebook(
+                by_name[name].source, by_name[name].output, parameters), parameters))
+            progress(name, f"done in {outcomes[-1].seconds:.1f} s", [])
+        return outcomes
+
+    running: dict[Future[float], str] = {}
+    failure: BaseException | None = None
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(n_workers, mp_context=context, initializer=_init_worker,
+                             initargs=(threads.worker_environment(n_workers),)) as pool:
+        try:
+            while pending or running:
+                if failure is None:
+                    for name in ready(pending, finished, deps, estimate)[
+                            :n_workers - len(running)]:
+                        pending.remove(name)
+                        job = by_name[name]
+                        running[pool.submit(run_notebook, job.source, job.output,
+                                            parameters)] = name
+                        progress(name, "executing ...", list(running.values()))
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    name = running.pop(future)
+                    try:
+                        seconds = future.result()
+                    except BaseException as exc:  # kept; the others running may finish
+                        failure = failure or exc
+                        progress(name, "FAILED", list(running.values()))
+                        continue
+                    outcomes.append(_finish(by_name[name], seconds, parameters))
+                    finished.add(name)
+                    progress(name, f"done in {seconds:.1f} s", list(running.values()))
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    if failure is not None:
+        raise failure
     return outcomes

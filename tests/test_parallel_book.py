@@ -1,0 +1,148 @@
+"""The parallel book build: independent notebooks run side by side with their thread share, a
+notebook that reads another's results waits for it, and a failure stops the run with the cell's
+traceback while the notebooks already running finish."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from paper_lib.errors import ParamError
+from paper_lib.pipeline import execute, schedule
+from paper_lib.threads import available_cores
+
+HEADER = '''# %% tags=["parameters"]
+dataset = "synthetic"
+profile = "quick"
+data_dir = ""
+'''
+
+# each toy notebook records when it ran and the thread share its kernel was given
+BODY = '''
+# %%
+import json, os, time
+t0 = time.time()
+time.sleep({sleep})
+{fail}
+with open({log!r}, "a") as fh:
+    fh.write(json.dumps({{"name": {name!r}, "start": t0, "end": time.time(),
+                         "threads": os.environ.get("PAPER_LIB_THREADS")}}) + "\\n")
+'''
+
+
+def _toy(folder: Path, name: str, log: Path, *, sleep: float = 0.0, after: str = "",
+         fail: bool = False, summary: bool = False) -> Path:
+    marker = f"# paper_lib: after {after}\n" if after else ""
+    if summary:
+        marker = schedule.READS_EARLIER_RESULTS + "\n"
+    body = BODY.format(sleep=sleep, log=str(log), name=name,
+                       fail='raise RuntimeError("toy failure")' if fail else "")
+    path = folder / f"{name}.py"
+    path.write_text(HEADER + "\n# %%\n" + marker + "x = 1\n" + body)
+    return path
+
+
+@pytest.fixture
+def toy_book(tmp_path, monkeypatch, isolated_dirs):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    monkeypatch.setattr(execute, "notebook_sources", lambda: sorted(folder.glob("*.py")))
+    return folder, tmp_path / "ran.jsonl"
+
+
+def _runs(log: Path) -> dict[str, dict]:
+    return {r["name"]: r for r in map(json.loads, log.read_text().splitlines())}
+
+
+@pytest.mark.slow
+def test_independent_notebooks_overlap_and_a_dependent_one_waits(toy_book):
+    folder, log = toy_book
+    _toy(folder, "01_a", log, sleep=3)
+    _toy(folder, "02_b", log, sleep=3)
+    _toy(folder, "03_c", log, after="01_a")
+    _toy(folder, "04_sum", log, summary=True)
+    lines: list[str] = []
+    outcomes = execute.reproduce("synthetic", "quick", log=lines.append, workers=2)
+    assert [o.notebook for o in outcomes] == ["01_a", "02_b", "03_c", "04_sum"]
+    assert all(o.status == "executed" for o in outcomes)
+    runs = _runs(log)
+    a, b, c, summary = (runs[n] for n in ("01_a", "02_b", "03_c", "04_sum"))
+    assert a["start"] < b["end"] and b["start"] < a["end"], "independent notebooks overlapped"
+    assert c["start"] >= a["end"], "a notebook starts after the one it reads"
+    assert summary["start"] >= max(a["end"], b["end"], c["end"])
+    # each kernel got its share: the cores divided among the two workers
+    assert {r["threads"] for r in runs.values()} == {str(max(1, available_cores() // 2))}
+    assert any("running: 01_a, 02_b" in line or "running: 02_b, 01_a" in line for line in lines)
+    record = json.loads((execute.executed_dir("synthetic", "quick")
+                         / execute.RUN_RECORD).read_text())
+    assert record["workers"] == 2 and record["executed"] == 4 and record["cached"] == 0
+    assert 0 < record["seconds"] < record["notebook_seconds"]    # the notebooks overlapped
+    # nothing changed: nothing runs again
+    again = execute.reproduce("synthetic", "quick", log=lines.append, workers=2)
+    assert all(o.status == "cached" for o in again)
+
+
+@pytest.mark.slow
+def test_a_failure_stops_new_notebooks_and_reports_the_cell(toy_book):
+    folder, log = toy_book
+    _toy(folder, "01_slow", log, sleep=4)
+    _toy(folder, "02_bad", log, fail=True)
+    _toy(folder, "03_next", log, after="02_bad")
+    with pytest.raises(execute.NotebookFailed) as err:
+        execute.reproduce("synthetic", "quick", log=lambda _: None, workers=2)
+    assert err.value.notebook == "02_bad" and "toy failure" in err.value.traceback
+    assert err.value.partial.is_file()
+    runs = _runs(log)
+    assert "01_slow" in runs, "the notebook already running finished"
+    assert "03_next" not in runs, "no notebook starts after a failure"
+
+
+def test_dependencies_read_from_the_markers(tmp_path):
+    log = tmp_path / "log"
+    sources = [_toy(tmp_path, "01_a", log), _toy(tmp_path, "02_b", log, after="01_a"),
+               _toy(tmp_path, "03_c", log, after="01_a, 02_b"),
+               _toy(tmp_path, "04_sum", log, summary=True)]
+    deps = schedule.dependencies(sources)
+    assert deps == {"01_a": [], "02_b": ["01_a"], "03_c": ["01_a", "02_b"],
+                    "04_sum": ["01_a", "02_b", "03_c"]}
+    # --only 03_c: a dependency outside the run is not waited for
+    assert schedule.dependencies(sources[2:3], known=[s.stem for s in sources]) == {"03_c": []}
+
+
+def test_a_bad_dependency_is_a_clear_error(tmp_path):
+    log = tmp_path / "log"
+    a = _toy(tmp_path, "01_a", log, after="09_missing")
+    with pytest.raises(ParamError, match=r"01_a\.py.*unknown notebook '09_missing'"):
+        schedule.dependencies([a])
+    first = _toy(tmp_path, "01_x", log, after="02_y")
+    second = _toy(tmp_path, "02_y", log)
+    with pytest.raises(ParamError, match="not before it in book order"):
+        schedule.dependencies([first, second])
+
+
+def test_ready_starts_the_longest_first_and_respects_dependencies():
+    deps = {"01": [], "02": [], "03": ["01"], "04": []}
+    estimate = {"01": 5.0, "02": 50.0, "04": 5.0}
+    assert schedule.ready(["01", "02", "03", "04"], set(), deps, estimate) == ["02", "01", "04"]
+    assert schedule.ready(["03", "04"], {"01"}, deps, estimate) == ["04", "03"]
+
+
+def test_the_book_notebooks_declare_their_order():
+    """Every notebook that reads the main table's fits follows it; the summary follows all."""
+    sources = execute.notebook_sources()
+    deps = schedule.dependencies(sources)
+    reads_fits = [s.stem for s in sources if "main_configs" in s.read_text()
+                  or "main table's fits" in s.read_text()]
+    for name in reads_fits:
+        if name != "02_main_table":
+            assert "02_main_table" in deps[name], name
+    assert deps["30_paper_vs_book"] == [s.stem for s in sources[:-1]]
+
+
+def test_workers_is_checked_before_any_notebook_runs(toy_book):
+    with pytest.raises(ParamError, match="workers: must be a positive integer"):
+        execute.reproduce("synthetic", "quick", workers=0)
+    assert execute.resolve_workers(None, 1) == 1            # never more than there is to run
+    assert execute.resolve_workers(None, 50) == available_cores()
