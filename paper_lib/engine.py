@@ -62,7 +62,7 @@ def dask_client(scheduler: str | None = None, n_workers: int | None = None, *,
     # threads_per_worker=1: one task at a time per worker; its BLAS/torch threads are the
     # worker's share of the cores (worker_environment), applied by _call_in_worker
     with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, silence_logs=logging.ERROR,
+                                  dashboard_address=":0", silence_logs=logging.ERROR,
                                   env=worker_environment(n)) as cluster, \
             distributed.Client(cluster) as client:
         yield client
