@@ -8,11 +8,12 @@ PROFILE ?= full
 DATA_DIR ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: book test reproduce html lint clean help setup wheel-check
+.PHONY: book test reproduce html lint clean help setup wheel-check bench
 
 help:
 	@echo "make book  - set up .venv, run every notebook (DATASET=$(DATASET) PROFILE=$(PROFILE)), build _build/html"
 	@echo "make test  - set up .venv, run ruff, the import contracts, mypy and the test-suite"
+	@echo "make bench - set up .venv, run the benchmarks (benchmarks/bench_*.py) into results/bench_*.csv (about 10 min)"
 	@echo "make wheel-check - build the wheel and sdist, install the wheel in fresh environments (core, then [book]) and smoke-test it"
 	@echo "make clean - remove build outputs (keeps .venv and the data cache)"
 
@@ -47,6 +48,12 @@ test: $(STAMP)
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 	@# the docstrings' Examples (shown in the API reference)
 	$(PY) -m pytest -q --doctest-modules paper_lib
+
+# every benchmark (one process per question) into results/bench_*.csv, read by the Performance
+# chapter; torchmetrics is a comparison only, installed here and not part of the pinned set
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
+	$(PY) -m benchmarks
 
 # build the sdist and the wheel, install the wheel with the core only and then with [book] in a
 # fresh virtual environment, smoke-test it and run one notebook (.ci/wheel_check.sh)

@@ -19,6 +19,9 @@ import pandas as pd
 
 from paper_lib import atomic, paths
 from paper_lib.engine import available_cores
+from paper_lib.report.performance import growth_slope
+
+__all__ = ["Measurement", "growth_slope", "machine", "measure", "write_csv"]
 
 
 @dataclass(frozen=True)
@@ -104,12 +107,6 @@ def machine() -> dict[str, Any]:
     return {"cpu": cpu, "cores_available": available_cores(), "python": platform.python_version(),
             "numpy": np.__version__, "torch": torch.__version__,
             "torch_threads": torch.get_num_threads(), "blas": blas}
-
-
-def growth_slope(n: Sequence[float], values: Sequence[float]) -> float:
-    """Slope of log(value) against log(n) by least squares: cost ∝ n^slope."""
-    x, y = np.log(np.asarray(n, float)), np.log(np.asarray(values, float))
-    return float(np.polyfit(x, y, 1)[0])
 
 
 def write_csv(question: str, rows: Sequence[dict[str, Any]]) -> Path:

@@ -3,20 +3,50 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 #: the tests that share the session's quick book build run on one pytest-xdist worker
 BOOK_GROUP = "quick_book"
+_TESTS = Path(__file__).resolve().parent
+_USES_BOOK = re.compile(r"^def (test_\w+)\([^)]*\bquick_book\b", re.MULTILINE)
+
+
+def _book_tests() -> set[str]:
+    """Node ids (without parameters) of the tests that take the ``quick_book`` fixture, read from
+    their signatures: the controller of pytest-xdist schedules before any test is collected."""
+    return {f"{_TESTS.name}/{path.name}::{name}" for path in sorted(_TESTS.glob("test_*.py"))
+            for name in _USES_BOOK.findall(path.read_text())}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup``: every test of the quick book on one worker, so the book is built
+    once, not once per worker. (pytest-xdist's own ``xdist_group`` marks do not reach its
+    scheduler under pytest 9, which no longer reads the node id it rewrites.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    book = _book_tests()
+
+    class BookScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return BOOK_GROUP if nodeid.split("[")[0] in book else nodeid
+
+    return BookScheduling(config, log)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep every test of the quick book on one xdist worker (``--dist loadgroup``), so the book
-    is built once, not once per worker."""
-    for item in items:
-        if "quick_book" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group(BOOK_GROUP))
+    """The signatures read for the scheduler name every test that uses the quick book (a test
+    reaching it through another fixture would be built on a second worker: refuse it)."""
+    book = _book_tests()
+    hidden = [item.nodeid for item in items if "quick_book" in item.fixturenames
+              and item.nodeid.split("[")[0] not in book]
+    if hidden:
+        raise pytest.UsageError(f"take quick_book as an argument of the test itself: {hidden}")
 
 
 @pytest.fixture(scope="session", autouse=True)

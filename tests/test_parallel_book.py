@@ -146,3 +146,17 @@ def test_workers_is_checked_before_any_notebook_runs(toy_book):
         execute.reproduce("synthetic", "quick", workers=0)
     assert execute.resolve_workers(None, 1) == 1            # never more than there is to run
     assert execute.resolve_workers(None, 50) == available_cores()
+
+
+@pytest.mark.slow
+def test_new_benchmark_measurements_rerun_the_page_that_shows_them(toy_book, isolated_dirs):
+    folder, log = toy_book
+    _toy(folder, "01_a", log)
+    page = _toy(folder, "02_perf", log)
+    page.write_text(page.read_text().replace("x = 1", execute.READS_BENCHMARKS + "\nx = 1"))
+    execute.reproduce("synthetic", "quick", log=lambda _: None, workers=1)
+    isolated_dirs["results"].mkdir(parents=True, exist_ok=True)
+    (isolated_dirs["results"] / "bench_metrics.csv").write_text("question\nmap\n")
+    again = {o.notebook: o.status for o in execute.reproduce("synthetic", "quick",
+                                                            log=lambda _: None, workers=1)}
+    assert again == {"01_a": "cached", "02_perf": "executed"}

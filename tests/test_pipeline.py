@@ -106,7 +106,7 @@ def test_quick_book_end_to_end(quick_book):
     outcomes, logs = quick_book["outcomes"], quick_book["logs"]
     assert [o.notebook for o in outcomes] == [s.stem for s in notebook_sources()]
     assert all(o.status == "executed" for o in outcomes)
-    assert any("left)" in line for line in logs)  # progress: how many are left
+    assert any(" left; running: " in line for line in logs)  # progress: left, and running now
     # every notebook wrote results with provenance
     provs = list(quick_book["results"].glob("*/provenance.json"))
     assert len(provs) == len(outcomes)

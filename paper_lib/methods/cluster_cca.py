@@ -10,7 +10,8 @@ clips are paired), CCA on the expanded pair list has (Rasiwasia 2014, Sec. 3)
 
 Without centring, Σ_xy = (1/M) Σ_c n_x,c n_y,c μ_x,c μ_y,cᵀ (class means μ), the form in the paper.
 Everything comes from class sums and a weighted scatter: O(N·d²) time, O(d²) memory; the
-Σ n_c² explicit pairs are never built (for VEGAS, ~5·10⁷ pairs).
+Σ n_c² explicit pairs are never built (for VEGAS, ~5·10⁷ pairs). Both come from
+``_linalg.centred_scatter``, which makes no centred copy of the views.
 
 Variant "beta" (the authors' code, ``linear_cca.py`` of github.com/ZenzenDatabase/CMR): ordinary
 per-view covariances (+ reg·I) and Σ_xy = β·(paired cross-covariance) + (1 − β)·(within-class
@@ -29,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from paper_lib.methods._linalg import center, class_sums
+from paper_lib.methods._linalg import centred_scatter
 from paper_lib.methods._validation import check_choice, check_number
-from paper_lib.methods.cca import CovarianceCCABase, Covariances, paired_covariances
+from paper_lib.methods.cca import CovarianceCCABase, Covariances
 
 #: the Cluster-CCA variants of this package (see the module docstring)
 VARIANTS = ("rasiwasia", "beta")
@@ -53,16 +54,13 @@ def _class_index(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return index.reshape(-1), counts
 
 
-def within_class_cross_covariance(Xa_c: np.ndarray, Xv_c: np.ndarray, index: np.ndarray,
+def within_class_cross_covariance(S_a: np.ndarray, S_v: np.ndarray,
                                   counts: np.ndarray) -> np.ndarray:
-    """Σ_xy = (1/M) Σ_c (Σ_{x∈X_c} x)(Σ_{y∈Y_c} y)ᵀ on already-centred views, M = Σ_c n_c².
+    """Σ_xy = (1/M) Σ_c (Σ_{x∈X_c} x̃)(Σ_{y∈Y_c} ỹ)ᵀ = S_aᵀ S_v / M, M = Σ_c n_c².
 
-    The all-within-class-pairs cross-covariance, from class sums only (Rasiwasia 2014, eq. 3
-    with μ_x,c = S_x,c / n_c).
+    The all-within-class-pairs cross-covariance from the centred class sums S_a (C, d_a) and
+    S_v (C, d_v) only (Rasiwasia 2014, eq. 3 with μ_x,c = S_x,c / n_c).
     """
-    n_classes = counts.size
-    S_a = class_sums(Xa_c, index, n_classes)                 # (C, d_a): Σ_{x∈X_c} x̃
-    S_v = class_sums(Xv_c, index, n_classes)                 # (C, d_v): Σ_{y∈Y_c} ỹ
     M = float(np.sum(counts.astype(np.float64) ** 2))        # number of within-class pairs
     return S_a.T @ S_v / M
 
@@ -76,24 +74,31 @@ def rasiwasia_covariances(Xa: np.ndarray, Xv: np.ndarray, y: np.ndarray,
     # m_x = (1/M) Σ_c n_c Σ_{x∈X_c} x  (pair-weighted means)
     mean_a = w @ Xa / M
     mean_v = w @ Xv / M
-    Xa_c, _ = center(Xa, mean_a)
-    Xv_c, _ = center(Xv, mean_v)
-    # Σ_xx = (1/M) Σ_c n_c Σ_{x∈X_c} x̃ x̃ᵀ + κI   (κ = reg)
-    C_aa = (Xa_c * w[:, None]).T @ Xa_c / M + reg * np.eye(Xa.shape[1])
-    C_vv = (Xv_c * w[:, None]).T @ Xv_c / M + reg * np.eye(Xv.shape[1])
-    C_av = within_class_cross_covariance(Xa_c, Xv_c, index, counts)
+    # Σ_xx = (1/M) Σ_c n_c Σ_{x∈X_c} x̃ x̃ᵀ + κI (κ = reg): the scatter weighted by w_i = n_c(i),
+    # one view at a time (the weighted audio-visual cross block is not needed)
+    G_aa, S_a = centred_scatter([Xa], [mean_a], index, counts.size, row_weights=w)
+    G_vv, S_v = centred_scatter([Xv], [mean_v], index, counts.size, row_weights=w)
+    C_aa = G_aa / M + reg * np.eye(Xa.shape[1])
+    C_vv = G_vv / M + reg * np.eye(Xv.shape[1])
+    C_av = within_class_cross_covariance(S_a, S_v, counts)
     return C_aa, C_vv, C_av, mean_a, mean_v
 
 
 def beta_covariances(Xa: np.ndarray, Xv: np.ndarray, y: np.ndarray, reg: float,
                      beta: float) -> Covariances:
     """The authors' variant: Σ_xy = β·Σ_xy^paired + (1−β)·Σ_xy^within-class, ordinary Σ_xx, Σ_yy."""
-    C_aa, C_vv, C_paired, mean_a, mean_v = paired_covariances(Xa, Xv, reg)
     index, counts = _class_index(y)
+    n, d_a = Xa.shape
+    mean_a, mean_v = Xa.mean(axis=0), Xv.mean(axis=0)
+    # the scatter of [X̃_a | X̃_v] holds X̃_aᵀX̃_a, X̃_vᵀX̃_v and the paired cross product
+    # X̃_aᵀX̃_v; its class sums give the within-class term.
     # [choice] the within-class term is centred by the ordinary per-view means, as in the
     # authors' code (they centre once, then sum class blocks); normalised by M = Σ_c n_c².
-    C_cluster = within_class_cross_covariance(center(Xa, mean_a)[0], center(Xv, mean_v)[0],
-                                              index, counts)
+    G, S = centred_scatter([Xa, Xv], [mean_a, mean_v], index, counts.size)
+    C_aa = G[:d_a, :d_a] / n + reg * np.eye(d_a)             # (1/N) X̃_aᵀX̃_a + reg·I
+    C_vv = G[d_a:, d_a:] / n + reg * np.eye(G.shape[0] - d_a)
+    C_paired = G[:d_a, d_a:] / n                             # (1/N) X̃_aᵀX̃_v
+    C_cluster = within_class_cross_covariance(S[:, :d_a], S[:, d_a:], counts)
     C_av = beta * C_paired + (1.0 - beta) * C_cluster
     return C_aa, C_vv, C_av, mean_a, mean_v
 

@@ -48,6 +48,7 @@ import torch
 from torch import nn
 
 from paper_lib.errors import UserError
+from paper_lib.methods._stage_cache import fit_cached
 from paper_lib.methods._torch_utils import (
     Standardizer,
     largest_batch,
@@ -292,9 +293,9 @@ class DCCA(CrossModalEstimator):
         with seeded(seed) as generator:
             self.net_audio_, self.net_visual_ = self._make_networks(Xa.shape[1], Xv.shape[1])
             self._train(Ha_in, Hv_in, labels, generator)
-        self.cca_ = self._make_final_stage().fit(predict(self.net_audio_, Ha_in),
-                                                 predict(self.net_visual_, Hv_in),
-                                                 labels if self.supervised else None)
+        self.cca_ = fit_cached(self._make_final_stage(), predict(self.net_audio_, Ha_in),
+                               predict(self.net_visual_, Hv_in),
+                               labels if self.supervised else None)
         self.n_components_ = self.cca_.n_components_
 
     def _make_networks(self, d_audio: int, d_visual: int) -> tuple[nn.Module, nn.Module]:

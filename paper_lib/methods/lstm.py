@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from paper_lib.errors import UserError
+from paper_lib.methods._stage_cache import fit_cached
 from paper_lib.methods._torch_utils import (
     Standardizer,
     minibatch_indices,
@@ -264,8 +265,9 @@ class LSTMClusterCCA(CrossModalEstimator):
         self.lstm_audio_, self.lstm_visual_ = nets
         H_audio = encode_clips(self.lstm_audio_, Xa, L)           # (N, hidden) clip features
         H_visual = encode_clips(self.lstm_visual_, Xv, L)
-        self.ccca_ = make_cluster_cca(self.n_components, self.ccca_variant, self.beta, self.reg,
-                                      self.random_state).fit(H_audio, H_visual, labels)
+        self.ccca_ = fit_cached(make_cluster_cca(self.n_components, self.ccca_variant, self.beta,
+                                                 self.reg, self.random_state),
+                                H_audio, H_visual, labels)
         self.n_components_ = self.ccca_.n_components_
 
     def _make_lstm(self, in_dim: int) -> ClipLSTM:

@@ -46,6 +46,7 @@ import torch
 from torch import nn
 
 from paper_lib.errors import UserError
+from paper_lib.methods._stage_cache import fit_cached
 from paper_lib.methods._torch_utils import (
     Standardizer,
     largest_batch,
@@ -318,9 +319,10 @@ class TNNCCCA(CrossModalEstimator):
 
         if self.validation_fraction > 0:
             train_idx, val_idx = stratified_holdout(labels, self.validation_fraction, seed)
-        else:
-            train_idx, val_idx = np.arange(labels.size), np.array([], dtype=np.int64)
-        Xa_tr, Xv_tr, y_tr = Xa[train_idx], Xv[train_idx], labels[train_idx]
+            Xa_tr, Xv_tr, y_tr = Xa[train_idx], Xv[train_idx], labels[train_idx]
+        else:  # every row trains (no copy of the views)
+            val_idx = np.array([], dtype=np.int64)
+            Xa_tr, Xv_tr, y_tr = Xa, Xv, labels
 
         with seeded(seed) as generator:
             Ha, Hv = self._fit_input_stage(Xa_tr, Xv_tr, y_tr)  # (n, d_in_a), (n, d_in_v)
@@ -345,7 +347,8 @@ class TNNCCCA(CrossModalEstimator):
                          y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """What the branches are trained on: C-CCA projections, or standardised raw features."""
         if self.order == "ccca_first":
-            self.ccca_ = self._make_ccca().fit(Xa, Xv, y)
+            # the same stage on the same rows in every setting of a sweep: fitted once
+            self.ccca_ = fit_cached(self._make_ccca(), Xa, Xv, y)
         else:
             # [choice] raw features are z-scored (training statistics) before the tanh MLP
             self.scaler_audio_ = Standardizer().fit(Xa)
@@ -446,9 +449,10 @@ class TNNCCCA(CrossModalEstimator):
             optimizer.zero_grad()
             out.loss.backward()
             optimizer.step()
-            losses.append(float(out.loss.detach()))
+            loss = float(out.loss.detach())
+            losses.append(loss)
             # sum over active = loss * n_active (inactive ones are 0)
-            hinge_sum += float(out.loss.detach()) * out.n_active
+            hinge_sum += loss * out.n_active
             n_triplets += out.n_triplets
             n_active += out.n_active
         return {"loss": float(np.mean(losses)),

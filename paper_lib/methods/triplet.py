@@ -24,6 +24,10 @@ A miner chooses which triplets enter the loss:
 - ``BatchHardMiner``  per anchor the farthest positive and the closest negative;
 - ``RandomMiner``     per anchor one random positive and one random negative ("random triplets").
 
+For batch-all, :class:`TripletMarginLoss` does not build the index lists of the ~B³/10 mined
+triplets: :func:`batch_all_hinge_sum` reduces the same hinge values straight from the (B, B)
+distance matrix (the lists, ``BatchAllMiner.mine`` and ``hinge_values``, stay for inspection).
+
 Reduction [choice]: the mean over ACTIVE triplets (those with L > 0), and 0 when none is active
 (pytorch-metric-learning's ``AvgNonZeroTripletsReducer``). Averaging over all triplets instead
 would let the many already-satisfied triplets of batch-all dilute the gradient as training
@@ -198,6 +202,30 @@ def triplet_hinge(anchors: torch.Tensor, others: torch.Tensor, triplets: Triplet
     return torch.relu(D[i, j] - D[i, k] + margin)
 
 
+def batch_all_hinge_sum(anchors: torch.Tensor, others: torch.Tensor, labels: torch.Tensor,
+                        margin: float) -> tuple[torch.Tensor, int, int]:
+    """The batch-all hinges of one direction, reduced: (Σ of the hinges over every valid
+    triplet, how many are active, how many are valid).
+
+    The same per-triplet values as :func:`triplet_hinge` on :class:`BatchAllMiner`'s triplets,
+    computed from the (B, B) distance matrix without index lists: a positive entry keeps
+    D[i, j] and is −∞ elsewhere, a negative entry keeps D[i, k] and is +∞ elsewhere, so
+
+        H[i, j, k] = max(0, D⁺[i, j] − D⁻[i, k] + margin)        (B, B, B)
+
+    is the hinge of (i, j, k) when the triplet is valid and exactly 0 (with a zero gradient)
+    when it is not (never ∞ − ∞). The sum runs in another order than over the mined list, so the
+    reduced loss may differ from it in the last bits of the floating-point format.
+    """
+    D = squared_distances(anchors, others)                   # (B, B): D[i, j] = ||a_i - v_j||²
+    S = same_class(labels)                                   # (B, B): y_j == y_i
+    D_pos = D.masked_fill(~S, -torch.inf)                    # D⁺: positives j of anchor i
+    D_neg = D.masked_fill(S, torch.inf)                      # D⁻: negatives k of anchor i
+    H = (D_pos[:, :, None] - D_neg[:, None, :]).add_(margin).relu_()             # (B, B, B)
+    n_valid = int((S.sum(dim=1) * (~S).sum(dim=1)).sum())    # Σ_i n_pos(i) · n_neg(i)
+    return H.sum(), int(torch.count_nonzero(H)), n_valid
+
+
 def mean_over_active(values: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Mean of the strictly positive entries (0 when there are none) and their count.
 
@@ -254,14 +282,19 @@ class TripletMarginLoss:
         self.miner = BatchAllMiner() if miner is None else miner
         self.symmetric = bool(symmetric)
 
-    def hinge_values(self, z_audio: torch.Tensor, z_visual: torch.Tensor,
-                     labels: torch.Tensor) -> torch.Tensor:
-        """All mined per-triplet hinge values: audio anchors, then (if symmetric) visual ones."""
+    def _directions(self, z_audio: torch.Tensor,
+                    z_visual: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(anchors, others): audio anchors, then (if symmetric) visual anchors."""
         directions = [(z_audio, z_visual)]
         if self.symmetric:
             directions.append((z_visual, z_audio))
+        return directions
+
+    def hinge_values(self, z_audio: torch.Tensor, z_visual: torch.Tensor,
+                     labels: torch.Tensor) -> torch.Tensor:
+        """All mined per-triplet hinge values: audio anchors, then (if symmetric) visual ones."""
         values = []
-        for anchors, others in directions:
+        for anchors, others in self._directions(z_audio, z_visual):
             triplets = self.miner.mine(anchors, others, labels)
             values.append(triplet_hinge(anchors, others, triplets, self.margin))
         return torch.cat(values)
@@ -269,6 +302,22 @@ class TripletMarginLoss:
     def __call__(self, z_audio: torch.Tensor, z_visual: torch.Tensor,
                  labels: torch.Tensor) -> TripletLossOutput:
         """The reduced loss of one minibatch and its triplet counts."""
+        # [choice] batch-all (exactly BatchAllMiner, not a subclass that may mine otherwise) is
+        # reduced from the (B, B) distances (batch_all_hinge_sum) instead of the index lists of
+        # hinge_values: the same loss up to the summation order; measured forward + backward,
+        # ~2.3x faster at B = 40 (the paper's batches), about as fast at B = 75
+        if type(self.miner) is BatchAllMiner:
+            sums, n_active, n_triplets = [], 0, 0
+            for anchors, others in self._directions(z_audio, z_visual):
+                _check_batch(anchors, others, labels)
+                hinge_sum, active, valid = batch_all_hinge_sum(anchors, others, labels,
+                                                               self.margin)
+                sums.append(hinge_sum)
+                n_active, n_triplets = n_active + active, n_triplets + valid
+            # Σ hinges / #active = the mean over active triplets (inactive ones are 0), as in
+            # mean_over_active
+            return TripletLossOutput(sum(sums[1:], sums[0]) / max(n_active, 1), n_triplets,
+                                     n_active)
         values = self.hinge_values(z_audio, z_visual, labels)  # (T,)
         loss, n_active = mean_over_active(values)
         return TripletLossOutput(loss, int(values.numel()), n_active)

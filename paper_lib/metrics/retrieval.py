@@ -32,8 +32,8 @@ Protocol (the paper's, made precise; every function here follows it)
     R@k curve: p_interp(r) = max{P@k : R@k >= r}, levels compared exactly (it is not the
     expected interpolated curve: a maximum does not commute with an expectation).
 
-  Without ties every group is one item and these are the usual definitions (same numbers, bit
-  for bit, as a plain ranking). With ties, a collapsed embedding (all scores equal) scores the
+  Without ties every group is one item and these are the usual definitions (the same numbers
+  as a plain ranking). With ties, a collapsed embedding (all scores equal) scores the
   chance level: AP = P@k = the class prevalence R / n_g.
 * **R** = number of relevant gallery items of a query = number of gallery items of its class,
   the query's own partner included (in a paired test fold the partner always has the same class).
@@ -47,23 +47,33 @@ Protocol (the paper's, made precise; every function here follows it)
   it as ``"n_dropped"``. If every query is dropped a ``ValueError`` is raised.
 * **k** must be an integer >= 1; ``k > n_g`` is clipped to ``n_g`` (the report keeps the name
   with the requested k).
-* **Memory.** Queries are processed in blocks of ``chunk`` rows (default 1024), so peak memory is
-  O(chunk · n_g) besides ``S`` itself. Results are bit-identical for every ``chunk`` (per-query
-  values are computed row by row; the PR curves are accumulated with exact integer sums, and
-  rows with ties one query after another).
+* **Implementation.** No metric needs a full argsort of the gallery. Each is a sum over a query's
+  relevant items of a function of the item's tie group (items scored strictly higher, items
+  scored at least as high, relevant items scored at least as high), which one value sort per row
+  gives: each score's lowest mantissa bit is replaced by the item's relevance before sorting, so
+  the sorted row tells where every relevant item ranks. A row in which a relevant item shares its
+  score (or differs from a neighbour in that bit only) takes its tie groups from a second value
+  sort, or from an argsort in the rare case that does not settle them. Only the 11-point curve
+  and the display order (:func:`rank_gallery`, :func:`relevance`) rank every item with an argsort.
+* **Memory.** Queries are processed in blocks of at most ``chunk`` rows (default 1024; the value
+  sort takes about 2 MB of scores at a time), so peak memory is O(chunk · n_g) besides ``S``.
+  Results are bit-identical for every ``chunk`` (per-query values are computed row by row; the PR
+  curves are accumulated with exact integer counts plus, for tie groups straddling a cut-off,
+  fractions added one group after another in query order).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
 #: queries ranked per block (the ``chunk`` argument of every function here).
-#: [choice] 1024 queries per block: for n_g = 6000 one block's int64 ranking, cumulative hits
-#: and float temporaries stay around 50 MB each; any value gives the same numbers.
+#: [choice] 1024 queries per block: for n_g = 6000 one block's int64 ranking (11-point curve,
+#: display order) and its temporaries stay around 50 MB each; any value gives the same numbers.
 DEFAULT_CHUNK: int = 1024
 #: the cut-offs k of :func:`~paper_lib.metrics.retrieval.retrieval_report`.
 #: [choice] default cut-offs of the report: 1/5/10 are VM-NET's Recall@K, 30 is the nDCG@30 of
@@ -87,7 +97,11 @@ def _check_scores(S: object) -> np.ndarray:
         raise ValueError(f"S must be a 2-d (n_queries, n_gallery) score matrix, got shape {A.shape}.")
     if A.shape[0] == 0 or A.shape[1] == 0:
         raise ValueError(f"S is empty (shape {A.shape}).")
-    if not np.isfinite(A).all():
+    # a NaN or an infinity makes the sum non-finite; only then (a sum of finite scores may also
+    # overflow) the element-wise test, which allocates an n_q x n_g mask
+    with np.errstate(over="ignore", invalid="ignore"):
+        suspicious = not np.isfinite(A.sum())
+    if suspicious and not np.isfinite(A).all():
         bad = int((~np.isfinite(A)).any(axis=1).sum())
         raise ValueError(f"S contains NaN or inf scores in {bad} query row(s).")
     return A
@@ -157,7 +171,7 @@ def _check_pair_index(pair_index: object, n_queries: int, n_gallery: int) -> np.
 
 
 # ---------------------------------------------------------------------------------------------
-# the one ranking, processed in query blocks
+# the full ranking (display order, the 11-point curve, rows whose ties need an argsort)
 # ---------------------------------------------------------------------------------------------
 def _query_blocks(n_queries: int, chunk: int | None) -> Iterator[slice]:
     """Consecutive query slices of at most ``chunk`` rows (one slice when ``chunk`` is None)."""
@@ -192,27 +206,23 @@ def _ranks(n_gallery: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _RankedBlock:
-    """One block of queries after ranking: everything every metric needs.
+    """One block of queries after a full argsort: relevance and tie groups at every rank.
 
-    ``order``/``rel``/``hits`` follow one order of the tied items (gallery order for display,
-    an arbitrary one for the metrics); a metric may use them only through quantities that are
-    the same for every order of the tied items: :meth:`tie_groups`, :attr:`expected_hits`,
-    ``hits`` at the last rank of a group, ``n_rel``, and ``rel`` / ``hits`` themselves in rows
-    without ties (``tied`` False).
+    Used where a metric needs every rank position (the 11-point curve), for the display order
+    (:func:`relevance`) and for the rare rows :func:`_relevant_items` cannot resolve from its value
+    sort. ``rel``/``hits`` follow one order of the tied items (gallery order for display, an
+    arbitrary one otherwise); a metric may use them only through quantities that are the same
+    for every order of the tied items: :meth:`tie_groups`, :attr:`expected_hits`, ``hits`` at the
+    last rank of a group, ``n_rel``, and ``rel`` / ``hits`` themselves in rows without ties
+    (``tied`` False).
     """
 
     rows: slice          # which queries
-    scores: np.ndarray   # (b, n_g) float  the block's score rows, gallery order (a view of S)
-    order: np.ndarray    # (b, n_g) int64 gallery indices in ranked order
     rel: np.ndarray      # (b, n_g) bool   rel_k: the item at rank k has the query's class
     hits: np.ndarray     # (b, n_g) int64  Σ_{j<=k} rel_j  (number of hits in the top k)
     n_rel: np.ndarray    # (b,)     int64  R: number of relevant gallery items
     last: np.ndarray     # (b, n_g) bool   rank k is the last of its tie group (all True: no ties)
     tied: np.ndarray     # (b,)     bool   the query's scores hold at least one tie
-
-    # tie groups of the first rank positions, by width (filled by :meth:`tie_groups`)
-    _groups: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(
-        default_factory=dict, repr=False, compare=False)
 
     @property
     def any_tie(self) -> bool:
@@ -228,48 +238,30 @@ class _RankedBlock:
 
         All four are the same for every order of the tied items.
         """
-        for cached_width, cached in self._groups.items():
-            if cached_width >= width:
-                start, stop, before, through = cached
-                return start[:, :width], stop[:, :width], before[:, :width], through[:, :width]
-        n_batch = self.hits.shape[0]
-        positions = _positions(width)
-        hits = self.hits[:, :width]
+        start, stop, before, through = self._whole_groups
+        return start[:, :width], stop[:, :width], before[:, :width], through[:, :width]
+
+    @cached_property
+    def _whole_groups(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`tie_groups` of every rank position."""
+        n_batch, n_gallery = self.hits.shape
         if not self.any_tie:
-            start = np.broadcast_to(positions, (n_batch, width))
-            stop = np.broadcast_to(positions + 1, (n_batch, width))
-            before, through = hits - self.rel[:, :width], hits
-        elif width == self.hits.shape[1]:
-            # whole rows: the groups, listed row by row, tile the block; spread each group's
-            # values over its ranks (fast when groups are few, i.e. when ties are many)
-            end_row, end_col = np.nonzero(self.last)
-            row_first = np.ones(end_row.size, dtype=bool)       # the row's first group
-            row_first[1:] = end_row[1:] != end_row[:-1]
-            group_stop = end_col + 1
-            group_start = np.where(row_first, 0, np.roll(group_stop, 1))
-            group_through = self.hits[end_row, end_col]
-            group_before = np.where(row_first, 0, np.roll(group_through, 1))
-            size = group_stop - group_start
-            start, stop, before, through = (np.repeat(v, size).reshape(n_batch, width)
-                                            for v in (group_start, group_stop, group_before,
-                                                      group_through))
-        else:
-            last = self.last[:, :width]
-            first = np.ones((n_batch, width), dtype=bool)
-            first[:, 1:] = last[:, :-1]            # a group starts after the previous one ends
-            start = np.maximum.accumulate(np.where(first, positions, 0), axis=1)
-            # the group holding position width-1 may end further down the ranking
-            tail_stop = width + np.argmax(self.last[:, width - 1:], axis=1)
-            ends = np.where(last, positions + 1, tail_stop[:, None])[:, ::-1]
-            stop = np.ascontiguousarray(np.minimum.accumulate(ends, axis=1)[:, ::-1])
-            # hits are non-decreasing: hits before a group = hits through the previous group end
-            through_end = np.where(last, hits, 0)
-            np.maximum.accumulate(through_end, axis=1, out=through_end)
-            before = np.empty_like(through_end)
-            before[:, 0] = 0
-            before[:, 1:] = through_end[:, :-1]
-            through = np.take_along_axis(self.hits, stop - 1, axis=1)
-        self._groups[width] = (start, stop, before, through)
+            positions = _positions(n_gallery)
+            return (np.broadcast_to(positions, (n_batch, n_gallery)),
+                    np.broadcast_to(positions + 1, (n_batch, n_gallery)),
+                    self.hits - self.rel, self.hits)
+        # the groups, listed row by row, tile the block; spread each group's values over its ranks
+        end_row, end_col = np.nonzero(self.last)
+        row_first = np.ones(end_row.size, dtype=bool)       # the row's first group
+        row_first[1:] = end_row[1:] != end_row[:-1]
+        group_stop = end_col + 1
+        group_start = np.where(row_first, 0, np.roll(group_stop, 1))
+        group_through = self.hits[end_row, end_col]
+        group_before = np.where(row_first, 0, np.roll(group_through, 1))
+        size = group_stop - group_start
+        start, stop, before, through = (np.repeat(v, size).reshape(n_batch, n_gallery)
+                                        for v in (group_start, group_stop, group_before,
+                                                  group_through))
         return start, stop, before, through
 
     @cached_property
@@ -300,8 +292,189 @@ def _ranked_blocks(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray,
         np.not_equal(ranked_scores[:, 1:], ranked_scores[:, :-1], out=last[:, :-1])
         last[:, -1] = True
         no_tie = np.asarray(last.all(axis=1))                  # every group is one item
-        yield _RankedBlock(rows=rows, scores=block, order=order, rel=rel, hits=hits,
-                           n_rel=hits[:, -1].copy(), last=last, tied=~no_tie)
+        yield _RankedBlock(rows=rows, rel=rel, hits=hits, n_rel=hits[:, -1].copy(), last=last,
+                           tied=~no_tie)
+
+
+# ---------------------------------------------------------------------------------------------
+# the metrics' kernel: the tie group of every relevant item, from one value sort per row
+# ---------------------------------------------------------------------------------------------
+# Every metric but the 11-point curve is a sum, over the relevant items of a query, of a function
+# of the item's tie group: ``start`` (items scored strictly higher), ``stop`` (items scored at
+# least as high: start + g for a group of g items) and ``through`` (relevant items scored at
+# least as high: H_through). These need no argsort of the gallery:
+#
+# 1. each score's lowest mantissa bit is replaced by the item's relevance and each row is sorted
+#    as values (``_tagged_sort``). Clearing that bit moves a score towards zero by at most one
+#    unit in the last place, so scores whose cleared values differ keep their strict order: a
+#    relevant item neither of whose two neighbours in the sorted row has its cleared value is
+#    alone in its tie group and its place in the sorted row is its rank (start = rank - 1,
+#    stop = rank, through = its number among the relevant items counted from the top);
+# 2. a row where some relevant item has such a neighbour (a tie, or two scores that differ in the
+#    lowest bit only) takes its groups from the runs of equal cleared values when these are the
+#    runs of equal scores (as many runs as distinct scores: one more value sort of the row), else
+#    from a full argsort (:class:`_RankedBlock`); both through ``_group_items``.
+
+#: [choice] scores sorted at a time by the kernel (``chunk`` may lower it): 2^18 (2 MB of
+#: int64, 46 rows of a 5,620-item gallery) stay in cache; 1024 such rows were ~1.4x slower
+#: (page faults, cache misses), 2^16 to 2^19 scores about equally fast (measured).
+_KERNEL_SCORES: int = 1 << 18
+#: the byte of a native int64 that holds its lowest bit
+_LOW_BYTE = 0 if sys.byteorder == "little" else 7
+_NOT_LOWEST_BIT = np.int64(~1)
+#: bit pattern of a NaN: the spare last column of a sorted block, equal to no score
+_NAN_BITS = int(np.array(np.nan).view(np.int64))
+
+
+@dataclass(frozen=True)
+class _RelevantItems:
+    """Every relevant gallery item of a block of queries, placed in its query's ranking by its
+    tie group only (hence by nothing that depends on the order of tied items).
+
+    Items are listed query by query, each query's from the top of its ranking down; the h
+    relevant items of one tie group are consecutive and share ``start``, ``stop``, ``through``.
+    """
+
+    n_gallery: int
+    n_rel: np.ndarray    # (b,) int64  R: number of relevant gallery items of each query
+    row: np.ndarray      # (m,) int64  the item's query (row of the block); m = Σ R
+    start: np.ndarray    # (m,) int64  items ranked strictly above its tie group
+    stop: np.ndarray     # (m,) int64  items ranked above its group or in it: start + g
+    through: np.ndarray  # (m,) int64  relevant items ranked above its group or in it: H_through
+
+    @cached_property
+    def first(self) -> np.ndarray:
+        """(b,) index of each query's first (top-ranked) item."""
+        return np.cumsum(self.n_rel) - self.n_rel
+
+    @cached_property
+    def stop_key(self) -> np.ndarray:
+        """(m,) row · (n_g + 1) + stop: ascending, so one search finds a rank in every query."""
+        return self.row * (self.n_gallery + 1) + self.stop
+
+
+def _class_sizes(q_labels: np.ndarray, g_labels: np.ndarray) -> np.ndarray:
+    """(n_q,) int64 R: the number of gallery items of each query's class (0 if absent)."""
+    classes, counts = np.unique(g_labels, return_counts=True)
+    at = np.minimum(np.searchsorted(classes, q_labels), classes.size - 1)
+    return np.where(classes[at] == q_labels, counts[at], 0)
+
+
+def _tagged_sort(block: np.ndarray, rel: np.ndarray) -> np.ndarray:
+    """Each row's scores sorted ascending, relevance carried in the lowest mantissa bit.
+
+    Returns (b, n_g + 1) int64: in columns 0..n_g-1 the float64 bit patterns
+    (score with its lowest bit cleared) | rel, sorted as float64; in the last column a NaN, so
+    that the sorted neighbours of the first and last items of a row are never equal to them.
+    """
+    b, n_gallery = block.shape
+    tagged = np.empty((b, n_gallery + 1), dtype=np.int64)
+    tagged[:, -1] = _NAN_BITS
+    scores = tagged[:, :-1]
+    # float64 is only viewed; float32 -> float64 is exact, a wider float rounds (monotone)
+    np.bitwise_and(np.asarray(block, dtype=np.float64).view(np.int64), _NOT_LOWEST_BIT,
+                   out=scores)
+    np.bitwise_or(scores, rel, out=scores)
+    scores.view(np.float64).sort(axis=1)
+    return tagged
+
+
+def _cleared(tagged: np.ndarray) -> np.ndarray:
+    """The scores of tagged bit patterns with the relevance bit cleared, as float64 (compared as
+    floats, so -0.0 == 0.0 like the scores themselves)."""
+    return np.bitwise_and(tagged, _NOT_LOWEST_BIT).view(np.float64)
+
+
+def _best_first_relevance(tagged: np.ndarray) -> np.ndarray:
+    """(b, n_g) bool rel_k in ranked order (best first) of a :func:`_tagged_sort` result."""
+    b, width = tagged.shape
+    low_byte = tagged.view(np.uint8).reshape(b, width, 8)[:, -2::-1, _LOW_BYTE]
+    return np.bitwise_and(low_byte, 1).view(bool)
+
+
+def _sharing_rows(tagged: np.ndarray, row: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """(b,) bool: some relevant item (``row``, rank position ``start``) of the row has a sorted
+    neighbour with its cleared value (a tie, or scores differing in the lowest bit only)."""
+    b, width = tagged.shape
+    flat = tagged.reshape(-1)
+    # flat position of the item in the ascending sort; its neighbours at +-1 are scores of its
+    # row or a NaN column (of its row, of the previous row, or of the last row for at = 0)
+    at = row * width + (width - 2 - start)
+    own = _cleared(flat[at])
+    shared = (_cleared(flat[at - 1]) == own) | (_cleared(flat[at + 1]) == own)
+    sharing = np.zeros(b, dtype=bool)
+    sharing[row[shared]] = True
+    return sharing
+
+
+def _group_items(group_first: np.ndarray, rel: np.ndarray, n_rel: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``start``, ``stop``, ``through`` of every relevant item of some rows, row by row, best first.
+
+    ``group_first`` (b, n_g) bool marks the ranks that start a tie group (rank 1 always does),
+    ``rel`` (b, n_g) bool the relevant ranks, both in ranked order; ``n_rel`` (b,) their counts.
+    """
+    b, n_gallery = rel.shape
+    # flat positions of every group's first rank, then the end: the group of flat position x
+    # is [bounds[i - 1], bounds[i]) with i = searchsorted(bounds, x, "right")
+    bounds = np.append(np.flatnonzero(group_first), b * n_gallery)
+    items = np.flatnonzero(rel)
+    group = np.searchsorted(bounds, items, side="right")
+    group_begin, group_end = bounds[group - 1], bounds[group]
+    row = np.repeat(np.arange(b), n_rel)
+    origin = row * n_gallery                                   # flat position of the row's rank 1
+    first = np.cumsum(n_rel) - n_rel
+    # H_through = relevant items of the row before the group's end
+    through = np.searchsorted(items, group_end) - first[row]
+    return group_begin - origin, group_end - origin, through
+
+
+def _relevant_items(block: np.ndarray, q_rows: np.ndarray, g_labels: np.ndarray,
+                    n_rel: np.ndarray) -> _RelevantItems:
+    """The tie group of every relevant item of a block of queries (see the section comment);
+    ``n_rel`` holds the queries' R (:func:`_class_sizes`)."""
+    b, n_gallery = block.shape
+    rel = g_labels[None, :] == q_rows[:, None]                # (b, n_g) gallery order
+    tagged = _tagged_sort(block, rel)
+    ranked_rel = _best_first_relevance(tagged)
+    row = np.repeat(np.arange(b), n_rel)
+    # 1. alone in its group: rank position from the sorted row, H_through = its count from the top
+    start = np.flatnonzero(ranked_rel) - row * n_gallery
+    stop = start + 1
+    through = np.arange(row.size) - np.repeat(np.cumsum(n_rel) - n_rel, n_rel) + 1
+    sharing = _sharing_rows(tagged, row, start)
+    if sharing.any():
+        # 2. rows with a shared cleared value: runs of equal cleared values, best first ...
+        cleared = _cleared(tagged[sharing, :-1])[:, ::-1]
+        group_first = np.ones(cleared.shape, dtype=bool)
+        np.not_equal(cleared[:, 1:], cleared[:, :-1], out=group_first[:, 1:])
+        # ... are the tie groups when there are as many runs as distinct scores (in S's own
+        # precision: a wider float may have merged in float64)
+        scores = block[sharing]
+        ordered = np.sort(scores, axis=1)
+        distinct = 1 + np.count_nonzero(ordered[:, 1:] != ordered[:, :-1], axis=1)
+        unresolved = np.count_nonzero(group_first, axis=1) != distinct
+        if unresolved.any():                   # scores one unit apart: rank these rows fully
+            ranked = next(_ranked_blocks(scores[unresolved], q_rows[sharing][unresolved],
+                                         g_labels, None))
+            group_first[unresolved, 1:] = ranked.last[:, :-1]
+            ranked_rel[np.flatnonzero(sharing)[unresolved]] = ranked.rel
+        mine = sharing[row]
+        start[mine], stop[mine], through[mine] = _group_items(
+            group_first, ranked_rel[sharing], n_rel[sharing])
+    return _RelevantItems(n_gallery=n_gallery, n_rel=n_rel, row=row, start=start, stop=stop,
+                          through=through)
+
+
+def _item_blocks(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, chunk: int | None
+                 ) -> Iterator[tuple[slice, _RelevantItems]]:
+    """The relevant items of each block of at most ``chunk`` queries (and ``_KERNEL_SCORES``
+    scores)."""
+    n_rel = _class_sizes(q_labels, g_labels)
+    fitting = max(1, _KERNEL_SCORES // S.shape[1])
+    step = fitting if chunk is None else min(chunk, fitting)
+    for rows in _query_blocks(S.shape[0], step):
+        yield rows, _relevant_items(S[rows], q_labels[rows], g_labels, n_rel[rows])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,82 +495,80 @@ def _nan_where_no_relevant(values: np.ndarray, n_rel: np.ndarray) -> np.ndarray:
     return values
 
 
-def _ap_rows(b: _RankedBlock) -> np.ndarray:
+def _sum_by_query(items: _RelevantItems, values: np.ndarray) -> np.ndarray:
+    """(b,) the sum of ``values`` (one per item) over each query's items (0 where R = 0). Each
+    query's sum depends on its own items only."""
+    summed = np.zeros(items.n_rel.size)
+    some = items.n_rel > 0
+    if some.any():        # reduceat needs increasing starts: queries without items left out
+        summed[some] = np.add.reduceat(values, items.first[some])
+    return summed
+
+
+def _ap_rows(items: _RelevantItems) -> np.ndarray:
     """AP = (1/R) Σ_groups h · (hits through the group / items through the group).
 
-    Without ties: (1/R) Σ_k P@k · rel_k, P@k = hits_k / k (scikit-learn's definition either way).
+    Each of a group's h relevant items adds H_through / stop; without ties that is
+    (1/R) Σ_k P@k · rel_k with P@k = hits_k / k (scikit-learn's definition either way).
     """
-    if not b.any_tie:
-        precision = b.hits / _ranks(b.hits.shape[1])              # (b, n_g) P@k
-        summed = np.where(b.rel, precision, 0.0).sum(axis=1)      # Σ_k P@k · rel_k
-    else:
-        summed = np.empty(b.hits.shape[0])
-        plain = ~b.tied                       # rows without ties: the same sum as above
-        if plain.any():
-            summed[plain] = np.where(b.rel[plain], b.hits[plain] / _ranks(b.hits.shape[1]),
-                                     0.0).sum(axis=1)
-        # rows with ties: one term per tie group, read at its last rank k (row-major order):
-        # hits_k / k = hits through the group / items through it, h = hits_k - hits at the
-        # previous group's end
-        ends = b.last & b.tied[:, None]
-        row, col = np.nonzero(ends)
-        through = b.hits[ends]
-        row_start = np.flatnonzero(np.diff(row, prepend=-1))        # first group of each row
-        before = np.empty_like(through)
-        before[0] = 0
-        before[1:] = through[:-1]
-        before[row_start] = 0
-        terms = (through - before) * (through / (col + 1))
-        summed[b.tied] = np.add.reduceat(terms, row_start)
+    summed = _sum_by_query(items, items.through / items.stop)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return _nan_where_no_relevant(summed / b.n_rel, b.n_rel)
+        return _nan_where_no_relevant(summed / items.n_rel, items.n_rel)
 
 
-def _expected_hits_at(b: _RankedBlock, k: int) -> np.ndarray:
-    """(b,) expected hits in the top k over random orders of the tied items."""
-    if not b.any_tie:
-        return b.hits[:, k - 1].astype(np.float64)
-    start, stop, before, through = (a[:, -1] for a in b.tie_groups(k))
-    return before + (through - before) * (k - start) / (stop - start)
+def _expected_hits_at(items: _RelevantItems, k: int) -> np.ndarray:
+    """(b,) expected hits in the top k over random orders of the tied items:
+    H_before + h · (k - start) / g for the group holding rank k (H_before alone if it holds no
+    relevant item), H_before = relevant items of the groups that end by rank k."""
+    n_batch = items.n_rel.size
+    if items.row.size == 0:
+        return np.zeros(n_batch)
+    # per query, the first item whose group ends below rank k (keys of other queries lie outside)
+    after = np.searchsorted(items.stop_key, np.arange(n_batch) * (items.n_gallery + 1) + k,
+                            side="right")
+    before = after - items.first
+    at = np.minimum(after, items.row.size - 1)
+    start, stop = items.start[at], items.stop[at]
+    straddles = (after < items.first + items.n_rel) & (start < k)
+    h = items.through[at] - before
+    expected = before.astype(np.float64)
+    expected[straddles] += (h * (k - start))[straddles] / (stop - start)[straddles]
+    return expected
 
 
-def _precision_rows(b: _RankedBlock, k: int) -> np.ndarray:
+def _precision_rows(items: _RelevantItems, k: int) -> np.ndarray:
     """P@k = (expected) hits in the top k / k."""
-    return _nan_where_no_relevant(_expected_hits_at(b, k) / k, b.n_rel)
+    return _nan_where_no_relevant(_expected_hits_at(items, k) / k, items.n_rel)
 
 
-def _recall_rows(b: _RankedBlock, k: int) -> np.ndarray:
+def _recall_rows(items: _RelevantItems, k: int) -> np.ndarray:
     """R@k = (expected) hits in the top k / R."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return _nan_where_no_relevant(_expected_hits_at(b, k) / b.n_rel, b.n_rel)
+        return _nan_where_no_relevant(_expected_hits_at(items, k) / items.n_rel, items.n_rel)
 
 
-def _reciprocal_rank_rows(b: _RankedBlock) -> np.ndarray:
+def _reciprocal_rank_rows(items: _RelevantItems) -> np.ndarray:
     """E[1 / rank of the first relevant item] over random orders of its tie group.
 
     The first tie group holding a relevant item starts after rank s and has g items, h of them
     relevant; the first relevant item is at rank s + 1 + j with probability
     P(j) = C(g-1-j, h-1) / C(g, h), j = 0..g-h (P(0) = h/g, P(j+1)/P(j) = (g-h-j)/(g-1-j)).
     """
-    rows = np.arange(b.hits.shape[0])
-    first = np.argmax(b.rel, axis=1)                          # 0-based position of the first hit
-    out = 1.0 / (first + 1)                                   # exact when its group is one item
-    if b.any_tie:
-        # the tie group of the first hit, from the sorted list of group ends (last ranks)
-        n_gallery = b.hits.shape[1]
-        end_row, end_col = np.nonzero(b.last)
-        at = np.searchsorted(end_row * (n_gallery + 1) + end_col, rows * (n_gallery + 1) + first)
-        stop = end_col[at] + 1
-        previous = np.maximum(at - 1, 0)
-        start = np.where((at > 0) & (end_row[previous] == rows), end_col[previous] + 1, 0)
-        group = (stop - start > 1) & (b.n_rel > 0)
-        if group.any():
-            h = b.hits[rows[group], stop[group] - 1]          # all hits of the group (none above)
-            # one computation per distinct (s, g, h): massive ties repeat them across queries
-            keys = np.stack([start[group], stop[group] - start[group], h], axis=1)
-            distinct, inverse = np.unique(keys, axis=0, return_inverse=True)
-            out[group] = _expected_reciprocal_rank(*distinct.T)[inverse.reshape(-1)]
-    return _nan_where_no_relevant(out, b.n_rel)
+    out = np.full(items.n_rel.size, np.nan)
+    valid = items.n_rel > 0
+    top = items.first[valid]                          # each query's first item
+    s = items.start[top]
+    g = items.stop[top] - s
+    h = items.through[top]                            # no relevant item above the first group
+    value = 1.0 / (s + 1)                             # exact when its group is one item
+    group = g > 1
+    if group.any():
+        # one computation per distinct (s, g, h): massive ties repeat them across queries
+        keys = np.stack([s[group], g[group], h[group]], axis=1)
+        distinct, inverse = np.unique(keys, axis=0, return_inverse=True)
+        value[group] = _expected_reciprocal_rank(*distinct.T)[inverse.reshape(-1)]
+    out[valid] = value
+    return out
 
 
 def _expected_reciprocal_rank(s: np.ndarray, g: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -417,23 +588,24 @@ def _expected_reciprocal_rank(s: np.ndarray, g: np.ndarray, h: np.ndarray) -> np
     return np.cumsum(prob, axis=1)[:, -1]                       # sequential: width-independent
 
 
-def _ndcg_rows(b: _RankedBlock, k: int) -> np.ndarray:
+def _ndcg_rows(items: _RelevantItems, k: int) -> np.ndarray:
     """nDCG@k with binary gains: DCG = Σ_{i<=k} gain_i / log2(i+1); IDCG puts min(k, R) hits first.
 
     gain_i = rel_i without ties; in a tie group of g items with h hits every position has the
-    expected gain h / g (so a group straddling k counts in proportion).
+    expected gain h / g (so a group straddling k counts in proportion): each of its h relevant
+    items adds (1/g) Σ_{positions of the group within the top k} 1 / log2(i + 1).
     """
-    discount = 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))   # (k,) 1/log2(i+1)
-    if b.any_tie:
-        start, stop, before, through = b.tie_groups(k)
-        gain = (through - before) / (stop - start)                    # (b, k) h / g
-        dcg = (gain * discount).sum(axis=1)
-    else:
-        dcg = np.where(b.rel[:, :k], discount, 0.0).sum(axis=1)       # (b,)
-    ideal_prefix = np.concatenate([[0.0], np.cumsum(discount)])       # IDCG for 0..k hits
-    idcg = ideal_prefix[np.minimum(b.n_rel, k)]                       # (b,)
+    discount = 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))  # (k,) 1/log2(i+1)
+    prefix = np.concatenate([[0.0], np.cumsum(discount)])            # Σ of the first 0..k
+    top = items.start < k                                            # groups reaching the top k
+    start, stop = items.start[top], items.stop[top]
+    size = stop - start
+    gain = np.where(size == 1, discount[start],                      # alone: its own discount
+                    (prefix[np.minimum(stop, k)] - prefix[start]) / size)
+    dcg = np.bincount(items.row[top], weights=gain, minlength=items.n_rel.size)
+    idcg = prefix[np.minimum(items.n_rel, k)]                        # IDCG for 0..k hits
     with np.errstate(invalid="ignore", divide="ignore"):
-        return _nan_where_no_relevant(dcg / idcg, b.n_rel)
+        return _nan_where_no_relevant(dcg / idcg, items.n_rel)
 
 
 def _eleven_point_rows(b: _RankedBlock) -> np.ndarray:
@@ -499,9 +671,16 @@ def _mean_over_valid(values: np.ndarray, what: str) -> float:
 def _collect(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, chunk: int | None,
              per_block: Callable[[_RankedBlock], np.ndarray], *,
              display: bool = False) -> np.ndarray:
-    """Apply a per-block function to every query block and concatenate the per-query results."""
+    """Apply a per-block function to every fully ranked query block; concatenate the results."""
     return np.concatenate([per_block(b) for b in _ranked_blocks(S, q_labels, g_labels, chunk,
                                                                  display=display)])
+
+
+def _collect_items(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, chunk: int | None,
+                   per_block: Callable[[_RelevantItems], np.ndarray]) -> np.ndarray:
+    """Apply a per-block function to the relevant items of every query block; concatenate."""
+    return np.concatenate([per_block(items)
+                           for _, items in _item_blocks(S, q_labels, g_labels, chunk)])
 
 
 class _PRSums:
@@ -510,45 +689,52 @@ class _PRSums:
     precision_k = (1/n) Σ_i E_ik / k  = (Σ_i E_ik) / (k · n)
     recall_k    = (1/n) Σ_i E_ik / R_i = (1/n) Σ_r (Σ_{i: R_i = r} E_ik) / r
 
-    E_ik = expected hits of query i in the top k. Queries without ties have integer E (= hits):
-    exact int64 sums. Queries with ties are added to float sums one query after another, in
-    query order, so the rounding does not depend on how the queries are blocked.
+    E_ik = expected hits of query i in the top k = Σ over its relevant items of
+    clip((k - start) / g, 0, 1) = (items whose group ends by rank k: an integer) + h·(k - start)/g
+    for the group straddling k. The integer part is an exact int64 count, by R, of the items'
+    ``stop`` (a cumulative sum over k turns it into "ends by k"); the fractional part (ties
+    only) is added to float sums one tie group after another, in query order, so the rounding
+    does not depend on how the queries are blocked.
     """
 
-    def __init__(self, n_gallery: int) -> None:
-        self.hit_sum = np.zeros(n_gallery, dtype=np.int64)
-        self.hit_sum_by_r: dict[int, np.ndarray] = {}
-        self.tied_sum = np.zeros(n_gallery, dtype=np.float64)
-        self.tied_sum_by_r: dict[int, np.ndarray] = {}
+    def __init__(self, n_gallery: int, r_values: np.ndarray) -> None:
+        self.n_gallery = n_gallery
+        self.r_values = r_values                 # the distinct R > 0 of the queries, ascending
+        shape = (r_values.size, n_gallery + 1)   # by R, by rank 0..n_g
+        self.stops = np.zeros(shape, dtype=np.int64)
+        self.fractions = np.zeros(shape, dtype=np.float64)
         self.n_valid = 0
 
-    def add(self, b: _RankedBlock) -> None:
-        valid = b.n_rel > 0
-        self.n_valid += int(valid.sum())
-        plain = valid & ~b.tied
-        hits, n_rel = b.hits[plain], b.n_rel[plain]
-        self.hit_sum += hits.sum(axis=0)
-        for r in np.unique(n_rel):
-            acc = self.hit_sum_by_r.setdefault(int(r), np.zeros_like(self.hit_sum))
-            acc += hits[n_rel == r].sum(axis=0)
-        tied = valid & b.tied
-        if tied.any():
-            for row, r in zip(b.expected_hits[tied], b.n_rel[tied].tolist(), strict=True):
-                self.tied_sum += row
-                self.tied_sum_by_r.setdefault(r, np.zeros_like(self.tied_sum))
-                self.tied_sum_by_r[r] += row
+    def add(self, items: _RelevantItems) -> None:
+        width = self.n_gallery + 1
+        self.n_valid += int(np.count_nonzero(items.n_rel))
+        by_r = np.searchsorted(self.r_values, items.n_rel)[items.row]   # each item's R, as index
+        self.stops += np.bincount(by_r * width + items.stop,
+                                  minlength=self.stops.size).reshape(self.stops.shape)
+        # tie groups of g > 1 items, each once (its first item): h · j / g at rank start + j,
+        # j = 1..g-1
+        lead = items.stop - items.start > 1
+        lead[1:] &= (items.start[1:] != items.start[:-1]) | (items.row[1:] != items.row[:-1])
+        if lead.any():
+            at = np.flatnonzero(lead)
+            start, g = items.start[at], items.stop[at] - items.start[at]
+            h = items.through[at] - (at - items.first[items.row[at]])   # minus the items above
+            group = np.repeat(np.arange(at.size), g - 1)
+            j = np.arange(group.size) - np.repeat(np.cumsum(g - 1) - (g - 1), g - 1) + 1
+            np.add.at(self.fractions.reshape(-1), by_r[at][group] * width + start[group] + j,
+                      h[group] * j / g[group])
 
     def curves(self) -> tuple[np.ndarray, np.ndarray]:
         if self.n_valid == 0:
             raise ValueError("cannot compute the PR curve: no query has a relevant gallery item.")
-        precision = (self.hit_sum + self.tied_sum) / (_ranks(self.hit_sum.size) * self.n_valid)
-        recall = np.zeros(self.hit_sum.size, dtype=np.float64)
-        for r in sorted(self.hit_sum_by_r.keys() | self.tied_sum_by_r.keys()):
-            if r in self.tied_sum_by_r:
-                summed = self.hit_sum_by_r.get(r, 0) + self.tied_sum_by_r[r]
-            else:
-                summed = self.hit_sum_by_r[r]
-            recall += summed / r
+        ended = np.cumsum(self.stops, axis=1)[:, 1:]          # items whose group ends by rank k
+        fractions = self.fractions[:, 1:]
+        precision = ((ended.sum(axis=0) + fractions.sum(axis=0))
+                     / (_ranks(self.n_gallery) * self.n_valid))
+        recall = np.zeros(self.n_gallery, dtype=np.float64)
+        for r, ended_r, fractions_r in zip(self.r_values.tolist(), ended, fractions,
+                                           strict=True):
+            recall += (ended_r + fractions_r) / r
         return precision, recall / self.n_valid
 
 
@@ -632,7 +818,7 @@ def average_precision(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray,
     [1.0, 0.5833]
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
-    return _collect(Sa, ql, gl, _check_chunk(chunk), _ap_rows)
+    return _collect_items(Sa, ql, gl, _check_chunk(chunk), _ap_rows)
 
 
 def mean_average_precision(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, *,
@@ -689,7 +875,8 @@ def precision_at_k(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, k:
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     kk = _check_k(k, Sa.shape[1])
-    values = _collect(Sa, ql, gl, _check_chunk(chunk), lambda b: _precision_rows(b, kk))
+    values = _collect_items(Sa, ql, gl, _check_chunk(chunk),
+                            lambda items: _precision_rows(items, kk))
     return _mean_over_valid(values, f"precision@{k}")
 
 
@@ -710,7 +897,8 @@ def recall_at_k(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, k: in
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     kk = _check_k(k, Sa.shape[1])
-    values = _collect(Sa, ql, gl, _check_chunk(chunk), lambda b: _recall_rows(b, kk))
+    values = _collect_items(Sa, ql, gl, _check_chunk(chunk),
+                            lambda items: _recall_rows(items, kk))
     return _mean_over_valid(values, f"recall@{k}")
 
 
@@ -736,10 +924,67 @@ def pr_curve(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, *,
     ([0.5, 0.5, 0.5], [0.5, 0.75, 1.0])
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
-    sums = _PRSums(Sa.shape[1])
-    for b in _ranked_blocks(Sa, ql, gl, _check_chunk(chunk)):
-        sums.add(b)
+    n_rel = _class_sizes(ql, gl)
+    sums = _PRSums(Sa.shape[1], np.unique(n_rel[n_rel > 0]))
+    for _, items in _item_blocks(Sa, ql, gl, _check_chunk(chunk)):
+        sums.add(items)
     return sums.curves()
+
+
+@dataclass(frozen=True)
+class RankingSummary:
+    """MAP, P@k and the PR curve of one score matrix, from one pass.
+
+    Returned by :func:`~paper_lib.metrics.retrieval.ranking_summary`.
+
+    Attributes
+    ----------
+    map : float
+        MAP over the full ranking
+        (as :func:`~paper_lib.metrics.retrieval.mean_average_precision`).
+    precision_at_k : float
+        Mean P@k (as :func:`~paper_lib.metrics.retrieval.precision_at_k`).
+    precision, recall : ndarray of shape (n_g,)
+        Precision and recall at every cut-off (as :func:`~paper_lib.metrics.retrieval.pr_curve`).
+    """
+
+    map: float
+    precision_at_k: float
+    precision: np.ndarray
+    recall: np.ndarray
+
+
+def ranking_summary(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, k: int = 10, *,
+                    chunk: int | None = DEFAULT_CHUNK) -> RankingSummary:
+    """MAP, P@k and the PR curve at every rank from ONE value sort per query row: the same
+    numbers as :func:`~paper_lib.metrics.retrieval.mean_average_precision`,
+    :func:`~paper_lib.metrics.retrieval.precision_at_k` and
+    :func:`~paper_lib.metrics.retrieval.pr_curve`
+    (each of which sorts the rows again), at about the cost of one of them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = np.array([[0.9, 0.1, 0.5],      # 2 queries x 3 gallery items, higher = closer
+    ...               [0.9, 0.2, 0.7]])
+    >>> q_labels, g_labels = np.array([0, 1]), np.array([0, 1, 1])
+    >>> summary = ranking_summary(S, q_labels, g_labels, k=1)
+    >>> round(summary.map, 4), summary.precision_at_k, summary.recall.tolist()
+    (0.7917, 0.5, [0.5, 0.75, 1.0])
+    """
+    Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
+    kk = _check_k(k, Sa.shape[1])
+    n_rel = _class_sizes(ql, gl)
+    sums = _PRSums(Sa.shape[1], np.unique(n_rel[n_rel > 0]))
+    ap, p_at_k = [], []
+    for _, items in _item_blocks(Sa, ql, gl, _check_chunk(chunk)):
+        ap.append(_ap_rows(items))
+        p_at_k.append(_precision_rows(items, kk))
+        sums.add(items)
+    precision, recall = sums.curves()
+    return RankingSummary(_mean_over_valid(np.concatenate(ap), "MAP"),
+                          _mean_over_valid(np.concatenate(p_at_k), f"precision@{k}"),
+                          precision, recall)
 
 
 def interpolated_pr_11(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, *,
@@ -814,7 +1059,8 @@ def ndcg_at_k(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray, k: int,
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
     kk = _check_k(k, Sa.shape[1])
-    values = _collect(Sa, ql, gl, _check_chunk(chunk), lambda b: _ndcg_rows(b, kk))
+    values = _collect_items(Sa, ql, gl, _check_chunk(chunk),
+                            lambda items: _ndcg_rows(items, kk))
     return _mean_over_valid(values, f"nDCG@{k}")
 
 
@@ -835,7 +1081,7 @@ def mean_reciprocal_rank(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarr
     0.75
     """
     Sa, ql, gl = _check_inputs(S, q_labels, g_labels)
-    values = _collect(Sa, ql, gl, _check_chunk(chunk), _reciprocal_rank_rows)
+    values = _collect_items(Sa, ql, gl, _check_chunk(chunk), _reciprocal_rank_rows)
     return _mean_over_valid(values, "MRR")
 
 
@@ -939,17 +1185,15 @@ def retrieval_report(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray,
     # per-query values, block by block, all from the same ranking (NaN where R = 0)
     per_query: dict[str, list[np.ndarray]] = {"map": [], "mrr": []}
     pair_groups: list[tuple[np.ndarray, np.ndarray]] = []
-    for b in _ranked_blocks(Sa, ql, gl, step):
-        if clipped:
-            b.tie_groups(max(clipped.values()))   # computed once, shared by every cut-off
-        per_query["map"].append(_ap_rows(b))
-        per_query["mrr"].append(_reciprocal_rank_rows(b))
+    for rows, items in _item_blocks(Sa, ql, gl, step):
+        per_query["map"].append(_ap_rows(items))
+        per_query["mrr"].append(_reciprocal_rank_rows(items))
         for k, kk in clipped.items():
-            per_query.setdefault(f"p@{k}", []).append(_precision_rows(b, kk))
-            per_query.setdefault(f"r@{k}", []).append(_recall_rows(b, kk))
-            per_query.setdefault(f"ndcg@{k}", []).append(_ndcg_rows(b, kk))
+            per_query.setdefault(f"p@{k}", []).append(_precision_rows(items, kk))
+            per_query.setdefault(f"r@{k}", []).append(_recall_rows(items, kk))
+            per_query.setdefault(f"ndcg@{k}", []).append(_ndcg_rows(items, kk))
         if partner is not None:
-            pair_groups.append(_pair_group_rows(b.scores, partner[b.rows]))
+            pair_groups.append(_pair_group_rows(Sa[rows], partner[rows]))
 
     values = {name: _mean_over_valid(np.concatenate(parts), name)
               for name, parts in per_query.items()}

@@ -29,12 +29,15 @@ from typing import Any
 from paper_lib import atomic, paths, threads
 from paper_lib._optional import require
 from paper_lib.errors import ParamError
-from paper_lib.fingerprint import code_fingerprint, files_fingerprint
+from paper_lib.fingerprint import code_fingerprint, files_fingerprint, sha256_file
 from paper_lib.pipeline.schedule import READS_EARLIER_RESULTS, dependencies, ready
 
 NOTEBOOK_DIR = paths.REPO_ROOT / "notebooks"
 #: the last run that executed notebooks, beside their outputs: wall time, workers, threads
 RUN_RECORD = "run.json"
+#: a notebook whose source contains this marker shows ``results/bench_*.csv`` (``make bench``):
+#: its cache key covers their contents, so new measurements re-run it
+READS_BENCHMARKS = "# paper_lib: reads-benchmarks"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -194,7 +197,10 @@ def _plan(sources: list[Path], parameters: dict[str, Any], data_key: str, out_di
     for source in sources:
         output = out_dir / f"{source.stem}.ipynb"
         key = input_key(source, parameters, data_key)
-        if READS_EARLIER_RESULTS in source.read_text():
+        text = source.read_text()
+        if READS_BENCHMARKS in text:
+            key = hashlib.sha256((key + benchmarks_fingerprint()).encode()).hexdigest()
+        if READS_EARLIER_RESULTS in text:
             # a summary notebook re-runs whenever any notebook before it would
             key = hashlib.sha256((key + "".join(earlier_keys)).encode()).hexdigest()
         earlier_keys.append(key)
@@ -204,6 +210,14 @@ def _plan(sources: list[Path], parameters: dict[str, Any], data_key: str, out_di
         else:
             jobs.append(_Job(source, output, key))
     return cached, jobs
+
+
+def benchmarks_fingerprint() -> str:
+    """The names and contents of ``results/bench_*.csv`` (``make bench``'s output)."""
+    h = hashlib.sha256()
+    for path in sorted(paths.results_dir().glob("bench_*.csv")):
+        h.update(f"{path.name}:{sha256_file(path)};".encode())
+    return h.hexdigest()
 
 
 def _read_stamp(output: Path) -> dict[str, Any]:

@@ -1,0 +1,62 @@
+"""The Performance chapter's reading of the benchmark CSVs: slopes, comparisons and targets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from paper_lib.report import performance as perf
+
+
+def _rows() -> dict[str, pd.DataFrame]:
+    metrics = pd.DataFrame([
+        {"question": "map+pr+p@k", "implementation": "ours: ranking_summary", "n_queries": 5620,
+         "median_s": 0.30, "peak_mb": 6.0, "ratio_to_ours": 1.0, "agrees": True, "note": "",
+         "machine_cpu": "test cpu"},
+        {"question": "map+pr+p@k", "implementation": "scikit-learn loop", "n_queries": 5620,
+         "median_s": 6.0, "peak_mb": 0.5, "ratio_to_ours": 20.0, "agrees": True, "note": "x",
+         "machine_cpu": "test cpu"},
+    ] + [{"question": "growth", "implementation": "ours", "n_queries": n,
+          "median_s": 1e-8 * n ** 2, "peak_mb": 0.01 * n, "ratio_to_ours": 1.0, "agrees": True,
+          "note": "", "machine_cpu": "test cpu"} for n in (100, 1000, 10000)])
+    return {"metrics": metrics}
+
+
+def test_growth_slope_recovers_the_exponent():
+    n = np.array([10.0, 100.0, 1000.0])
+    assert perf.growth_slope(n, 3 * n ** 1.5) == pytest.approx(1.5)
+
+
+def test_growth_table_fits_time_and_memory_slopes():
+    table = perf.growth_table(_rows())
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert row["time slope"] == pytest.approx(2.0) and row["memory slope"] == pytest.approx(1.0)
+    assert (row["n from"], row["n to"]) == (100, 10000)
+
+
+def test_targets_met_missed_and_not_measured():
+    table = perf.targets(_rows()).set_index("target")
+    first, ratio = table.iloc[0], table.iloc[1]
+    assert first["met"] == "yes" and first["measured"] == "0.3 s"
+    # 6.0 / 0.3 = 20x against a bound of >= 40x: missed by 2x
+    assert ratio["met"] == "NO" and ratio["missed by"] == "2.00×"
+    assert set(table.iloc[2:]["measured"]) == {"not measured"}   # no cluster_cca / tnn CSV
+
+
+def test_comparison_is_readable_and_refuses_an_unknown_question():
+    table = perf.comparison(_rows()["metrics"], "map+pr+p@k")
+    assert list(table["implementation"]) == ["ours: ranking_summary", "scikit-learn loop"]
+    assert list(table["size"]) == ["5,620", "5,620"] and list(table["agrees with ours"]) == [
+        "yes", "yes"]
+    with pytest.raises(ValueError, match="no benchmark rows"):
+        perf.comparison(_rows()["metrics"], "nothing")
+
+
+def test_load_benchmarks_reads_every_csv(tmp_path):
+    _rows()["metrics"].to_csv(tmp_path / "bench_metrics.csv", index=False)
+    frames = perf.load_benchmarks(tmp_path)
+    assert list(frames) == ["metrics"]
+    assert perf.machine(frames).iloc[0]["cpu"] == "test cpu"
+    assert perf.load_benchmarks(tmp_path / "none") == {}
