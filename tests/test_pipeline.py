@@ -113,7 +113,10 @@ def test_quick_book_end_to_end(quick_book):
     for prov in provs:
         rec = json.loads(prov.read_text())
         assert rec["parameters"]["profile"] == "quick"
-        assert len(rec["dataset"]["sha256"]) == 64 and rec["git_commit"]
+        # the Performance page reads the benchmarks' CSVs, not the dataset
+        assert len(rec["dataset"]["sha256"]) == 64 or (
+            rec["notebook"] == "performance" and rec["dataset"]["sha256"] == "not loaded")
+        assert rec["git_commit"]
         assert rec["packages"]["torch"].startswith("2.13.0") and rec["wall_time_s"] > 0
         for name in rec["files"]:
             assert (prov.parent / name).is_file()
