@@ -160,3 +160,17 @@ def test_new_benchmark_measurements_rerun_the_page_that_shows_them(toy_book, iso
     again = {o.notebook: o.status for o in execute.reproduce("synthetic", "quick",
                                                             log=lambda _: None, workers=1)}
     assert again == {"01_a": "cached", "02_perf": "executed"}
+
+
+def test_the_build_report_states_the_last_run_against_its_budget(isolated_dirs):
+    from paper_lib import atomic
+    from paper_lib.pipeline.book import BUDGET_SECONDS, build_report
+
+    folder = execute.executed_dir("avdigits", "full")
+    atomic.write_json(folder / "01_x.stamp.json", {"notebook": "01_x", "seconds": 400.0})
+    atomic.write_json(folder / execute.RUN_RECORD, {
+        "seconds": 1.5 * BUDGET_SECONDS["full"], "workers": 2, "threads_per_worker": 1,
+        "executed": 1, "cached": 0, "notebook_seconds": 400.0})
+    report = build_report()
+    assert "on 2 worker(s) with 1 thread(s) each" in report
+    assert f"is {BUDGET_SECONDS['full']:.0f} s: missed by 1.50×" in report

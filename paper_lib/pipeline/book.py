@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from paper_lib import atomic, paths
 from paper_lib.fingerprint import tree_fingerprint
@@ -87,11 +88,28 @@ def build_report() -> str:
             lines += ["", f"The last run that executed notebooks ran {last['executed']} of them "
                       f"({last['cached']} were current) on {last['workers']} worker(s) with "
                       f"{last['threads_per_worker']} thread(s) each, in {last['seconds']:.1f} s "
-                      f"of wall time for {last['notebook_seconds']:.1f} s of notebook time."]
+                      f"of wall time for {last['notebook_seconds']:.1f} s of notebook time."
+                      + _budget_sentence(run.name, last)]
         lines += ["", "| notebook | wall time (s) |", "|---|---|"]
         lines += [f"| {s['notebook']} | {s['seconds']:.1f} |" for s in stamps]
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+#: the wall-time budget of executing every notebook of a profile on the 2-core build machine
+BUDGET_SECONDS = {"quick": 150.0, "full": 480.0}
+
+
+def _budget_sentence(run_name: str, last: dict[str, Any]) -> str:
+    """" Budget: ... met / missed by ...", for a run of every notebook of a budgeted profile."""
+    profile = run_name.rsplit("-", 1)[-1]
+    budget = BUDGET_SECONDS.get(profile)
+    if budget is None or last["cached"]:
+        return ""          # no budget, or a partial run (some notebooks were current)
+    verdict = ("met" if last["seconds"] <= budget
+               else f"missed by {last['seconds'] / budget:.2f}×")
+    return (f" The budget for the whole `{profile}` profile on the 2-core build machine is "
+            f"{budget:.0f} s: {verdict}.")
 
 
 _CHOICE = re.compile(r"\[choice\]\s*(.*)")
