@@ -170,7 +170,12 @@ def test_the_build_report_states_the_last_run_against_its_budget(isolated_dirs):
     atomic.write_json(folder / "01_x.stamp.json", {"notebook": "01_x", "seconds": 400.0})
     atomic.write_json(folder / execute.RUN_RECORD, {
         "seconds": 1.5 * BUDGET_SECONDS["full"], "workers": 2, "threads_per_worker": 1,
-        "executed": 1, "cached": 0, "notebook_seconds": 400.0})
+        "executed": 1, "cached": 0, "notebooks_in_book": 1, "notebook_seconds": 400.0})
     report = build_report()
     assert "on 2 worker(s) with 1 thread(s) each" in report
     assert f"is {BUDGET_SECONDS['full']:.0f} s: missed by 1.50×" in report
+    # a run of part of the book (--only) is not compared with the whole book's budget
+    atomic.write_json(folder / execute.RUN_RECORD, {
+        "seconds": 1.0, "workers": 1, "threads_per_worker": 2, "executed": 1, "cached": 0,
+        "notebooks_in_book": 21, "notebook_seconds": 1.0})
+    assert "budget" not in build_report()

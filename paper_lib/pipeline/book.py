@@ -104,8 +104,8 @@ def _budget_sentence(run_name: str, last: dict[str, Any]) -> str:
     """" Budget: ... met / missed by ...", for a run of every notebook of a budgeted profile."""
     profile = run_name.rsplit("-", 1)[-1]
     budget = BUDGET_SECONDS.get(profile)
-    if budget is None or last["cached"]:
-        return ""          # no budget, or a partial run (some notebooks were current)
+    if budget is None or last["executed"] != last.get("notebooks_in_book"):
+        return ""          # no budget, or not a run of every notebook (--only, some current)
     verdict = ("met" if last["seconds"] <= budget
                else f"missed by {last['seconds'] / budget:.2f}×")
     return (f" The budget for the whole `{profile}` profile on the 2-core build machine is "

@@ -280,7 +280,8 @@ def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, A
         atomic.write_json(out_dir / RUN_RECORD, {
             "seconds": round(time.perf_counter() - t0, 2), "workers": n_workers,
             "threads_per_worker": threads.policy_threads(n_workers), "executed": len(executed),
-            "cached": len(cached), "notebook_seconds": round(sum(o.seconds for o in executed), 2)})
+            "cached": len(cached), "notebooks_in_book": len(all_sources),
+            "notebook_seconds": round(sum(o.seconds for o in executed), 2)})
     by_name = {o.notebook: o for o in cached + executed}
     return [by_name[s.stem] for s in sources]
 
