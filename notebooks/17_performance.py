@@ -69,12 +69,14 @@ goals
 # hold none).
 
 # %% tags=["hide-input"]
-for question in ("map", "map+pr+p@k", "report"):
-    if "metrics" in frames and question in set(frames["metrics"]["question"]):
-        table = perf.comparison(frames["metrics"], question)
-        run.save_table(table, f"metrics_{question.replace('+', '_').replace('@', 'at')}")
+def show(benchmark, questions=None):
+    for question, table in perf.comparisons(frames, benchmark, questions):
+        run.save_table(table, f"{benchmark}_{question.replace('+', '_').replace('@', 'at')}")
         display(Markdown(f"**{question}**"))
         display(table)
+
+
+show("metrics", ("map", "map+pr+p@k", "report"))
 
 # %% [markdown]
 # ## Cluster-CCA, CCA and kernel CCA
@@ -85,23 +87,13 @@ for question in ("map", "map+pr+p@k", "report"):
 # scikit-learn's iterative `CCA` (and cca-zoo where it is installed).
 
 # %% tags=["hide-input"]
-if "cluster_cca" in frames:
-    for question in dict.fromkeys(frames["cluster_cca"]["question"]):
-        table = perf.comparison(frames["cluster_cca"], question)
-        run.save_table(table, f"cluster_cca_{question}")
-        display(Markdown(f"**{question}**"))
-        display(table)
+show("cluster_cca")
 
 # %% [markdown]
 # ## TNN-C-CCA training
 
 # %% tags=["hide-input"]
-if "tnn" in frames:
-    for question in dict.fromkeys(frames["tnn"]["question"]):
-        table = perf.comparison(frames["tnn"], question)
-        run.save_table(table, f"tnn_{question}")
-        display(Markdown(f"**{question}**"))
-        display(table)
+show("tnn")
 
 # %% [markdown]
 # ## How cost grows with the data

@@ -60,3 +60,11 @@ def test_load_benchmarks_reads_every_csv(tmp_path):
     assert list(frames) == ["metrics"]
     assert perf.machine(frames).iloc[0]["cpu"] == "test cpu"
     assert perf.load_benchmarks(tmp_path / "none") == {}
+
+
+def test_comparisons_cover_the_measured_questions_only():
+    frames = _rows()
+    assert [q for q, _ in perf.comparisons(frames, "metrics")] == ["map+pr+p@k", "growth"]
+    assert [q for q, _ in perf.comparisons(frames, "metrics", ("nothing", "growth"))] == [
+        "growth"]
+    assert perf.comparisons(frames, "tnn") == []

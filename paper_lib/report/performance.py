@@ -76,6 +76,17 @@ def comparison(df: pd.DataFrame, question: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def comparisons(frames: dict[str, pd.DataFrame], benchmark: str,
+                questions: tuple[str, ...] | None = None) -> list[tuple[str, pd.DataFrame]]:
+    """``(question, table)`` of :func:`comparison` for every question of one benchmark (or the
+    given ones, in that order), skipping those it did not measure; empty if it was not run."""
+    df = frames.get(benchmark)
+    if df is None:
+        return []
+    measured = list(dict.fromkeys(df["question"]))
+    return [(q, comparison(df, q)) for q in (questions or measured) if q in measured]
+
+
 def _agreement(value: Any) -> str:
     if pd.isna(value):
         return "—"
