@@ -48,7 +48,10 @@ p = run.params
 fold_list = p.fold_list(ds.n_folds)
 fit_seeds = p.seeds  # the profile's seeds (full: 0, 1, 2), or -p seeds=...
 configs = mt.main_configs(p.epochs)
-records, results = run_configs(ds, configs, folds=fold_list, seeds=fit_seeds, cache=True)
+# paper_lib: runs-alone (a parallel build gives this grid of fits every worker)
+with run.grid_client() as client:
+    records, results = run_configs(ds, configs, folds=fold_list, seeds=fit_seeds, cache=True,
+                                   client=client)
 run.save_table(records, "records")
 run.glue("main_table_n_folds", len(fold_list))
 run.glue("main_table_n_seeds", len(fit_seeds))

@@ -12,6 +12,11 @@ with one).
 ``paper-lib`` (which sets the next); the environment variable ``PAPER_LIB_THREADS``; the usual
 ``OMP_NUM_THREADS``. An override is the number of threads of *each* worker.
 
+**Worker processes of one's own.** A process may itself start workers (a notebook that runs its
+experiment grid on a Dask cluster). How many it may start is :func:`own_workers`: the
+``PAPER_LIB_WORKERS`` its parent handed it (a parallel book build hands the build's workers to a
+notebook that runs alone, see :mod:`paper_lib.pipeline.schedule`), else 1.
+
 No module sets thread counts on its own. The entry points apply the policy once per process:
 the notebook kernels (:func:`paper_lib.pipeline.notebook.start`), the ``paper-lib`` commands,
 the parallel book build and the Dask workers (:func:`worker_environment` hands a child process its
@@ -29,6 +34,8 @@ from paper_lib.errors import ParamError
 
 #: the project's own override (threads per worker process)
 ENV_VAR = "PAPER_LIB_THREADS"
+#: how many worker processes this process may start for its own parallel work (default 1)
+WORKERS_ENV_VAR = "PAPER_LIB_WORKERS"
 #: the conventional override many libraries read, honoured when ``PAPER_LIB_THREADS`` is unset
 STANDARD_ENV_VAR = "OMP_NUM_THREADS"
 #: ``$OMP_NUM_THREADS`` as the process started: read once, at import, because importing Dask's
@@ -99,6 +106,21 @@ def worker_environment(workers: int) -> dict[str, str]:
     (a notebook kernel, a pool worker): its thread share as ``PAPER_LIB_THREADS``, which its own
     :func:`apply_policy` then reads."""
     return {ENV_VAR: str(policy_threads(workers))}
+
+
+def own_workers() -> int:
+    """The worker processes this process may start side by side for its own work:
+    ``$PAPER_LIB_WORKERS`` (checked) or 1."""
+    raw = os.environ.get(WORKERS_ENV_VAR, "").strip()
+    return check_count(raw, WORKERS_ENV_VAR) if raw else 1
+
+
+def own_workers_environment(workers: int) -> dict[str, str]:
+    """Environment entries for a child process that runs alone but may start ``workers``
+    processes of its own: :data:`WORKERS_ENV_VAR`, and a thread share such that the child's
+    workers together use the cores (:func:`worker_environment`)."""
+    n = check_count(workers, "workers")
+    return {WORKERS_ENV_VAR: str(n), **worker_environment(n)}
 
 
 def _set_torch_threads(n: int) -> None:

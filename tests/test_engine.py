@@ -86,3 +86,26 @@ def test_experiment_grid_on_a_cluster_equals_the_serial_grid(client) -> None:
     pd.testing.assert_frame_equal(serial[~volatile].reset_index(drop=True),
                                   remote[~volatile].reset_index(drop=True))
     assert np.isfinite(remote["value"]).all()
+
+
+def test_a_notebook_runs_its_grid_on_the_workers_the_build_gave_it(monkeypatch) -> None:
+    """``NotebookRun.grid_client``: in the kernel unless the build handed the notebook workers
+    of its own (``PAPER_LIB_WORKERS``, a notebook that runs alone), then a local cluster of
+    exactly that many workers, each with the thread share the build computed."""
+    from paper_lib import threads
+    from paper_lib.pipeline.notebook import start
+
+    monkeypatch.delenv(threads.WORKERS_ENV_VAR, raising=False)
+    run = start("grid_client_probe", dataset="synthetic", profile="quick")
+    with run.grid_client() as client:
+        assert client is None
+    monkeypatch.setenv(threads.WORKERS_ENV_VAR, "0")
+    with pytest.raises(ParamError, match="PAPER_LIB_WORKERS: must be a positive integer"):
+        with run.grid_client():
+            pass
+    for key, value in threads.own_workers_environment(2).items():
+        monkeypatch.setenv(key, value)
+    with run.grid_client() as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        share = int(threads.own_workers_environment(2)[threads.ENV_VAR])
+        assert run_tasks(_threads_seen, [(0,), (1,)], client=client) == [share, share]

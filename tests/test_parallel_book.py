@@ -28,13 +28,16 @@ time.sleep({sleep})
 {fail}
 with open({log!r}, "a") as fh:
     fh.write(json.dumps({{"name": {name!r}, "start": t0, "end": time.time(),
-                         "threads": os.environ.get("PAPER_LIB_THREADS")}}) + "\\n")
+                         "threads": os.environ.get("PAPER_LIB_THREADS"),
+                         "workers": os.environ.get("PAPER_LIB_WORKERS")}}) + "\\n")
 '''
 
 
 def _toy(folder: Path, name: str, log: Path, *, sleep: float = 0.0, after: str = "",
-         fail: bool = False, summary: bool = False) -> Path:
+         fail: bool = False, summary: bool = False, alone: bool = False) -> Path:
     marker = f"# paper_lib: after {after}\n" if after else ""
+    if alone:
+        marker += schedule.RUNS_ALONE + "\n"
     if summary:
         marker = schedule.READS_EARLIER_RESULTS + "\n"
     body = BODY.format(sleep=sleep, log=str(log), name=name,
@@ -129,6 +132,52 @@ def test_ready_starts_the_longest_first_and_respects_dependencies():
     assert schedule.ready(["03", "04"], {"01"}, deps, estimate) == ["04", "03"]
 
 
+def test_a_notebook_that_runs_alone_starts_first_and_nothing_runs_beside_it():
+    alone = {"02"}
+    deps: dict[str, list[str]] = {"01": [], "02": [], "03": ["02"], "04": []}
+    estimate = {"01": 90.0, "02": 10.0, "04": 5.0}
+    order = schedule.ready(["01", "02", "03", "04"], set(), deps, estimate, alone)
+    assert order == ["02", "01", "04"]                  # alone first, then the longest
+    assert schedule.startable(order, [], 2, alone) == ["02"]          # by itself
+    assert schedule.startable(["01", "04"], ["02"], 2, alone) == []   # nothing beside it
+    # while it waits for the machine to empty, nothing else starts (it is on the critical path)
+    assert schedule.startable(["02", "04"], ["01"], 2, alone) == []
+    assert schedule.startable(["01", "04"], [], 2, alone) == ["01", "04"]
+    assert schedule.startable(["01", "04"], ["x"], 2, alone) == ["01"]   # one slot left
+
+
+@pytest.mark.slow
+def test_a_notebook_that_runs_alone_gets_every_worker_and_runs_by_itself(toy_book):
+    folder, log = toy_book
+    _toy(folder, "01_a", log, sleep=2)
+    _toy(folder, "02_grid", log, sleep=2, alone=True)
+    _toy(folder, "03_after", log, after="02_grid")
+    _toy(folder, "04_b", log, sleep=2)
+    execute.reproduce("synthetic", "quick", log=lambda _: None, workers=2)
+    runs = _runs(log)
+    grid = runs.pop("02_grid")
+    assert grid["workers"] == "2", "the build's workers handed to the notebook"
+    assert grid["threads"] == str(max(1, available_cores() // 2))     # each of its workers' share
+    for name, other in runs.items():
+        assert other["end"] <= grid["start"] or other["start"] >= grid["end"], name
+        assert other["workers"] is None, name       # the others start no workers of their own
+    assert runs["03_after"]["start"] >= grid["end"]
+    # the only notebook to run still gets every worker the build may use
+    (folder / "02_grid.py").write_text((folder / "02_grid.py").read_text() + "\ny = 2\n")
+    execute.reproduce("synthetic", "quick", log=lambda _: None, workers=2,
+                      only=["02_grid"])
+    assert [r for r in map(json.loads, log.read_text().splitlines())][-1]["workers"] == "2"
+
+
+def test_estimates_fall_back_to_another_profile_of_the_same_dataset(tmp_path):
+    for folder, seconds in (("avdigits-quick", 7.5), ("synthetic-full", 99.0)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "02_x.stamp.json").write_text(json.dumps({"seconds": seconds}))
+    (tmp_path / "avdigits-full").mkdir()
+    assert execute._estimate(tmp_path / "avdigits-full" / "02_x.ipynb") == 7.5
+    assert execute._estimate(tmp_path / "avdigits-full" / "03_y.ipynb") == 0.0
+
+
 def test_the_book_notebooks_declare_their_order():
     """Every notebook that reads the main table's fits follows it; the summary follows all."""
     sources = execute.notebook_sources()
@@ -139,6 +188,9 @@ def test_the_book_notebooks_declare_their_order():
         if name != "02_main_table":
             assert "02_main_table" in deps[name], name
     assert deps["30_paper_vs_book"] == [s.stem for s in sources[:-1]]
+    # the main table's grid, which most of the book waits for, uses every worker of the build
+    assert schedule.runs_alone(sources) == {"02_main_table"}
+    assert "run.grid_client()" in (execute.NOTEBOOK_DIR / "02_main_table.py").read_text()
 
 
 def test_workers_is_checked_before_any_notebook_runs(toy_book):

@@ -6,13 +6,15 @@
            parameters, the ``paper_lib`` code, the pinned requirements and the data fingerprint.
 - Parallel: independent notebooks execute side by side (``workers``, default one per core), each
            kernel with its share of the cores as threads (:mod:`paper_lib.threads`); a notebook
-           that reads others' results starts after them (:mod:`paper_lib.pipeline.schedule`).
+           that reads others' results starts after them, and one that runs alone gets every
+           worker for its own grid (:mod:`paper_lib.pipeline.schedule`).
 - Failure: no new notebook starts; those running finish; the failing cell's traceback is
            raised and the partially executed notebook is kept as ``NN_name.failed.ipynb``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -20,7 +22,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +32,13 @@ from paper_lib import atomic, paths, threads
 from paper_lib._optional import require
 from paper_lib.errors import ParamError
 from paper_lib.fingerprint import code_fingerprint, files_fingerprint, sha256_file
-from paper_lib.pipeline.schedule import READS_EARLIER_RESULTS, dependencies, ready
+from paper_lib.pipeline.schedule import (
+    READS_EARLIER_RESULTS,
+    dependencies,
+    ready,
+    runs_alone,
+    startable,
+)
 
 NOTEBOOK_DIR = paths.REPO_ROOT / "notebooks"
 #: the last run that executed notebooks, beside their outputs: wall time, workers, threads
@@ -113,8 +121,10 @@ def input_key(source: Path, parameters: dict[str, Any], data_key: str) -> str:
     return h.hexdigest()
 
 
-def run_notebook(source: Path, output: Path, parameters: dict[str, Any]) -> float:
-    """Execute one notebook with papermill; return its wall time. Raises :class:`NotebookFailed`."""
+def run_notebook(source: Path, output: Path, parameters: dict[str, Any],
+                 environment: dict[str, str] | None = None) -> float:
+    """Execute one notebook with papermill, its kernel started with ``environment`` added to
+    this process's; return its wall time. Raises :class:`NotebookFailed`."""
     jupytext = require("jupytext", extra="book")
     papermill = require("papermill", extra="book")
     PapermillExecutionError = require("papermill.exceptions", extra="book").PapermillExecutionError
@@ -126,7 +136,8 @@ def run_notebook(source: Path, output: Path, parameters: dict[str, Any]) -> floa
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="paper_lib_nb_") as tmp:
+    with tempfile.TemporaryDirectory(prefix="paper_lib_nb_") as tmp, \
+            _environment(environment or {}):
         src_ipynb = Path(tmp) / f"{source.stem}.ipynb"
         jupytext.write(nb, src_ipynb)
         with atomic.atomic_path(output) as tmp_out:
@@ -140,6 +151,22 @@ def run_notebook(source: Path, output: Path, parameters: dict[str, Any]) -> floa
                 raise NotebookFailed(source.stem, f"cell {exc.exec_count}: {tb}", failed) from None
             _fold_parameter_cells(tmp_out)
     return time.perf_counter() - t0
+
+
+@contextlib.contextmanager
+def _environment(entries: dict[str, str]) -> Iterator[None]:
+    """``entries`` in ``os.environ`` inside the block (the kernel started there inherits them),
+    the previous values restored after it."""
+    before = {k: os.environ.get(k) for k in entries}
+    os.environ.update(entries)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _fold_parameter_cells(path: Path) -> None:
@@ -225,6 +252,18 @@ def _read_stamp(output: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def _estimate(output: Path) -> float:
+    """A notebook's expected wall time, to start the long ones first: its last execution in
+    this folder, else in another profile of the same dataset (the quick profile's timing ranks
+    the notebooks of a first full run), else 0."""
+    dataset_key = output.parent.name.rsplit("-", 1)[0]      # <dataset>-<profile>
+    others = sorted(output.parent.parent.glob(f"{dataset_key}-*/{output.stem}.stamp.json"))
+    for stamp in (output.with_suffix(".stamp.json"), *others):
+        if stamp.is_file():
+            return float(json.loads(stamp.read_text()).get("seconds", 0.0))
+    return 0.0
+
+
 def _finish(job: _Job, seconds: float, parameters: dict[str, Any]) -> Outcome:
     atomic.write_json(job.output.with_suffix(".stamp.json"),
                       {"key": job.key, "seconds": round(seconds, 2), "parameters": parameters,
@@ -276,7 +315,11 @@ def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, A
     executed: list[Outcome] = []
     if jobs:
         t0 = time.perf_counter()
-        executed = _execute(jobs, deps, parameters, n_workers, log)
+        # a notebook that runs alone gets every worker the build may use, even when it is the
+        # only notebook to execute
+        alone = {name: resolve_workers(workers, threads.available_cores())
+                 for name in runs_alone(sources)}
+        executed = _execute(jobs, deps, parameters, n_workers, log, alone)
         atomic.write_json(out_dir / RUN_RECORD, {
             "seconds": round(time.perf_counter() - t0, 2), "workers": n_workers,
             "threads_per_worker": threads.policy_threads(n_workers), "executed": len(executed),
@@ -287,11 +330,19 @@ def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, A
 
 
 def _execute(jobs: list[_Job], deps: dict[str, list[str]], parameters: dict[str, Any],
-             n_workers: int, log: Callable[[str], None]) -> list[Outcome]:
-    """Run the jobs, each once its dependencies have finished, ``n_workers`` at a time."""
+             n_workers: int, log: Callable[[str], None],
+             alone: dict[str, int] | None = None) -> list[Outcome]:
+    """Run the jobs, each once its dependencies have finished, ``n_workers`` at a time; a
+    notebook of ``alone`` runs by itself, with that many workers of its own
+    (:func:`paper_lib.threads.own_workers_environment`)."""
+    alone = alone or {}
     names = [j.source.stem for j in jobs]
     by_name = {j.source.stem: j for j in jobs}
-    estimate = {n: float(_read_stamp(j.output).get("seconds", 0.0)) for n, j in by_name.items()}
+    estimate = {n: _estimate(j.output) for n, j in by_name.items()}
+
+    def environment(name: str) -> dict[str, str] | None:
+        return threads.own_workers_environment(alone[name]) if name in alone else None
+
     # notebooks not executed in this run (current, or outside --only) count as finished
     finished = {d for ds in deps.values() for d in ds} - set(names)
     pending: list[str] = list(names)
@@ -310,7 +361,8 @@ def _execute(jobs: list[_Job], deps: dict[str, list[str]], parameters: dict[str,
         for name in pending:  # book order satisfies every dependency
             progress(name, "executing ...", [name])
             outcomes.append(_finish(by_name[name], run_notebook(
-                by_name[name].source, by_name[name].output, parameters), parameters))
+                by_name[name].source, by_name[name].output, parameters, environment(name)),
+                parameters))
             progress(name, f"done in {outcomes[-1].seconds:.1f} s", [])
         return outcomes
 
@@ -322,12 +374,12 @@ def _execute(jobs: list[_Job], deps: dict[str, list[str]], parameters: dict[str,
         try:
             while pending or running:
                 if failure is None:
-                    for name in ready(pending, finished, deps, estimate)[
-                            :n_workers - len(running)]:
+                    for name in startable(ready(pending, finished, deps, estimate, alone),
+                                          list(running.values()), n_workers, alone):
                         pending.remove(name)
                         job = by_name[name]
                         running[pool.submit(run_notebook, job.source, job.output,
-                                            parameters)] = name
+                                            parameters, environment(name))] = name
                         progress(name, "executing ...", list(running.values()))
                 if not running:
                     break

@@ -15,8 +15,10 @@ Every file is written atomically, and ``provenance.json`` lists every file the r
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +110,23 @@ class NotebookRun:
         glue = require("myst_nb", extra="book", package="myst-nb").glue
         self._glued[key] = value if isinstance(value, int | float | str) else repr(type(value))
         glue(key, value, display=display)
+
+    @contextlib.contextmanager
+    def grid_client(self) -> Iterator[Any]:
+        """Where this notebook's grid of fits runs (``run_configs(..., client=...)``): ``None``
+        (in the kernel, one fit after the other) unless the build gave the notebook workers of
+        its own (``# paper_lib: runs-alone``, :func:`paper_lib.threads.own_workers`), then a
+        Dask client of a local cluster with that many workers, closed on exit. In a parallel book
+        build a fit gets the same thread share either way (one worker's), so the numbers do not
+        depend on where it ran; the records come back in the grid's order."""
+        n = threads.own_workers()
+        if n <= 1:
+            yield None
+            return
+        from paper_lib.engine import dask_client
+
+        with dask_client(n_workers=n) as client:
+            yield client
 
     def finish(self) -> None:
         """Write ``provenance.json``: parameters, dataset checksum, code, versions, wall time.
