@@ -55,6 +55,7 @@ fit_seeds = p.seeds  # the profile's seeds (full: 0, 1, 2), or -p seeds=...
 _, results = run_configs(ds, mt.main_configs(p.epochs), folds=fold_list, seeds=fit_seeds, cache=True)
 curves = pr.average_curves(results)
 run.save_table(curves, "pr_curves")
+over = f"{len(fold_list)} folds × {len(fit_seeds)} seeds"  # the closed forms: one fit per fold
 display(Markdown(f"**{ds.name}**: {len({r.method for r in results})} methods, "
                  f"{len(fold_list)} folds x {len(fit_seeds)} seed(s) per curve (one fit per fold "
                  f"for the closed-form CCA and C-CCA, whose fit ignores the seed)."))
@@ -63,15 +64,21 @@ display(Markdown(f"**{ds.name}**: {len({r.method for r in results})} methods, "
 # ## Precision at every rank (common recall grid)
 
 # %% tags=["hide-input"]
-fig = pr.plot_pr_curves(curves, ds.name, kind="raw")
-run.save_figure(fig, "pr_curves")
+run.figure(pr.plot_pr_curves(curves, ds.name, kind="raw"), "pr_curves",
+           "Precision against recall for every method of the main comparison, A→V (left) and "
+           "V→A (right); the state-of-the-art baselines dashed. Each fold's curve is read on a "
+           "common recall grid, then averaged over folds and seeds.",
+           reproduces="precision-recall curves", over=over)
 
 # %% [markdown]
 # ## 11-point interpolated curves
 
 # %% tags=["hide-input"]
-fig = pr.plot_pr_curves(curves, ds.name, kind="11pt")
-run.save_figure(fig, "pr_curves_11pt")
+run.figure(pr.plot_pr_curves(curves, ds.name, kind="11pt"), "pr_curves_11pt",
+           "The 11-point interpolated precision-recall curves of every method, A→V (left) and "
+           "V→A (right): at each recall level 0, 0.1, ..., 1 the best precision at that recall "
+           "or beyond, averaged over folds and seeds.",
+           reproduces="precision-recall curves, in their interpolated form", over=over)
 
 # %% [markdown]
 # ## Where the curves start and end
@@ -87,7 +94,9 @@ ends = pr.endpoints(curves)
 for _, r in ends.iterrows():
     run.glue(f"pr_curves_{r['method']}_{r['direction']}_start", float(r["precision_at_r0"]))
     run.glue(f"pr_curves_{r['method']}_{r['direction']}_end", float(r["precision_at_r1"]))
-ends.round(4)
+run.table(ends, "endpoints", "Where each mean curve starts (precision at the first rank) and "
+          "ends (precision at the first cut-off where recall reaches 1).",
+          reproduces=None, over=over, shown=pr.endpoints_view(ends), digits=4)
 
 # %% [markdown]
 # The paper's figure for VEGAS (not in the data manifest, so not plotted here) has TNN-C-CCA's

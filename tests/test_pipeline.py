@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -127,9 +128,16 @@ def test_quick_book_end_to_end(quick_book):
     assert broken_internal_links(html) == []
     assert (html / "_vendor" / "mathjax" / "tex-chtml.js").is_file()
     assert "_vendor/mathjax/tex-chtml.js" in (html / "book" / "method.html").read_text()
-    # the parameters cells are folded, and the papermill-injected values are the run's
+    # the parameter cells are removed from the page, which states the resolved values once
     overview = (html / "notebooks" / "01_data_overview.html").read_text()
-    assert "injected-parameters" in overview or "Parameters" in overview
+    assert "injected-parameters" not in overview and 'profile = "' not in overview
+    assert overview.count("Run with:") == 1 and "profile <strong>quick</strong>" in overview
+    # every page closes with its notebook and its source to download (links checked above)
+    from paper_lib.pipeline.execute import FILES_HEADING
+
+    assert FILES_HEADING in overview
+    assert re.search(r'href="[^"]*/01_data_overview\.py"', overview)
+    assert re.search(r'href="[^"]*/01_data_overview\.ipynb"', overview)
 
     # a second run with nothing changed re-executes nothing and skips the HTML build
     assert all(o.status == "cached" for o in quick_book["again"])

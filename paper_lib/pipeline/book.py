@@ -1,8 +1,9 @@
 """Build the HTML book from the executed notebooks (Jupyter Book 1.x, execution off, strict).
 
 The book is compiled from a staging tree ``_build/src`` that mirrors the repository layout
-(``_config.yml``, ``_toc.yml``, ``book/*.md``, ``notebooks/*.ipynb`` - the executed copies), so
-the prose never sees an unexecuted notebook. Files are copied only when their content changed,
+(``_config.yml``, ``_toc.yml``, ``book/*.md``, ``notebooks/*.ipynb`` - the executed copies - and
+``results/<dataset>-<profile>/``, the files the pages show and link to), so the prose never sees
+an unexecuted notebook. Files are copied only when their content changed,
 which keeps Sphinx incremental; an unchanged staging tree skips the build altogether.
 MathJax is served from a local copy, so every page works offline.
 """
@@ -21,6 +22,8 @@ from typing import Any
 from paper_lib import atomic, paths
 from paper_lib.fingerprint import tree_fingerprint
 from paper_lib.pipeline.execute import RUN_RECORD, executed_dir, notebook_sources
+from paper_lib.pipeline.notebook import results_root
+from paper_lib.pipeline.present import STAGED_RESULTS
 
 BOOK_FILES = ("_config.yml", "_toc.yml")
 BOOK_DIR = "book"
@@ -54,6 +57,15 @@ def stage(dataset: str, profile: str) -> Path:
         if not nb.is_file():
             raise BookError(f"executed notebook {nb} is missing: run the reproduce step first")
         wanted[Path("notebooks") / nb.name] = nb.read_bytes()
+        wanted[Path("notebooks") / source.name] = source.read_bytes()  # its download link
+    # this build's results (figures, CSVs, provenance), which the pages link to and show
+    # (paper_lib.pipeline.present): results/<dataset>-<profile>/ as staged/results/<same>/
+    results = results_root(dataset, profile)
+    if results.is_dir():
+        for path in sorted(results.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                rel = Path(STAGED_RESULTS) / results.name / path.relative_to(results)
+                wanted[rel] = path.read_bytes()
     wanted[Path(BOOK_DIR) / "build_report.md"] = build_report().encode()
     wanted[Path(BOOK_DIR) / "choices_index.md"] = choices_index().encode()
     for rel, data in wanted.items():

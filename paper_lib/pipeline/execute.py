@@ -150,6 +150,7 @@ def run_notebook(source: Path, output: Path, parameters: dict[str, Any],
                 tb = _ANSI.sub("", "\n".join(exc.traceback))
                 raise NotebookFailed(source.stem, f"cell {exc.exec_count}: {tb}", failed) from None
             _fold_parameter_cells(tmp_out)
+            _add_files_cell(tmp_out, source.stem)
     return time.perf_counter() - t0
 
 
@@ -170,14 +171,32 @@ def _environment(entries: dict[str, str]) -> Iterator[None]:
 
 
 def _fold_parameter_cells(path: Path) -> None:
-    """Fold the ``parameters`` and papermill's ``injected-parameters`` cells in the book
-    (``hide-cell``): the reader sees the resolved parameters, not two cells of literals."""
+    """Remove the ``parameters`` cell (the defaults) and papermill's ``injected-parameters``
+    cell (the values passed) from the book's page (``remove-cell``): the page states the
+    resolved parameters it ran with in one line instead
+    (:func:`paper_lib.pipeline.present.parameters_line`, shown by ``start``)."""
     nbformat = require("nbformat", extra="book")
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
-        if {"parameters", "injected-parameters"} & set(tags) and "hide-cell" not in tags:
-            tags.append("hide-cell")
+        if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(nb, path)
+
+
+#: the heading of the cell that closes every page with links to its notebook and source
+FILES_HEADING = "Files of this page"
+
+
+def _add_files_cell(path: Path, stem: str) -> None:
+    """Close the page with links to download its executed notebook and its jupytext source
+    (both staged beside the page, :func:`paper_lib.pipeline.book.stage`)."""
+    nbformat = require("nbformat", extra="book")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell(
+        f"**{FILES_HEADING}:** {{download}}`executed notebook ({stem}.ipynb) <{stem}.ipynb>` · "
+        f"{{download}}`source ({stem}.py, jupytext) <{stem}.py>`. Re-run it with "
+        f"`paper-lib reproduce --only {stem}` (see the README)."))
     nbformat.write(nb, path)
 
 

@@ -29,8 +29,9 @@ from paper_lib._optional import require
 from paper_lib.data.dataset import PairedDataset
 from paper_lib.errors import ParamError
 from paper_lib.experiment.knobs import Knob
-from paper_lib.pipeline import provenance
+from paper_lib.pipeline import present, provenance
 from paper_lib.pipeline.params import RunParams, resolve
+from paper_lib.report.tables import markdown_table
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 
@@ -103,6 +104,54 @@ class NotebookRun:
             atomic.write_with(path, write)
             self._wrote(path)
 
+    # -- the book's numbered figures and tables -------------------------------------------------
+    def setting(self, over: str = "") -> str:
+        """The setting a caption states: dataset and profile, and ``over`` (e.g. "5 folds ×
+        3 seeds") when given."""
+        ds = self._dataset.name if self._dataset is not None else self.params.dataset
+        text = f"{ds}, {self.params.profile} profile"
+        return f"{text}, {over}" if over else text
+
+    def figure(self, fig: Any, name: str, caption: str, *, reproduces: str | None,
+               over: str = "", alt: str | None = None) -> None:
+        """Save ``fig`` (PNG and SVG) and show it as a numbered figure with its caption, the
+        setting, the paper artefact it ``reproduces`` (``None``: not in the paper), ``alt``
+        text (default: the caption's first sentence) and links to its files. Label:
+        ``present.label("fig", notebook, name)``. Returns nothing; the figure is closed."""
+        self.save_figure(fig, name)
+        require("matplotlib.pyplot", extra="book", package="matplotlib").close(fig)
+        links = [(ext.upper(), self._staged(f"{name}.{ext}")) for ext in ("png", "svg")]
+        self._show(present.figure_block(
+            self._staged(f"{name}.png"), present.label("fig", self.notebook, name),
+            present.caption_text(caption, self.setting(over), reproduces),
+            alt if alt is not None else present.alt_text(caption),
+            links + [("provenance", self._staged("provenance.json"))]))
+
+    def table(self, df: pd.DataFrame, name: str, caption: str, *, reproduces: str | None,
+              over: str = "", shown: pd.DataFrame | None = None, digits: int | dict[str, int] = 3,
+              best: dict[str, str] | None = None) -> None:
+        """Save ``df`` (CSV) and show it as a numbered table: ``shown`` (default ``df``: the
+        reader's view, with display names and formatted cells) as a Markdown table with every
+        row and no index (``digits`` decimals, the ``best`` value of chosen columns in bold),
+        its caption, the setting, the paper artefact it ``reproduces`` (``None``: not in the
+        paper) and links to its files. Label: ``present.label("tbl", notebook, name)``."""
+        self.save_table(df, name)
+        view = df if shown is None else shown
+        self._show(present.table_block(
+            markdown_table(view, digits=digits, best=best),
+            present.label("tbl", self.notebook, name),
+            present.caption_text(caption, self.setting(over), reproduces),
+            [("CSV", self._staged(f"{name}.csv")),
+             ("provenance", self._staged("provenance.json"))]))
+
+    def _staged(self, filename: str) -> str:
+        return present.staged_path(self.out_dir.parent.name, self.notebook, filename)
+
+    @staticmethod
+    def _show(markdown: str) -> None:
+        ipython_display = require("IPython.display", extra="book", package="ipython")
+        ipython_display.display(ipython_display.Markdown(markdown))
+
     def glue(self, key: str, value: Any, display: bool = False) -> None:
         """``myst_nb.glue`` the value (for ``{glue:text}`` in the prose) and remember it.
 
@@ -167,6 +216,19 @@ def _fig_metadata(ext: str) -> dict[str, Any]:
 def start(notebook: str, **params: Any) -> NotebookRun:
     """Validate the notebook's common parameters (see :func:`paper_lib.pipeline.params.resolve`)
     and apply the project's thread policy (:mod:`paper_lib.threads`) to the notebook's kernel,
-    a process of its own, for the rest of its life."""
+    a process of its own, for the rest of its life. In a kernel, show the resolved parameters
+    in one line (:func:`paper_lib.pipeline.present.parameters_line`): the book hides the
+    parameter cells, which hold the defaults and the injected values, not what was used."""
     threads.apply_policy()
-    return NotebookRun(notebook, resolve(**params))
+    run = NotebookRun(notebook, resolve(**params))
+    if _in_kernel():   # the page states the parameters it actually ran with, once, at its top
+        NotebookRun._show(present.parameters_line(run.params.as_dict()))
+    return run
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - the book extra is not installed
+        return False
+    return get_ipython() is not None
