@@ -69,3 +69,17 @@ def test_media_missing_a_key_is_a_data_error(small):
                        clip_ids=small.clip_ids, folds=small.folds, media=no_images)
     with pytest.raises(DataError, match="'partial' keeps no media"):
         media_views(ds)
+
+
+def test_the_views_are_computed_once_per_dataset_and_cannot_be_changed(small):
+    """A fit asks for the views twice and a notebook fits fold after fold: the second call
+    returns the same (read-only) arrays; another dataset object gets its own views."""
+    audio, visual = media_views(small)
+    again = media_views(small)
+    assert again[0] is audio and again[1] is visual
+    with pytest.raises(ValueError, match="read-only"):
+        audio[0, 0, 0] = 1.0
+    other = avdigits_subset(np.arange(1, 2000, 97))
+    other_audio, _ = media_views(other)
+    assert other_audio is not audio and not np.array_equal(other_audio, audio)
+    assert np.array_equal(media_views(small)[0], audio)    # recomputed, same numbers
