@@ -33,10 +33,10 @@ data_dir = ""
 epochs = None
 seeds = None
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 from IPython.display import Markdown, display
 
-from paper_lib.experiment import run_configs
+from paper_lib.experiment import fits_label, run_configs
 from paper_lib.paper import SOTA_BASELINES, reference
 from paper_lib.pipeline.notebook import start
 from paper_lib.report import main_table as mt
@@ -53,6 +53,7 @@ with run.grid_client() as client:
     records, results = run_configs(ds, configs, folds=fold_list, seeds=fit_seeds, cache=True,
                                    client=client)
 run.save_table(records, "records")
+over = fits_label(records)  # "5 folds × 3 seeds": the most any mean of the table covers
 run.glue("main_table_n_folds", len(fold_list))
 run.glue("main_table_n_seeds", len(fit_seeds))
 run.glue("main_table_epochs", p.epochs)
@@ -64,9 +65,11 @@ display(Markdown(f"**{ds.name}**: {len(configs)} methods x {len(fold_list)} fold
 # %% [markdown]
 # ## MAP, ours beside the paper's
 #
+# {numref}`tbl-main-table-main-table` is the main comparison: every method's MAP in both
+# directions, ours beside the paper's; {numref}`fig-main-table-main-table` draws the same numbers.
 # *Ours*: mean ± standard deviation (ddof = 1) over the folds and seeds of this build, on the
-# dataset named above. *Paper*: the numbers the paper reports, with the dataset they were
-# reported on and their source (blank where the paper's number is not in this book's data
+# dataset named above. *Paper*: the numbers the paper reports (the dataset they were reported on
+# and their source are in the caption; a dash where the paper's number is not in this book's data
 # manifest, as for the four state-of-the-art baselines).
 # *C-CCA variant* names the Cluster-CCA inside each C-* row (`beta`: the authors' β-mixed
 # cross-covariance, β = 0.2; `rasiwasia`: the published one); *d* is the number of canonical
@@ -75,7 +78,7 @@ display(Markdown(f"**{ds.name}**: {len(configs)} methods x {len(fold_list)} fold
 # gallery is ranked by: cosine similarity, or the Hamming distance of binary codes, whose many
 # ties every metric counts at their expected rank; *fits* is what each mean and standard deviation cover (folds or "1 split", times seeds).
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 ref = reference("main_comparison", ds.name)  # the paper's numbers to show (paper_lib.paper)
 table = mt.main_table(records, ref)
 run.save_table(table, "main_table")
@@ -90,14 +93,19 @@ top = mt.best_of(table, table["method"])
 run.glue("main_table_best", str(top["paper_name"]))
 run.glue("main_table_best_a2v", float(top["ours_map_a2v_mean"]))
 run.glue("main_table_best_v2a", float(top["ours_map_v2a_mean"]))
-mt.display_table(table)
+run.table(table, "main_table", mt.table_caption(table),
+          reproduces="main comparison of MAP A→V and V→A of every method", over=over,
+          shown=mt.display_table(table), digits=4)
 
-# %% tags=["hide-input"]
-fig = mt.plot_main_table(table, ds.name)
-run.save_figure(fig, "main_table")
+# %% tags=["remove-input"]
+run.figure(mt.plot_main_table(table, ds.name), "main_table",
+           "MAP of every method of the main comparison, A→V (top) and V→A (bottom): the bars are "
+           "this build's mean over the fits with the standard deviation as error bar, the hollow "
+           "diamonds the paper's numbers (none where the paper reports none).",
+           reproduces="main comparison of MAP A→V and V→A of every method", over=over)
 
 # %% [markdown]
-# The bars are this build's MAP; the hollow diamonds are the paper's numbers on
+# In {numref}`fig-main-table-main-table` the bars are this build's MAP; the hollow diamonds are the paper's numbers on
 # {glue:text}`main_table_paper_dataset`. On a dataset other than the paper's, the two differ in
 # data, features and class count, so only the *ordering* of the methods is comparable, not the
 # values. In this build TNN-C-CCA (batch-all) reaches
@@ -122,23 +130,35 @@ run.save_figure(fig, "main_table")
 # ## Other metrics of the same ranking
 #
 # Precision at 10, nDCG at 30 ("Objects that sound"), mean reciprocal rank and VM-NET's
-# Recall@10 of the true partner (`pair_r@10`, the only metric here that ignores the class labels),
-# mean over folds and seeds. All come from the same ranking as the MAP.
+# Recall@10 of the true partner (pair R@10, the only metric here that ignores the class labels),
+# mean over folds and seeds ({numref}`tbl-main-table-other-metrics`). All come from the same
+# ranking as the MAP.
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 other = mt.other_metrics_table(records)
-other.round(4)
+other_view = mt.other_metrics_view(other)
+run.table(other, "other_metrics", "Secondary metrics of the same rankings as the MAP, A→V then "
+          "V→A: precision at 10 (P@10), nDCG at 30, mean reciprocal rank (MRR) and the recall at "
+          "10 of the true partner (pair R@10), mean over the fits; the best of each column in "
+          "bold.", reproduces=None, over=over, shown=other_view, digits=4,
+          best={c: "max" for c in other_view.columns if c != "method"})
 
 # %% [markdown]
 # ## Cost of a fit
 #
 # Wall time of fit + test embedding per fit (mean and total over folds and seeds) and the peak
-# resident memory above the process's start, on this machine. A fit read back from the cache
-# keeps the time of its original run.
+# resident memory above the process's start, on this machine
+# ({numref}`tbl-main-table-cost`). A fit read back from the cache keeps the time of its original
+# run.
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 cost = mt.cost_table(records)
-cost.round(2)
+run.table(cost, "cost", "Cost of a fit on this machine: the number of fits, the wall time of fit "
+          "and test embedding per fit and over all fits, and the peak resident memory above the "
+          "process's start (maximum over the fits).", reproduces=None, over=over,
+          shown=mt.cost_view(cost), digits={"wall time per fit (s)": 2,
+                                            "wall time, all fits (s)": 1,
+                                            "peak memory (MB)": 0})
 
 # %% tags=["remove-cell"]
 run.finish()

@@ -31,13 +31,13 @@ seed = 0
 folds = "all"
 data_dir = ""
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 import numpy as np
-from IPython.display import Markdown, display
 
 from paper_lib.methods.cca import CCA, cca_from_covariances
 from paper_lib.pipeline.notebook import start
 from paper_lib.report import teach_cca as tc
+from paper_lib.report._teaching_common import TOY_SETTING
 
 run = start("teach_cca_2d", dataset=dataset, profile=profile, seed=seed, folds=folds,
             data_dir=data_dir)
@@ -45,6 +45,27 @@ ds = run.dataset()
 p = run.params
 folds = p.fold_list(ds.n_folds)
 
+# %% [markdown]
+# ## A picture first
+#
+# Draw a hidden variable $z \sim \mathcal N(0, 1)$ and observe it twice, through two different
+# two-dimensional "sensors", each adding its own noise:
+#
+# $$
+# \begin{aligned}
+# x &= a_x z + \varepsilon_x, & \varepsilon_x &\sim \mathcal N(0, \Psi_x), \\
+# y &= a_y z + \varepsilon_y, & \varepsilon_y &\sim \mathcal N(0, \Psi_y).
+# \end{aligned}
+# $$ (eq-teach-cca-toy)
+#
+# Here $x$ plays the audio view and $y$ the visual view of the same clips. The loadings put the
+# signal along the first axis of $x$ and the second axis of $y$, while each view's noise is
+# strongest along a tilted axis (see `default_latent_toy` for the values). Below are
+# {glue:text}`teach_cca_2d_n_points` pairs, coloured by the hidden $z$: the colour gradient is
+# what the two views share, the elongated clouds are mostly noise
+# ({numref}`fig-teach-cca-2d-views-directions`).
+
+# %% tags=["hide-input"]
 # [choice] 500 points: enough for a clean picture, few enough to see single points
 N_POINTS = 500
 toy = tc.default_latent_toy()
@@ -52,7 +73,6 @@ X, Y, z = toy.sample(N_POINTS, seed=p.seed)
 # reg = 0 on the toy: the exact textbook CCA (the ridge gets its own section below)
 cca = CCA(n_components=2, reg=0.0).fit(X, Y)
 directions = tc.compare_directions(X, Y, cca, n_random=3, seed=p.seed)
-run.save_table(directions, "directions")
 
 rho_sample = float(cca.correlations_[0])
 rho_analytic = toy.analytic_rho()
@@ -68,39 +88,31 @@ run.glue("teach_cca_2d_pca_corr", pca_corr)
 run.glue("teach_cca_2d_random_max_corr", random_max)
 run.glue("teach_cca_2d_angle_cca_x", float(directions.angle_x.iloc[0]))
 run.glue("teach_cca_2d_angle_pca_x", float(directions.angle_x.iloc[1]))
-
-# %% [markdown]
-# ## A picture first
-#
-# Draw a hidden variable $z \sim \mathcal N(0, 1)$ and observe it twice, through two different
-# two-dimensional "sensors", each adding its own noise:
-#
-# $$
-# x = a_x z + \varepsilon_x,\quad \varepsilon_x \sim \mathcal N(0, \Psi_x), \qquad
-# y = a_y z + \varepsilon_y,\quad \varepsilon_y \sim \mathcal N(0, \Psi_y).
-# $$ (eq-teach-cca-toy)
-#
-# Here $x$ plays the audio view and $y$ the visual view of the same clips. The loadings put the
-# signal along the first axis of $x$ and the second axis of $y$, while each view's noise is
-# strongest along a tilted axis (see `default_latent_toy` for the values). Below are
-# {glue:text}`teach_cca_2d_n_points` pairs, coloured by the hidden $z$: the colour gradient is
-# what the two views share, the elongated clouds are mostly noise.
-
-# %% tags=["hide-input"]
-fig = tc.plot_views_with_directions(X, Y, z, cca, directions)
-run.save_figure(fig, "views_directions")
+run.figure(tc.plot_views_with_directions(X, Y, z, cca, directions), "views_directions",
+           f"The two views of the toy, {N_POINTS} pairs coloured by the shared latent z, view x "
+           "(left) and view y (right). Black: the CCA direction of each view; green: its first "
+           "principal axis (PCA); grey: random directions.",
+           reproduces=None, data=TOY_SETTING)
 
 # %% [markdown]
 # The black line in each panel is the CCA direction $w_x$ (left) and $w_y$ (right); the green
 # line is each view's first principal axis (PCA: the direction of largest variance); the grey
 # lines are random directions. Projecting each view on its direction turns every point into
 # one number, $w_x^\top x$ and $w_y^\top y$. A good pair of directions makes these two numbers
-# agree across the pairs:
+# agree across the pairs ({numref}`fig-teach-cca-2d-projection-pairs`,
+# {numref}`tbl-teach-cca-2d-directions`):
 
 # %% tags=["hide-input"]
-fig = tc.plot_projection_pairs(X, Y, z, cca, directions)
-run.save_figure(fig, "projection_pairs")
-directions.round(3)
+run.figure(tc.plot_projection_pairs(X, Y, z, cca, directions), "projection_pairs",
+           "Each panel plots the projection of view y on its direction against that of view x "
+           "on its direction (both standardised), for the CCA pair, the PCA pair and three "
+           "random pairs; colour: the shared latent z. The panel title gives the absolute "
+           "correlation of the two projections.", reproduces=None, data=TOY_SETTING)
+run.table(directions, "directions",
+          "The pairs of directions of the figure above: their angles (degrees, in [0, 180)) and "
+          "the absolute correlation of the two projections; the highest in bold.",
+          reproduces=None, data=TOY_SETTING, shown=tc.directions_view(directions),
+          digits=tc.DIRECTIONS_DIGITS, best={"|corr| of the projections": "max"})
 
 # %% [markdown]
 # The CCA pair reaches a correlation of {glue:text}`teach_cca_2d_rho_sample:.3f`; PCA's pair
@@ -113,13 +125,17 @@ directions.round(3)
 #
 # Because the views are two-dimensional we can try every pair of directions: the map below
 # shows $|\mathrm{corr}(u(\theta_x)^\top x,\, u(\theta_y)^\top y)|$ for all angles. CCA sits on
-# the highest peak; no pair of directions can beat it (this is what "canonical" promises).
+# the highest peak ({numref}`fig-teach-cca-2d-correlation-landscape`); no pair of directions
+# can beat it (this is what "canonical" promises).
 
 # %% tags=["hide-input"]
 angles, landscape = tc.correlation_landscape(X, Y, n_angles=180)
 run.glue("teach_cca_2d_landscape_max", float(landscape.max()))
-fig = tc.plot_landscape(angles, landscape, directions)
-run.save_figure(fig, "correlation_landscape")
+run.figure(tc.plot_landscape(angles, landscape, directions), "correlation_landscape",
+           "The absolute correlation of the two projections for every pair of directions, by "
+           "the angle of w_x (horizontal) and of w_y (vertical), on a one-degree grid. Star: the "
+           "CCA pair; green dot: the PCA pair; crosses: the random pairs.",
+           reproduces=None, data=TOY_SETTING)
 
 # %% [markdown]
 # The grid's best value, {glue:text}`teach_cca_2d_landscape_max:.4f`, approaches the CCA value
@@ -141,8 +157,10 @@ run.save_figure(fig, "correlation_landscape")
 # {eq}`eq-teach-cca-objective`, so we may fix the scales and solve the equivalent problem
 #
 # $$
-# \max_{w_x, w_y}\; w_x^\top \Sigma_{xy} w_y
-# \quad \text{subject to} \quad w_x^\top \Sigma_{xx} w_x = 1,\;\; w_y^\top \Sigma_{yy} w_y = 1 .
+# \begin{aligned}
+# &\max_{w_x, w_y}\; w_x^\top \Sigma_{xy} w_y \\
+# &\text{subject to} \quad w_x^\top \Sigma_{xx} w_x = 1,\;\; w_y^\top \Sigma_{yy} w_y = 1 .
+# \end{aligned}
 # $$ (eq-teach-cca-constrained)
 #
 # ### Whitening turns it into an SVD
@@ -165,11 +183,13 @@ run.save_figure(fig, "correlation_landscape")
 #
 # Multiplying by $\Sigma_{xx}^{-1/2}$ is *whitening*: it makes every direction of the view have
 # unit variance, so no direction can win by being loud. After whitening both views look round;
-# the SVD then only sees how they co-vary:
+# the SVD then only sees how they co-vary ({numref}`fig-teach-cca-2d-whitened-views`):
 
 # %% tags=["hide-input"]
-fig = tc.plot_whitened(X, Y, z)
-run.save_figure(fig, "whitened_views")
+run.figure(tc.plot_whitened(X, Y, z), "whitened_views",
+           "Both views of the toy after whitening (every direction has unit variance), coloured "
+           "by the shared latent z, with the top pair of singular vectors of T (black).",
+           reproduces=None, data=TOY_SETTING)
 
 # %% [markdown]
 # For the toy {eq}`eq-teach-cca-toy` everything is known in closed form:
@@ -177,8 +197,10 @@ run.save_figure(fig, "whitened_views")
 # with $s_x = a_x^\top \Psi_x^{-1} a_x$, $s_y = a_y^\top \Psi_y^{-1} a_y$ (Sherman-Morrison)
 #
 # $$
-# \rho_1 = \sqrt{\frac{s_x}{1 + s_x}\cdot\frac{s_y}{1 + s_y}}, \qquad
-# w_x \propto \Psi_x^{-1} a_x,\quad w_y \propto \Psi_y^{-1} a_y .
+# \begin{aligned}
+# \rho_1 &= \sqrt{\frac{s_x}{1 + s_x}\cdot\frac{s_y}{1 + s_y}}, \\
+# w_x &\propto \Psi_x^{-1} a_x,\quad w_y \propto \Psi_y^{-1} a_y .
+# \end{aligned}
 # $$ (eq-teach-cca-analytic)
 #
 # The formula gives {glue:text}`teach_cca_2d_rho_analytic:.4f`; the library's solver applied
@@ -194,19 +216,24 @@ run.save_figure(fig, "whitened_views")
 # {eq}`eq-teach-cca-svd` and {eq}`eq-teach-cca-directions`,
 #
 # $$
-# W_x^\top \Sigma_{xx} W_x = I, \qquad W_y^\top \Sigma_{yy} W_y = I, \qquad
-# W_x^\top \Sigma_{xy} W_y = \operatorname{diag}(\rho_1, \rho_2, \dots) :
+# \begin{aligned}
+# W_x^\top \Sigma_{xx} W_x &= I, \qquad W_y^\top \Sigma_{yy} W_y = I, \\
+# W_x^\top \Sigma_{xy} W_y &= \operatorname{diag}(\rho_1, \rho_2, \dots) :
+# \end{aligned}
 # $$ (eq-teach-cca-variates)
 #
 # within a view the variates are uncorrelated with unit variance, and across the views the
 # $k$-th variate of $x$ correlates only with the $k$-th variate of $y$, by $\rho_k$. The
-# correlation matrix of the toy's four variates shows exactly this pattern:
+# correlation matrix of the toy's four variates shows exactly this pattern
+# ({numref}`tbl-teach-cca-2d-variate-correlations`):
 
 # %% tags=["hide-input"]
 R = tc.variate_correlations(*cca.transform(X, Y))
-run.save_table(R.reset_index(names="variate"), "variate_correlations")
 run.glue("teach_cca_2d_max_off_diagonal", tc.max_off_diagonal(R))
-R.round(4)
+run.table(R.reset_index(names="variate"), "variate_correlations",
+          "Correlations between the canonical variates of the toy: x₁, x₂ from view x and y₁, "
+          "y₂ from view y, rounded to four decimals.", reproduces=None,
+          data=TOY_SETTING, shown=tc.variate_view(R), digits=4)
 
 # %% [markdown]
 # The largest correlation that {eq}`eq-teach-cca-variates` requires to vanish is
@@ -228,7 +255,8 @@ R.round(4)
 #
 # As $r$ grows the singular values of $T_r$ shrink (they are no longer correlations), and the
 # directions move towards those of the cross-covariance alone, as in PLS; the actual
-# correlation the directions reach drops more slowly. The authors add $r = 10^{-4}$.
+# correlation the directions reach drops more slowly
+# ({numref}`fig-teach-cca-2d-ridge-path`). The authors add $r = 10^{-4}$.
 
 # %% tags=["hide-input"]
 ridge = tc.ridge_path(X, Y, [0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0])
@@ -236,8 +264,11 @@ run.save_table(ridge, "ridge_path")
 reg1 = ridge[ridge.reg == 1.0].iloc[0]
 run.glue("teach_cca_2d_ridge1_rho_svd", float(reg1.rho_svd))
 run.glue("teach_cca_2d_ridge1_sample_corr", float(reg1.sample_correlation))
-fig = tc.plot_ridge_path(ridge[ridge.reg > 0], rho_sample)
-run.save_figure(fig, "ridge_path")
+run.figure(tc.plot_ridge_path(ridge[ridge.reg > 0], rho_sample), "ridge_path",
+           "The first canonical correlation of ridge CCA on the toy against the ridge r (log "
+           "scale): the value the SVD reports (solid) and the sample correlation its directions "
+           "actually reach (dashed); dotted: the value without ridge.",
+           reproduces=None, data=TOY_SETTING)
 
 # %% [markdown]
 # At $r = 1$ (the noise variances of the toy are of order one) the SVD reports
@@ -251,7 +282,8 @@ run.save_figure(fig, "ridge_path")
 # The same estimator on real features: it is fitted on the training rows of the first fold of
 # the dataset this book was built on, and the correlation of each pair of canonical variates
 # is then measured on those training rows and on the held-out test fold, for the authors'
-# ridge and a stronger one.
+# ridge and a stronger one ({numref}`fig-teach-cca-2d-dataset-train-test-correlations`,
+# {numref}`tbl-teach-cca-2d-dataset-train-test-correlations`).
 
 # %% tags=["hide-input"]
 split = next(ds.splits([folds[0]]))
@@ -262,36 +294,32 @@ mean_var = float(np.mean(np.r_[Xa_tr.var(axis=0), Xv_tr.var(axis=0)]))
 ridges = {"authors": 1e-4, "strong": 0.1 * mean_var}
 n_comp = min(10, ds.audio.shape[1], ds.visual.shape[1])
 tt = tc.train_test_canonical_correlations(Xa_tr, Xv_tr, Xa_te, Xv_te, n_comp, ridges)
-run.save_table(tt, "dataset_train_test_correlations")
-fig = tc.plot_train_test_correlations(tt, ds.name)
-run.save_figure(fig, "dataset_train_test_correlations")
-
-
-def first(ridge_name: str, part: str) -> float:
-    sel = (tt.ridge == ridge_name) & (tt.part == part) & (tt.component == 1)
-    return float(tt[sel].correlation.iloc[0])
-
-
-def mean_gap(ridge_name: str) -> float:
-    sub = tt[tt.ridge == ridge_name].pivot(index="component", columns="part", values="correlation")
-    return float((sub["train"] - sub["test"]).mean())
-
+one_fit = f"fold {folds[0]}, one fit"
+setting = (f"fitted on the {split.train.size} training rows of fold {folds[0]} "
+           f"({ds.audio.shape[1]}-d audio, {ds.visual.shape[1]}-d visual), evaluated on its "
+           f"{split.test.size} test rows")
+run.figure(tc.plot_train_test_correlations(tt, ds.name), "dataset_train_test_correlations",
+           f"The correlation of the k-th pair of canonical variates on the training rows "
+           f"(solid) and on the held-out test rows (dashed), with the authors' ridge (left) and "
+           f"the strong ridge (right); CCA {setting}.", reproduces=None, over=one_fit)
+run.table(tt, "dataset_train_test_correlations",
+          f"The correlation of the k-th pair of canonical variates on the training and on the "
+          f"test rows, for each ridge; CCA {setting}.", reproduces=None, over=one_fit,
+          shown=tc.train_test_view(tt), digits=3)
 
 run.glue("teach_cca_2d_ds_name", ds.name)
 run.glue("teach_cca_2d_ds_n_train", int(split.train.size))
 run.glue("teach_cca_2d_ds_n_test", int(split.test.size))
 run.glue("teach_cca_2d_ds_dims", f"{ds.audio.shape[1]} + {ds.visual.shape[1]}")
 run.glue("teach_cca_2d_ds_strong_reg", ridges["strong"])
+gaps = {name: tc.mean_train_test_gap(tt, name) for name in ridges}
 for name in ridges:
-    run.glue(f"teach_cca_2d_ds_{name}_train_rho1", first(name, "train"))
-    run.glue(f"teach_cca_2d_ds_{name}_test_rho1", first(name, "test"))
-    run.glue(f"teach_cca_2d_ds_{name}_mean_gap", mean_gap(name))
-smaller_gap = "strong" if mean_gap("strong") < mean_gap("authors") else "authors'"
+    for part in ("train", "test"):
+        run.glue(f"teach_cca_2d_ds_{name}_{part}_rho1",
+                 tc.first_component_correlation(tt, name, part))
+    run.glue(f"teach_cca_2d_ds_{name}_mean_gap", gaps[name])
+smaller_gap = "strong" if gaps["strong"] < gaps["authors"] else "authors'"
 run.glue("teach_cca_2d_ds_smaller_gap", smaller_gap)
-display(Markdown(f"{ds.name}: fitted on {split.train.size} training rows "
-                 f"({ds.audio.shape[1]}-d audio, {ds.visual.shape[1]}-d visual), "
-                 f"evaluated on {split.test.size} test rows."))
-tt.pivot_table(index="component", columns=["ridge", "part"], values="correlation").round(3)
 
 # %% [markdown]
 # On {glue:text}`teach_cca_2d_ds_name` ({glue:text}`teach_cca_2d_ds_n_train` training rows,

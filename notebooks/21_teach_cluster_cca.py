@@ -32,12 +32,12 @@ folds = "all"
 data_dir = ""
 betas = None
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 import numpy as np
-from IPython.display import Markdown, display
 
 from paper_lib.pipeline.notebook import start
 from paper_lib.report import teach_cluster_cca as tc
+from paper_lib.report._teaching_common import TOY_SETTING
 from paper_lib.report.ablations import BETAS
 from paper_lib.report.spectrum import canonical_spectrum
 
@@ -47,6 +47,31 @@ ds = run.dataset()
 p = run.params
 folds = p.fold_list(ds.n_folds)
 
+# %% [markdown]
+# ## A toy where CCA fails
+#
+# Take $C$ = {glue:text}`teach_cluster_cca_toy_classes` classes. Pair $i$ of class $c_i$ carries
+# a nuisance $u_i \in \mathbb R^{q}$ ($q$ = {glue:text}`teach_cluster_cca_toy_nuisance_dims`),
+# drawn independently of the class and shared by both views, and a class code $\mu_{c_i}$ (the
+# corners of a regular simplex). Each view mixes the two with its own matrix and adds its own
+# noise:
+#
+# $$
+# \begin{aligned}
+# x_i &= A_x \begin{bmatrix} u_i \\ \mu_{c_i} \end{bmatrix} + \varepsilon_{x,i}, \qquad
+# y_i = A_y \begin{bmatrix} u_i \\ \mu_{c_i} \end{bmatrix} + \varepsilon_{y,i}, \\
+# u_i &\sim \mathcal N(0, s_u^2 I), \qquad \varepsilon \sim \mathcal N(0, \sigma^2 I).
+# \end{aligned}
+# $$ (eq-teach-ccca-toy)
+#
+# The nuisance is strong: along a nuisance direction the two views of a pair correlate at
+# {glue:text}`teach_cluster_cca_toy_rho_nuisance:.3f`, along a class direction only at
+# {glue:text}`teach_cluster_cca_toy_rho_class:.3f` (population values of this toy). Both
+# methods are fitted on {glue:text}`teach_cluster_cca_toy_n_train` training pairs
+# ({glue:text}`teach_cluster_cca_toy_features`-d views) and embed a fresh test sample, each view
+# from itself, into $C - 1$ dimensions ({numref}`fig-teach-cluster-cca-toy-embeddings`):
+
+# %% tags=["hide-input"]
 # [choice] 3 classes x 100 pairs for training and for testing: C - 1 = 2 components, so the
 # whole embedding fits in one scatter plot
 world = tc.make_nuisance_world(seed=p.seed)
@@ -54,8 +79,6 @@ train = tc.sample_views(world, n_per_class=100, seed=p.seed + 1)
 test = tc.sample_views(world, n_per_class=100, seed=p.seed + 2)
 C_toy = world.n_classes
 fits, diag, toy_maps = tc.compare_cca_and_ccca(train, test, n_components=C_toy - 1)
-run.save_table(diag, "toy_component_diagnostics")
-run.save_table(toy_maps, "toy_map")
 
 first = diag[diag.component == 1].set_index("method")
 maps = toy_maps.set_index(["method", "direction"])["map"]
@@ -73,43 +96,34 @@ for method, key in (("CCA", "cca"), ("C-CCA", "ccca")):
         run.glue(f"teach_cluster_cca_toy_{key}_map_{d}", float(maps[method, d]))
 run.glue("teach_cluster_cca_toy_chance",
          tc.mean_prevalence(test.labels, test.labels))
-
-# %% [markdown]
-# ## A toy where CCA fails
-#
-# Take $C$ = {glue:text}`teach_cluster_cca_toy_classes` classes. Pair $i$ of class $c_i$ carries
-# a nuisance $u_i \in \mathbb R^{q}$ ($q$ = {glue:text}`teach_cluster_cca_toy_nuisance_dims`),
-# drawn independently of the class and shared by both views, and a class code $\mu_{c_i}$ (the
-# corners of a regular simplex). Each view mixes the two with its own matrix and adds its own
-# noise:
-#
-# $$
-# x_i = A_x \begin{bmatrix} u_i \\ \mu_{c_i} \end{bmatrix} + \varepsilon_{x,i}, \qquad
-# y_i = A_y \begin{bmatrix} u_i \\ \mu_{c_i} \end{bmatrix} + \varepsilon_{y,i}, \qquad
-# u_i \sim \mathcal N(0, s_u^2 I),\;\; \varepsilon \sim \mathcal N(0, \sigma^2 I).
-# $$ (eq-teach-ccca-toy)
-#
-# The nuisance is strong: along a nuisance direction the two views of a pair correlate at
-# {glue:text}`teach_cluster_cca_toy_rho_nuisance:.3f`, along a class direction only at
-# {glue:text}`teach_cluster_cca_toy_rho_class:.3f` (population values of this toy). Both
-# methods are fitted on {glue:text}`teach_cluster_cca_toy_n_train` training pairs
-# ({glue:text}`teach_cluster_cca_toy_features`-d views) and embed a fresh test sample, each view
-# from itself, into $C - 1$ dimensions:
-
-# %% tags=["hide-input"]
-fig = tc.plot_toy_embeddings(fits, test)
-run.save_figure(fig, "toy_embeddings")
+run.figure(tc.plot_toy_embeddings(fits, test), "toy_embeddings",
+           f"The first two components of the test embeddings of CCA (left) and Cluster-CCA "
+           f"(right), both fitted on {train.labels.size} training pairs of the toy: audio as "
+           f"dots, visual as crosses, coloured by class. The panel title gives each method's "
+           f"MAP in both directions.", reproduces=None, data=TOY_SETTING)
 
 # %% [markdown]
 # To say *what* a component follows, we measure on the test sample its multiple correlation
 # $R$ with the hidden nuisance (least squares on $u$) and its correlation ratio $\eta$ with the
-# class ($\eta^2$ = between-class share of its variance):
+# class ($\eta^2$ = between-class share of its variance;
+# {numref}`fig-teach-cluster-cca-toy-component-diagnostics`,
+# {numref}`tbl-teach-cluster-cca-toy-component-diagnostics`; the MAP in
+# {numref}`tbl-teach-cluster-cca-toy-map`):
 
 # %% tags=["hide-input"]
-fig = tc.plot_component_diagnostics(diag)
-run.save_figure(fig, "toy_component_diagnostics")
-display(diag.round(3))
-toy_maps.pivot(index="method", columns="direction", values="map").round(4)
+run.figure(tc.plot_component_diagnostics(diag), "toy_component_diagnostics",
+           "What each component of the test embedding (audio side) follows, for CCA (left) and "
+           "Cluster-CCA (right): its multiple correlation R with the hidden nuisance (red) and "
+           "its correlation ratio η with the class (blue).", reproduces=None, data=TOY_SETTING)
+run.table(diag, "toy_component_diagnostics",
+          "The numbers of the figure above: per method and component of the test embedding "
+          "(audio side), the nuisance R and the class η.", reproduces=None, data=TOY_SETTING,
+          shown=tc.diagnostics_view(diag))
+run.table(toy_maps, "toy_map",
+          "The cross-modal MAP (cosine, full ranking) of CCA and Cluster-CCA on the toy's test "
+          "sample, in both directions; the best per column in bold.", reproduces=None,
+          data=TOY_SETTING, shown=tc.map_view(toy_maps), digits=4,
+          best={tc.MAP_A2V: "max", tc.MAP_V2A: "max"})
 
 # %% [markdown]
 # CCA's first component has nuisance $R$ = {glue:text}`teach_cluster_cca_toy_cca_nuisance_r1:.3f`
@@ -139,9 +153,11 @@ toy_maps.pivot(index="method", columns="direction", values="map").round(4)
 # (likewise $m_y$) and $\tilde x = x - m_x$,
 #
 # $$
-# \Sigma_{xx} = \frac1M \sum_c n_c \sum_{x \in X_c} \tilde x \tilde x^\top + \kappa I, \qquad
-# \Sigma_{xy} = \frac1M \sum_c \Big(\sum_{x \in X_c} \tilde x\Big)
+# \begin{aligned}
+# \Sigma_{xx} &= \frac1M \sum_c n_c \sum_{x \in X_c} \tilde x \tilde x^\top + \kappa I, \\
+# \Sigma_{xy} &= \frac1M \sum_c \Big(\sum_{x \in X_c} \tilde x\Big)
 #                              \Big(\sum_{y \in Y_c} \tilde y\Big)^{\!\top},
+# \end{aligned}
 # $$ (eq-teach-ccca-sums)
 #
 # and $\Sigma_{yy}$ like $\Sigma_{xx}$. Without centring, $\Sigma_{xy}$ is
@@ -150,7 +166,7 @@ toy_maps.pivot(index="method", columns="direction", values="map").round(4)
 # scatter matrix per view and one class sum per class: $O(N d^2)$ time and $O(d^2)$ memory,
 # where the explicit list would need $M$ rows. The library's class-sum $\Sigma_{xy}$
 # (`cluster_cca.within_class_cross_covariance`) equals the explicit expansion on a small
-# sample:
+# sample ({numref}`tbl-teach-cluster-cca-pair-counts`):
 
 # %% tags=["hide-input"]
 small = tc.sample_views(world, n_per_class=12, seed=p.seed + 3)
@@ -164,9 +180,15 @@ run.glue("teach_cluster_cca_small_m", tc.within_class_pairs(small.labels))
 run.glue("teach_cluster_cca_ds_name", ds.name)
 run.glue("teach_cluster_cca_ds_n_train", int(split.train.size))
 run.glue("teach_cluster_cca_ds_m", tc.within_class_pairs(y_tr))
-display(Markdown(f"Largest difference between the two computations: {diff:.1e}. "
-                 f"{ds.name}, training rows of fold {folds[0]}: N = {split.train.size} clips, "
-                 f"M = {tc.within_class_pairs(y_tr):,} within-class pairs."))
+small_name = "small toy sample"
+ds_name = f"{ds.name}, training rows of fold {folds[0]}"
+counts = tc.pair_counts({small_name: small.labels, ds_name: y_tr}, {small_name: float(diff)})
+run.table(counts, "pair_counts",
+          "Clips N and within-class pairs M of a small toy sample and of the training rows of "
+          "the build's dataset and, for the toy only, the largest absolute difference between "
+          "the class-sum cross-covariance and the one computed from the explicit list of "
+          "pairs; on the dataset that list is what the class sums avoid building.",
+          reproduces=None, shown=tc.pair_counts_view(counts))
 
 # %% [markdown]
 # On {glue:text}`teach_cluster_cca_small_n` pairs ($M$ = {glue:text}`teach_cluster_cca_small_m`)
@@ -188,18 +210,24 @@ display(Markdown(f"Largest difference between the two computations: {diff:.1e}. 
 # one-to-one paired cross-covariance with the within-class one:
 #
 # $$
-# \Sigma_{xy}^{(\beta)} = \beta\, \Sigma_{xy}^{\text{paired}} + (1 - \beta)\,
-# \Sigma_{xy}^{\text{within-class}}, \qquad \beta = 0.2 .
+# \begin{aligned}
+# \Sigma_{xy}^{(\beta)} &= \beta\, \Sigma_{xy}^{\text{paired}} + (1 - \beta)\,
+# \Sigma_{xy}^{\text{within-class}}, \\
+# \beta &= 0.2 .
+# \end{aligned}
 # $$ (eq-teach-ccca-beta)
 #
 # $\beta = 1$ is plain CCA; $\beta = 0$ keeps only the within-class term. On the toy, with the
-# profile's values of $\beta$:
+# profile's values of $\beta$ ({numref}`fig-teach-cluster-cca-toy-beta-sweep`,
+# {numref}`tbl-teach-cluster-cca-toy-beta-sweep`):
 
 # %% tags=["hide-input"]
 sweep = tc.beta_sweep(train, test, run.knob(BETAS, betas), n_components=C_toy - 1)
-run.save_table(sweep, "toy_beta_sweep")
-fig = tc.plot_beta_sweep(sweep)
-run.save_figure(fig, "toy_beta_sweep")
+run.figure(tc.plot_beta_sweep(sweep), "toy_beta_sweep",
+           "The authors' β variant of Cluster-CCA on the toy, for each β of the profile. Top: "
+           "the test MAP, A→V (solid) and V→A (dashed). Bottom: what the first component "
+           "follows, its nuisance R (red) and class η (blue).", reproduces=None,
+           data=TOY_SETTING)
 best = sweep.loc[sweep.a2v.idxmax()]
 run.glue("teach_cluster_cca_beta_best", float(best.beta))
 run.glue("teach_cluster_cca_beta_best_map_a2v", float(best.a2v))
@@ -207,7 +235,11 @@ run.glue("teach_cluster_cca_beta_max", float(sweep.beta.max()))
 run.glue("teach_cluster_cca_beta_max_map_a2v", float(sweep.loc[sweep.beta.idxmax(), "a2v"]))
 run.glue("teach_cluster_cca_beta_max_nuisance_r1",
          float(sweep.loc[sweep.beta.idxmax(), "nuisance_r"]))
-sweep.round(3)
+run.table(sweep, "toy_beta_sweep",
+          "The numbers of the figure above: per β, the test MAP in both directions (the best in "
+          "bold) and the nuisance R and class η of the first component.", reproduces=None,
+          data=TOY_SETTING, shown=tc.beta_sweep_view(sweep), digits=tc.BETA_SWEEP_DIGITS,
+          best={tc.MAP_A2V: "max", tc.MAP_V2A: "max"})
 
 # %% [markdown]
 # The best A→V MAP of the sweep, {glue:text}`teach_cluster_cca_beta_best_map_a2v:.3f`, is
@@ -226,15 +258,20 @@ sweep.round(3)
 # terms. The pair-weighted centring makes them linearly dependent:
 #
 # $$
-# \sum_c n_c\, \tilde S_{x,c} = \sum_c n_c \sum_{x\in X_c} x \;-\; \Big(\sum_c n_c^2\Big) m_x
-# = M m_x - M m_x = 0 ,
+# \begin{aligned}
+# \sum_c n_c\, \tilde S_{x,c} &= \sum_c n_c \sum_{x\in X_c} x
+#   \;-\; \Big(\sum_c n_c^2\Big) m_x \\
+# &= M m_x - M m_x = 0 ,
+# \end{aligned}
 # $$ (eq-teach-ccca-rank)
 #
 # so $\operatorname{rank} \Sigma_{xy} \le C - 1$, and so is the rank of
 # $\Sigma_{xx}^{-1/2}\Sigma_{xy}\Sigma_{yy}^{-1/2}$: Cluster-CCA (Rasiwasia) has at most $C - 1$
 # non-zero canonical correlations. Components beyond $C - 1$ are directions of zero
 # within-class cross-covariance, whatever the SVD returns for them. Numerically, on the toy
-# and on the training rows of the first fold of the build's dataset:
+# and on the training rows of the first fold of the build's dataset
+# ({numref}`fig-teach-cluster-cca-rank-limit`,
+# {numref}`tbl-teach-cluster-cca-dataset-correlation-spectrum`):
 
 # %% tags=["hide-input"]
 C_toy_sigma = tc.cluster_cross_covariance(train.audio, train.visual, train.labels)
@@ -243,15 +280,17 @@ C = ds.n_classes
 n_spec = int(min(2 * C, ds.audio.shape[1], ds.visual.shape[1]))
 spec = canonical_spectrum(ds.audio[split.train], ds.visual[split.train], y_tr, n_spec)
 spectrum = spec.table
-run.save_table(spectrum, "dataset_correlation_spectrum")
-fig = tc.plot_rank_limit(sv, C_toy, spectrum, C, ds.name)
-run.save_figure(fig, "rank_limit")
-
-
-def spec_at(method: str, k: int) -> float:
-    sel = (spectrum.estimator == method) & (spectrum.component == k)
-    return float(spectrum[sel].correlation.iloc[0])
-
+one_fit = f"fold {folds[0]}, one fit"
+run.figure(tc.plot_rank_limit(sv, C_toy, spectrum, C, ds.name), "rank_limit",
+           f"The singular values of the toy's cluster cross-covariance (top, log scale, "
+           f"{C_toy} classes) and the canonical correlation of each component for CCA and both "
+           f"Cluster-CCA variants fitted on the training rows of fold {folds[0]} of {ds.name} "
+           f"(bottom, {C} classes). Dotted: the limit C − 1.",
+           reproduces=None, over=one_fit)
+run.table(spectrum, "dataset_correlation_spectrum",
+          f"The canonical correlation of each component on the training rows of fold "
+          f"{folds[0]} of {ds.name}, for CCA and both Cluster-CCA variants.",
+          reproduces=None, over=one_fit, shown=tc.spectrum_view(spectrum), digits=4)
 
 cca_name, beta_name, ras = "CCA (pairs)", "C-CCA, β = 0.2", "C-CCA, Rasiwasia"
 run.glue("teach_cluster_cca_toy_rank", tc.matrix_rank(C_toy_sigma))
@@ -260,10 +299,9 @@ run.glue("teach_cluster_cca_ds_classes", C)
 run.glue("teach_cluster_cca_ds_classes_minus_1", C - 1)
 run.glue("teach_cluster_cca_ds_rank", tc.matrix_rank(
     tc.cluster_cross_covariance(ds.audio[split.train], ds.visual[split.train], y_tr)))
-run.glue("teach_cluster_cca_ds_ras_rho_cm1", spec_at(ras, C - 1))
-run.glue("teach_cluster_cca_ds_ras_rho_c", spec_at(ras, C))
-run.glue("teach_cluster_cca_ds_beta_rho_c", spec_at(beta_name, C))
-spectrum.pivot(index="component", columns="estimator", values="correlation").round(4)
+run.glue("teach_cluster_cca_ds_ras_rho_cm1", tc.spectrum_at(spectrum, ras, C - 1))
+run.glue("teach_cluster_cca_ds_ras_rho_c", tc.spectrum_at(spectrum, ras, C))
+run.glue("teach_cluster_cca_ds_beta_rho_c", tc.spectrum_at(spectrum, beta_name, C))
 
 # %% [markdown]
 # The toy's cluster cross-covariance has numerical rank {glue:text}`teach_cluster_cca_toy_rank`
@@ -287,13 +325,18 @@ spectrum.pivot(index="component", columns="estimator", values="correlation").rou
 # `c_cca`) and Rasiwasia's (`c_cca_rasiwasia`), fitted on the training folds and evaluated on
 # the first test fold with $d$ = 10 components (or fewer if the features are narrower). The
 # models are the ones fitted above: the first $d$ components of a CCA-family fit are exactly
-# the $d$-component fit, so the numbers equal what the experiment runner reports for this fold.
+# the $d$-component fit, so the numbers equal what the experiment runner reports for this fold
+# ({numref}`tbl-teach-cluster-cca-dataset-fold-map`).
 
 # %% tags=["hide-input"]
 d_eval = int(min(10, n_spec))
 fold_maps = tc.leading_components_map(spec.models, ds.audio[split.test], ds.visual[split.test],
                                       ds.labels[split.test], d=d_eval)
-run.save_table(fold_maps, "dataset_fold_map")
+run.table(fold_maps, "dataset_fold_map",
+          f"The test MAP (cosine, full ranking) of CCA and both Cluster-CCA variants on fold "
+          f"{folds[0]} of {ds.name}, with the first d components of the fits above; the best "
+          f"per column in bold.", reproduces=None, over=one_fit,
+          shown=tc.map_view(fold_maps), digits=4, best={tc.MAP_A2V: "max", tc.MAP_V2A: "max"})
 ds_map = fold_maps.set_index(["method", "direction"])["map"]
 keys = {cca_name: "cca", beta_name: "c_cca", ras: "c_cca_rasiwasia"}
 for name, key in keys.items():
@@ -302,7 +345,6 @@ for name, key in keys.items():
 verdict = "higher" if ds_map[beta_name, "a2v"] > ds_map[cca_name, "a2v"] else "not higher"
 run.glue("teach_cluster_cca_ds_verdict", verdict)
 run.glue("teach_cluster_cca_ds_d", d_eval)
-fold_maps.pivot(index="method", columns="direction", values="map").round(4)
 
 # %% [markdown]
 # On the first fold of {glue:text}`teach_cluster_cca_ds_name` ($d$ =

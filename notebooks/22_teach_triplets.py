@@ -31,14 +31,14 @@ folds = "all"
 data_dir = ""
 margins = None
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown, display
 
 from paper_lib.methods.tnn import TNNCCCA
 from paper_lib.pipeline.notebook import start
 from paper_lib.report import teach_triplets as tc
+from paper_lib.report._teaching_common import TOY_SETTING
 from paper_lib.report.ablations import MARGINS
 
 run = start("teach_triplets", dataset=dataset, profile=profile, seed=seed, folds=folds,
@@ -58,17 +58,24 @@ run.glue("teach_triplets_margin", PAPER_MARGIN)
 # hinge on **squared** Euclidean distances:
 #
 # $$
-# \ell(a, p, n) = \max\big(0,\; \underbrace{\lVert a - p \rVert^2 - \lVert a - n \rVert^2}_{\Delta}
-#                 + m\big), \qquad m = 0.5 .
+# \begin{aligned}
+# \ell(a, p, n) &= \max\big(0,\; \underbrace{\lVert a - p \rVert^2 - \lVert a - n \rVert^2}_{\Delta}
+#                  + m\big), \\
+# m &= 0.5 .
+# \end{aligned}
 # $$ (eq-teach-triplet-loss)
 #
 # The negative is *easy* when it lies outside the circle of squared radius
 # $\lVert a - p\rVert^2 + m$ around the anchor (loss 0), *semi-hard* when it lies inside that
-# circle but farther than the positive, and *hard* when it is closer than the positive:
+# circle but farther than the positive, and *hard* when it is closer than the positive
+# ({numref}`fig-teach-triplets-triplet-geometry`):
 
 # %% tags=["hide-input"]
-fig = tc.plot_triplet_geometry(PAPER_MARGIN)
-run.save_figure(fig, "triplet_geometry")
+run.figure(tc.plot_triplet_geometry(PAPER_MARGIN), "triplet_geometry",
+           "One triplet in a two-dimensional embedding: the anchor (star), a positive (blue "
+           "dot) and one negative in each zone the hinge defines, hard (red), semi-hard "
+           "(orange) and easy (green). The dashed circle has squared radius ‖a − p‖² + m.",
+           reproduces=None, data="a drawing, no data")
 
 # %% [markdown]
 # ## The hinge as a function of $\Delta$
@@ -77,11 +84,15 @@ run.save_figure(fig, "triplet_geometry")
 # \lVert a - n\rVert^2$. The hinge is zero once $\Delta \le -m$: a triplet that is ordered with
 # room to spare stops contributing, so the gradient concentrates on the triplets that are still
 # wrong or barely right. The margin sets how much room is required (the profile's margins are
-# shown; the paper's ablation varies it):
+# shown in {numref}`fig-teach-triplets-hinge`; the paper's ablation varies it):
 
 # %% tags=["hide-input"]
-fig = tc.plot_hinge(run.knob(MARGINS, margins), paper_margin=PAPER_MARGIN)
-run.save_figure(fig, "hinge")
+margin_levels = run.knob(MARGINS, margins)
+run.figure(tc.plot_hinge(margin_levels, paper_margin=PAPER_MARGIN), "hinge",
+           f"The loss of one triplet against Δ for the {len(margin_levels)} margins of the "
+           f"profile (colour: the margin m, see the colour bar; the paper's margin drawn "
+           f"thick) and without the hinge (dashed black).", reproduces=None,
+           data="a drawing, no data")
 
 # %% [markdown]
 # ## Mining: which triplets enter the loss
@@ -91,23 +102,29 @@ run.save_figure(fig, "hinge")
 # negative. A batch with $n_c$ clips of class $c$ therefore holds
 #
 # $$
-# T_{\text{all}} = \sum_{i=1}^{B} n_{\text{pos}}(i)\, n_{\text{neg}}(i)
-#               = \sum_c n_c \cdot n_c \cdot (B - n_c)
+# \begin{aligned}
+# T_{\text{all}} &= \sum_{i=1}^{B} n_{\text{pos}}(i)\, n_{\text{neg}}(i) \\
+#                &= \sum_c n_c \cdot n_c \cdot (B - n_c)
+# \end{aligned}
 # $$ (eq-teach-triplet-count)
 #
 # valid triplets. **Batch-all** mining (the paper's) uses all of them; **batch-hard** mining
 # keeps one per anchor, its farthest positive and closest negative; **random** mining (the
 # paper's "random triplets" baseline) keeps one random positive and one random negative per
 # anchor. The last two give $B$ triplets (every anchor has a negative unless the batch holds a
-# single class). For a hand-made batch of six clips:
+# single class). For a hand-made batch of six clips ({numref}`tbl-teach-triplets-hand-batch-counts`):
 
 # %% tags=["hide-input"]
 hand_labels = np.array([0, 0, 0, 1, 1, 2])
 hand_table = tc.class_count_table(hand_labels)
-run.save_table(hand_table, "hand_batch_counts")
 run.glue("teach_triplets_hand_batch_all", tc.valid_triplet_count(hand_labels))
 run.glue("teach_triplets_hand_b", int(hand_labels.size))
-hand_table
+run.table(hand_table, "hand_batch_counts",
+          f"A hand-made batch of {hand_labels.size} clips, labels "
+          f"{', '.join(map(str, hand_labels))}: per class, the anchors, the positives and "
+          f"negatives of each anchor and the batch-all triplets n_c²(B − n_c); last row: the "
+          f"totals.", reproduces=None, data="a hand-made batch",
+          shown=tc.class_count_view(hand_table), digits=tc.CLASS_COUNT_DIGITS)
 
 # %% [markdown]
 # Batch-all uses $3^2\cdot 3 + 2^2 \cdot 4 + 1^2 \cdot 5$ =
@@ -117,7 +134,8 @@ hand_table
 # Now one real minibatch: $B = 40$ clips (the authors' batch size, about 560 chunks of the
 # VEGAS training set) drawn from the training rows of the first fold of the build's dataset,
 # embedded by the Cluster-CCA stage and by the two branches *before* training (the same
-# seeded initialisation `TNNCCCA` uses). A triplet is *active* when its hinge is positive:
+# seeded initialisation `TNNCCCA` uses). A triplet is *active* when its hinge is positive
+# ({numref}`tbl-teach-triplets-batch-counts-before`):
 
 # %% tags=["hide-input"]
 split = next(ds.splits([folds[0]]))
@@ -137,9 +155,15 @@ for miner, key in (("batch-all", "all"), ("batch-hard", "hard"), ("random", "ran
     run.glue(f"teach_triplets_before_{key}_triplets", int(bc.loc[miner, "triplets"]))
     run.glue(f"teach_triplets_before_{key}_active_fraction",
              float(bc.loc[miner, "active_fraction"]))
-display(Markdown(f"Batch of {rows.size} clips, class counts "
-                 f"{np.bincount(y_tr[rows], minlength=ds.n_classes).tolist()}."))
-before.round(4)
+class_counts = ", ".join(map(str, np.bincount(y_tr[rows], minlength=ds.n_classes)))
+batch_setting = f"one batch of fold {folds[0]}'s training rows"
+run.table(before, "batch_counts_before",
+          f"One minibatch of {rows.size} clips from the training rows of fold {folds[0]} "
+          f"(clips per class 0…{ds.n_classes - 1}: {class_counts}), embedded by the Cluster-CCA "
+          f"stage and the untrained branches: per miner, the triplets it mines, the count the "
+          f"formula predicts, how many are active (hinge > 0) and the mean hinge.",
+          reproduces=None, over=batch_setting,
+          shown=tc.mined_counts_view(before.drop(columns="stage")), digits=4)
 
 # %% [markdown]
 # The formula column is {eq}`eq-teach-triplet-count` (batch-all) or $B$ (the others); the
@@ -162,22 +186,30 @@ before.round(4)
 # distance grows with the distance, the pairs that are already far apart get the largest push.
 # On a toy with three classes in the plane, two close together and one far away, we project
 # both views onto one direction $u(\varphi)$ (a 1-d embedding of fixed scale, as the sigmoid
-# output of the branches is bounded) and ask which direction each loss prefers:
+# output of the branches is bounded) and ask which direction each loss prefers
+# ({numref}`fig-teach-triplets-hinge-vs-hingeless`, {numref}`tbl-teach-triplets-hinge-optima`):
 
 # %% tags=["hide-input"]
 hinge_toy = tc.make_hinge_toy(seed=p.seed)
 landscape = tc.projection_loss_landscape(hinge_toy, PAPER_MARGIN)
 optima = tc.landscape_optima(landscape)
 run.save_table(landscape, "hinge_landscape")
-run.save_table(optima, "hinge_optima")
-fig = tc.plot_loss_landscape(hinge_toy, landscape, optima)
-run.save_figure(fig, "hinge_vs_hingeless")
+run.figure(tc.plot_loss_landscape(hinge_toy, landscape, optima), "hinge_vs_hingeless",
+           "What each loss prefers on a toy of three classes in the plane. Top left: the toy "
+           "(dots audio, crosses visual) and the direction φ each loss prefers; top right: the "
+           "mean loss of the 1-d projection on u(φ) over all batch-all triplets, with the hinge "
+           "(left axis) and without it (right axis); bottom: the 1-d audio embedding at each "
+           "preferred direction, coloured by class.", reproduces=None, data=TOY_SETTING)
 opt = optima.set_index("loss")
 for loss in ("hinge", "hingeless"):
     run.glue(f"teach_triplets_{loss}_angle", float(opt.loc[loss, "angle"]))
     run.glue(f"teach_triplets_{loss}_violated", float(opt.loc[loss, "violated_fraction"]))
     run.glue(f"teach_triplets_{loss}_map", float(opt.loc[loss, "map_a2v"]))
-optima.round(4)
+run.table(optima, "hinge_optima",
+          "The direction φ each loss prefers on the toy (its minimum over φ), the loss there, "
+          "the fraction of batch-all triplets still violated (negative closer than the "
+          "positive) and the A→V MAP of that 1-d embedding.", reproduces=None,
+          data=TOY_SETTING, shown=tc.optima_view(optima), digits=tc.OPTIMA_DIGITS)
 
 # %% [markdown]
 # The hinge-less loss prefers $\varphi$ = {glue:text}`teach_triplets_hingeless_angle:.0f`°: the
@@ -199,12 +231,17 @@ optima.round(4)
 # $d = 10$) fitted on the training folds, then one branch per modality, trained with the
 # batch-all triplet loss {eq}`eq-teach-triplet-loss` (Adam, learning rate $10^{-3}$, batches of
 # about 40 clips reshuffled every epoch). At test time each view is embedded by its own branch
-# and the other view's test fold is ranked by cosine similarity.
+# and the other view's test fold is ranked by cosine similarity
+# ({numref}`fig-teach-triplets-pipeline-diagram`).
 
 # %% tags=["hide-input"]
-fig = tc.plot_pipeline_diagram(ds.audio.shape[1], ds.visual.shape[1], n_components=10,
-                               margin=PAPER_MARGIN)
-run.save_figure(fig, "pipeline_diagram")
+run.figure(tc.plot_pipeline_diagram(ds.audio.shape[1], ds.visual.shape[1], n_components=10,
+                                    margin=PAPER_MARGIN), "pipeline_diagram",
+           "The TNN-C-CCA pipeline with the paper's settings and the feature sizes of the "
+           "build's dataset: both views through the Cluster-CCA projection, then one branch "
+           "per view (layer widths, activation, dropout); the triplet loss (dashed) acts only "
+           "in training; at test time each view is embedded alone and ranked by cosine "
+           "similarity.", reproduces=None, data="a diagram")
 
 # %% [markdown]
 # ## A short training run
@@ -212,19 +249,32 @@ run.save_figure(fig, "pipeline_diagram")
 # The model above was trained for `epochs` = {glue:text}`teach_triplets_epochs` epochs (the
 # profile's value; the paper trains 10) on the training rows of the first fold only. Per epoch
 # the library records the mean hinge over all mined triplets and the fraction of them that
-# were active:
+# were active ({numref}`fig-teach-triplets-training-history`,
+# {numref}`tbl-teach-triplets-training-history`; the minibatch of the mining section before and
+# after training in {numref}`tbl-teach-triplets-batch-counts`):
 
 # %% tags=["hide-input"]
 history = tc.history_frame(model.history_)
-run.save_table(history, "training_history")
-fig = tc.plot_training_history(history, ds.name)
-run.save_figure(fig, "training_history")
+one_fit = f"fold {folds[0]}, one fit"
+run.figure(tc.plot_training_history(history, ds.name), "training_history",
+           f"Training TNN-C-CCA ({epochs} epochs, batch-all mining) on the training rows of "
+           f"fold {folds[0]}: per epoch, the mean hinge over all mined triplets (left) and the "
+           f"fraction of active triplets (right), as recorded during training.",
+           reproduces=None, over=one_fit)
+run.table(history, "training_history",
+          "The numbers of the figure above and the loss that is minimised, the mean hinge over "
+          "the active triplets only.", reproduces=None, over=one_fit,
+          shown=tc.history_view(history), digits=4)
 after = tc.mined_counts(tc.branch_outputs(model.branch_audio_, Ha),
                         tc.branch_outputs(model.branch_visual_, Hv), y_tr[rows], PAPER_MARGIN,
                         seed=p.seed)
 after.insert(0, "stage", "after training")
 counts = pd.concat([before, after], ignore_index=True)
-run.save_table(counts, "batch_counts")
+run.table(counts, "batch_counts",
+          "The minibatch of the mining section, before and after training (final weights, "
+          "dropout off): per miner, the triplets mined, the formula's count, the active ones "
+          "and the mean hinge.", reproduces=None, over=batch_setting,
+          shown=tc.mined_counts_view(counts), digits=4)
 ac = after.set_index("miner")
 run.glue("teach_triplets_epochs", int(epochs))
 run.glue("teach_triplets_n_train", int(y_tr.size))
@@ -237,8 +287,6 @@ run.glue("teach_triplets_after_all_active_fraction", float(ac.loc["batch-all", "
 trend = ("lower" if history.active_fraction.iloc[-1] < history.active_fraction.iloc[0]
          else "not lower")
 run.glue("teach_triplets_active_trend", trend)
-display(history.round(4))
-counts.round(4)
 
 # %% [markdown]
 # Trained on {glue:text}`teach_triplets_n_train` clips in batches of
@@ -254,10 +302,11 @@ counts.round(4)
 # batch counts with the final weights and dropout off. Retrieval quality is measured on the
 # test folds, in the main table.
 #
-# Why the `loss` column can stay flat while `mean_hinge` falls: the loss that is minimised is
-# the mean hinge over the *active* triplets only (those with a positive hinge), while
-# `mean_hinge` averages over *all* mined triplets, satisfied ones (hinge 0) included. As
-# training satisfies more triplets, the active ones become fewer and `mean_hinge` drops, but
+# Why the *loss* column of {numref}`tbl-teach-triplets-training-history` can stay flat while
+# the *mean hinge* falls: the loss that is minimised is the mean hinge over the *active*
+# triplets only (those with a positive hinge), while the mean hinge averages over *all* mined
+# triplets, satisfied ones (hinge 0) included. As training satisfies more triplets, the active
+# ones become fewer and the mean hinge drops, but
 # the triplets that stay active are the hard ones, whose average hinge need not fall: the loss
 # measures how badly the remaining violators violate, not how many there are.
 

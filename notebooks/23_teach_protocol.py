@@ -33,10 +33,9 @@ seed = 0
 folds = "all"
 data_dir = ""
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 # paper_lib: after 02_main_table (reads the main table's fits from the experiment cache)
 import pandas as pd
-from IPython.display import display
 
 from paper_lib.experiment import Config, run_configs
 from paper_lib.metrics import average_precision, mean_average_precision, pr_curve
@@ -59,27 +58,35 @@ epochs = p.epochs
 # the $Q$ queries are
 #
 # $$
-# \mathrm{AP} = \frac{1}{R} \sum_{k=1}^{n_g} P@k \cdot \mathrm{rel}_k, \qquad
-# \mathrm{MAP} = \frac{1}{Q} \sum_{q=1}^{Q} \mathrm{AP}_q .
+# \begin{aligned}
+# \mathrm{AP} &= \frac{1}{R} \sum_{k=1}^{n_g} P@k \cdot \mathrm{rel}_k, \\
+# \mathrm{MAP} &= \frac{1}{Q} \sum_{q=1}^{Q} \mathrm{AP}_q .
+# \end{aligned}
 # $$ (eq-teach-protocol-ap)
 #
 # AP is the average of the precision measured at the rank of each relevant item; a relevant
 # item that is never reached would contribute 0. Here is a hand-made ranking of ten gallery
-# items, five of them relevant:
+# items, five of them relevant ({numref}`fig-teach-protocol-hand-ap-steps`,
+# {numref}`tbl-teach-protocol-hand-ap-steps`):
 
 # %% tags=["hide-input"]
 steps = tc.ap_steps()
 S_hand, q_hand, g_hand = tc.hand_toy()
 ap_lib = float(average_precision(S_hand, q_hand, g_hand)[0])
 ap_exact = tc.hand_ap()
-run.save_table(steps, "hand_ap_steps")
 run.glue("teach_protocol_hand_ap", ap_lib)
 run.glue("teach_protocol_hand_ap_fraction", f"{ap_exact.numerator}/{ap_exact.denominator}")
 run.glue("teach_protocol_hand_r", int(steps.rel_k.sum()))
 run.glue("teach_protocol_hand_sum", float(steps.precision_x_rel.sum()))
-fig = tc.plot_ap_steps(steps, ap_lib)
-run.save_figure(fig, "hand_ap_steps")
-steps.round(4)
+hand = "a hand-made ranking"
+run.figure(tc.plot_ap_steps(steps, ap_lib), "hand_ap_steps",
+           f"P@k at every rank k of a hand-made ranking of {len(steps)} gallery items, the "
+           f"ranks of the relevant items in green with their P@k; dashed: the AP, the mean of "
+           f"the green bars.", reproduces=None, data=hand)
+run.table(steps, "hand_ap_steps",
+          "AP step by step on the same ranking: per rank k, whether the item is relevant "
+          "(rel_k), the hits in the top k, P@k and the term P@k · rel_k that AP sums.",
+          reproduces=None, data=hand, shown=tc.steps_view(steps), digits=4)
 
 # %% [markdown]
 # The column $P@k\cdot\mathrm{rel}_k$ sums to {glue:text}`teach_protocol_hand_sum:.4f`; divided
@@ -100,14 +107,16 @@ steps.round(4)
 # The relevant items below rank $k$ disappear from the denominator, so a ranking that places a
 # few relevant items first scores high however many it misses. This is **not** the paper's
 # metric and the book never reports it; `truncated_map_pitfall` exists only for this
-# comparison. On the hand-made ranking:
+# comparison. On the hand-made ranking ({numref}`tbl-teach-protocol-hand-truncation`):
 
 # %% tags=["hide-input"]
 toy_trunc = tc.truncation_table(S_hand, q_hand, g_hand, list(range(1, 11)))
-run.save_table(toy_trunc, "hand_truncation")
+run.table(toy_trunc, "hand_truncation",
+          "The protocol's MAP (full ranking, the same for every k) beside the truncated score "
+          "for every cut-off k on the hand-made ranking.", reproduces=None, data=hand,
+          shown=tc.truncation_view(toy_trunc), digits=4)
 run.glue("teach_protocol_hand_trunc_k1", float(toy_trunc.truncated_map_pitfall.iloc[0]))
 run.glue("teach_protocol_hand_trunc_k5", float(toy_trunc.truncated_map_pitfall.iloc[4]))
-toy_trunc.round(4).set_index("k").T
 
 # %% [markdown]
 # At $k = 1$ the truncated score is {glue:text}`teach_protocol_hand_trunc_k1:.3f`, at $k = 5$
@@ -118,7 +127,8 @@ toy_trunc.round(4).set_index("k").T
 # On real test embeddings a query has many relevant items (a whole class of the test fold), so
 # the top $k$ can only ever hold a small share of them. Below: Cluster-CCA (the authors' variant, `c_cca`) and TNN-C-CCA, fitted on
 # the training folds of the first fold of the build's dataset (shared with the other chapters
-# through the experiment cache), A→V queries against the whole test fold:
+# through the experiment cache), A→V queries against the whole test fold
+# ({numref}`fig-teach-protocol-dataset-truncation`, {numref}`tbl-teach-protocol-dataset-truncation`):
 
 # %% tags=["hide-input"]
 configs = [Config("c_cca", dim=10, epochs=epochs), Config("tnn_c_cca", dim=10, epochs=epochs)]
@@ -136,10 +146,17 @@ for name, (S, y) in scores.items():
     t.insert(0, "method", name)
     trunc_tables[name] = t
 trunc_all = pd.concat(trunc_tables.values(), ignore_index=True)
-run.save_table(trunc_all, "dataset_truncation")
-fig = tc.plot_truncation({f"{name} (A→V, {ds.name}, fold {folds[0]})": t
-                          for name, t in trunc_tables.items()})
-run.save_figure(fig, "dataset_truncation")
+one_fit = f"fold {folds[0]}, seed {p.seed}"
+run.figure(tc.plot_truncation({f"{name}, A→V": t for name, t in trunc_tables.items()}),
+           "dataset_truncation",
+           f"The truncated score against the cut-off k (log scale; red) beside the protocol's "
+           f"MAP over the full ranking (dashed), for the A→V queries of C-CCA (left) and "
+           f"TNN-C-CCA (right) on the {n_test} test clips of fold {folds[0]}.",
+           reproduces=None, over=one_fit)
+run.table(trunc_all, "dataset_truncation",
+          f"The truncated score of the figure above for each cut-off k; at k = {n_test}, the "
+          f"whole test fold, it equals the protocol's MAP.", reproduces=None, over=one_fit,
+          shown=tc.truncation_view(trunc_all), digits=4)
 run.glue("teach_protocol_ds_name", ds.name)
 run.glue("teach_protocol_ds_n_test", n_test)
 for name, key in (("C-CCA", "c_cca"), ("TNN-C-CCA", "tnn_c_cca")):
@@ -148,7 +165,6 @@ for name, key in (("C-CCA", "c_cca"), ("TNN-C-CCA", "tnn_c_cca")):
     run.glue(f"teach_protocol_ds_{key}_trunc10", float(t.loc[10, "truncated_map_pitfall"]))
     run.glue(f"teach_protocol_ds_{key}_trunc100",
              float(t.loc[min(100, n_test), "truncated_map_pitfall"]))
-trunc_all.pivot(index="k", columns="method", values="truncated_map_pitfall").round(4)
 
 # %% [markdown]
 # With {glue:text}`teach_protocol_ds_n_test` test clips of
@@ -164,11 +180,16 @@ trunc_all.pivot(index="k", columns="method", values="truncated_map_pitfall").rou
 #
 # When several gallery items have exactly the same score, a ranking must still list them in some
 # order, and a metric read off that order depends on where the relevant items happen to sit in
-# the gallery. Six tied items, two of them relevant, listed in two gallery orders:
+# the gallery. Six tied items, two of them relevant, listed in two gallery orders
+# ({numref}`tbl-teach-protocol-tie-demo`):
 
 # %% tags=["hide-input"]
 ties = tc.tie_demo()
-run.save_table(ties, "tie_demo")
+run.table(ties, "tie_demo",
+          "One query and six gallery items with the same score, two of them relevant, listed "
+          "in two orders: the AP of a ranking that keeps tied items in gallery order, and the "
+          "library's AP and P@2, which read the tie group as a whole.", reproduces=None,
+          data="a hand-made example", shown=tc.tie_view(ties))
 run.glue("teach_protocol_tie_first", float(ties.ap_gallery_order_rule.iloc[0]))
 run.glue("teach_protocol_tie_last", float(ties.ap_gallery_order_rule.iloc[1]))
 run.glue("teach_protocol_tie_ap", float(ties.ap.iloc[0]))
@@ -178,7 +199,6 @@ run.glue("teach_protocol_collapsed_map", collapsed["map"])
 tied = {name: tc.tied_query_fraction(S) for name, (S, _) in scores.items()}
 run.glue("teach_protocol_ds_c_cca_tied", tied["C-CCA"])
 run.glue("teach_protocol_ds_tnn_c_cca_tied", tied["TNN-C-CCA"])
-ties
 
 # %% [markdown]
 # Keeping tied items in gallery order (a stable sort) gives the same scores an AP of
@@ -202,7 +222,7 @@ ties
 #
 # In a paired test fold the visual partner of an audio query has the query's class, so it is
 # one of the $R$ relevant items, and the protocol keeps it in the gallery. Removing it from each
-# query's gallery measures how much it contributes:
+# query's gallery measures how much it contributes ({numref}`tbl-teach-protocol-own-partner`):
 
 # %% tags=["hide-input"]
 partner = []
@@ -210,12 +230,14 @@ for name, (S, y) in scores.items():
     partner.append({"method": name, "map_protocol": mean_average_precision(S, y, y),
                     "map_without_own_partner": tc.map_without_partner(S, y)})
 partner = pd.DataFrame(partner)
-run.save_table(partner, "own_partner")
+run.table(partner, "own_partner",
+          f"The A→V MAP of C-CCA and TNN-C-CCA on the test clips of fold {folds[0]} as the "
+          f"protocol computes it, and with each query's own partner removed from its gallery.",
+          reproduces=None, over=one_fit, shown=tc.partner_view(partner), digits=4)
 pt = partner.set_index("method")
 for name, key in (("C-CCA", "c_cca"), ("TNN-C-CCA", "tnn_c_cca")):
     run.glue(f"teach_protocol_ds_{key}_map_without_partner",
              float(pt.loc[name, "map_without_own_partner"]))
-partner.round(4)
 
 # %% [markdown]
 # Without its own partner, Cluster-CCA's MAP would be
@@ -233,20 +255,24 @@ partner.round(4)
 # same ranking as MAP, then each is averaged over the queries **at the same $k$**:
 #
 # $$
-# \bar P(k) = \frac1Q \sum_q P_q@k, \qquad \bar R(k) = \frac1Q \sum_q
-# \frac{\sum_{j\le k} \mathrm{rel}_{q,j}}{R_q} .
+# \begin{aligned}
+# \bar P(k) &= \frac1Q \sum_q P_q@k, \\
+# \bar R(k) &= \frac1Q \sum_q \frac{\sum_{j\le k} \mathrm{rel}_{q,j}}{R_q} .
+# \end{aligned}
 # $$ (eq-teach-protocol-pr)
 #
 # Every curve ends at recall 1 with a precision equal to the mean share of relevant items in
 # the gallery, $\frac1Q\sum_q R_q / n_g$, whatever the method: there the whole gallery has been
-# retrieved.
+# retrieved ({numref}`fig-teach-protocol-dataset-pr-curves`).
 
 # %% tags=["hide-input"]
 curves = {name: pr_curve(S, y, y) for name, (S, y) in scores.items()}
 y0 = results[0].labels
 prevalence = tc.mean_prevalence(y0, y0)
-fig = tc.plot_pr_curves(curves, prevalence)
-run.save_figure(fig, "dataset_pr_curves")
+run.figure(tc.plot_pr_curves(curves, prevalence), "dataset_pr_curves",
+           f"Precision against recall of the A→V queries of C-CCA and TNN-C-CCA on the test "
+           f"clips of fold {folds[0]}, both averaged over the queries at the same cut-off k; "
+           f"dotted: the class prevalence of the test fold.", reproduces=None, over=one_fit)
 pr_rows = pd.DataFrame([{"method": name, "k": k + 1, "precision": pr[0][k], "recall": pr[1][k]}
                         for name, pr in curves.items() for k in range(pr[0].size)])
 run.save_table(pr_rows, "dataset_pr_curves")
@@ -264,25 +290,30 @@ run.glue("teach_protocol_pr_end_tnn", float(curves["TNN-C-CCA"][0][-1]))
 # round one fold is the test fold and everything that is *fitted* (feature scalers, means,
 # Cluster-CCA, the networks, any model selection) uses the other folds only; the test fold is
 # embedded view by view and ranked once. The reported number is the mean (and standard
-# deviation) over the rounds.
+# deviation) over the rounds ({numref}`fig-teach-protocol-fold-diagram`).
 
 # %% tags=["hide-input"]
-fig = tc.plot_fold_diagram(ds.n_folds)
-run.save_figure(fig, "fold_diagram")
+run.figure(tc.plot_fold_diagram(ds.n_folds), "fold_diagram",
+           f"The {ds.n_folds} rounds of the cross-validation: in each round (row) one fold is the "
+           f"test fold (red) and the others are the training folds (blue).", reproduces=None,
+           over=f"{ds.n_folds} folds")
 run.glue("teach_protocol_n_folds", int(ds.n_folds))
 
 # %% [markdown]
 # Public implementations of this and related methods break the protocol in specific ways. For
-# each pitfall listed in the reference notes, the table names what the library does, where,
-# and the test that fails if the guard is removed (the table itself is checked by
-# `tests/test_report_teach_protocol.py`: every library object and every test it names exists).
+# each pitfall listed in the reference notes, {numref}`tbl-teach-protocol-pitfalls` names what
+# the library does, where, and the test that fails if the guard is removed (the table itself
+# is checked by `tests/test_report_teach_protocol.py`: every library object and every test it
+# names exists).
 
 # %% tags=["hide-input"]
 pitfalls = tc.pitfall_table()
-run.save_table(pitfalls, "pitfalls")
 run.glue("teach_protocol_n_pitfalls", len(tc.PITFALLS))
-with pd.option_context("display.max_colwidth", None):
-    display(pitfalls.style.hide(axis="index"))
+run.table(pitfalls, "pitfalls",
+          "Pitfalls of public implementations of this and related methods: for each, what the "
+          "library does against it, where (names inside paper_lib) and the tests that fail if "
+          "the guard is removed.", reproduces=None, data="the library's code and tests",
+          shown=tc.pitfall_view())
 
 # %% [markdown]
 # All {glue:text}`teach_protocol_n_pitfalls` pitfalls have a guard and at least one test; the

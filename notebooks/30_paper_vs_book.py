@@ -27,7 +27,7 @@ seed = 0
 folds = "all"
 data_dir = ""
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 # paper_lib: reads-earlier-results (the pipeline re-runs this page whenever an earlier one runs)
 from IPython.display import Markdown, display
 
@@ -51,24 +51,29 @@ display(Markdown(f"Paper's numbers: **{reference}**. Ours: **{ds.name}**, profil
 # ## Does the ordering agree?
 #
 # Spearman's rank correlation between the paper's values and ours over the cells both have, per
-# table and direction (1 = same ordering, 0 = unrelated, −1 = reversed; NaN below three cells).
+# table and direction ({numref}`tbl-paper-vs-book-shape-agreement`; 1 = same ordering,
+# 0 = unrelated, −1 = reversed; a dash below three cells).
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 main = agreement[agreement["table"] == "main_comparison"].set_index("direction")
 for d in ("a2v", "v2a"):
     run.glue(f"pvb_main_rho_{d}", float(main.loc[d, "spearman_rho"]) if d in main.index else
              float("nan"))
 paper_best = pvb.best_method(comp, "paper_value")
 ours_best = pvb.best_method(comp, "ours_mean")
-run.glue("pvb_paper_best", paper_best)
-run.glue("pvb_ours_best", ours_best)
+run.glue("pvb_paper_best", pvb.method_name(paper_best))
+run.glue("pvb_ours_best", pvb.method_name(ours_best))
 ours_main = comp[(comp["table"] == "main_comparison")].set_index(["method", "direction"])
 gaps = {d: float(ours_main.loc[("tnn_c_cca", d), "ours_mean"]
                  - ours_main.loc[("c_cca", d), "ours_mean"]) for d in ("a2v", "v2a")}
 for d, g in gaps.items():
     run.glue(f"pvb_tnn_minus_ccca_{d}", g)
 run.glue("pvb_tnn_beats_ccca", "does" if min(gaps.values()) > 0 else "does not")
-agreement.round(3)
+run.table(agreement, "shape_agreement", "Agreement of the ordering, per paper table and "
+          "direction: the cells the paper reports, those this build also computed, and "
+          "Spearman's rank correlation ρ between the paper's values and ours over the matched "
+          "cells with its p-value (a dash below three matched cells).",
+          reproduces=None, shown=pvb.agreement_view(agreement), digits=2)
 
 # %% [markdown]
 # In the paper the best method of the main comparison (A→V) is **{glue:text}`pvb_paper_best`**;
@@ -88,12 +93,18 @@ agreement.round(3)
 
 # %% [markdown]
 # ## Every reported number
+#
+# One table per artefact of the paper, every number it reports beside ours and their difference,
+# starting with the main comparison ({numref}`tbl-paper-vs-book-comparison-main-comparison`); each
+# caption names the source of the paper's numbers and the result file of ours, and links the
+# table's CSV.
 
-# %% tags=["hide-input"]
-view = comp.assign(ours=comp["ours_mean"].map(lambda v: f"{v:.4f}" if v == v else "—"),
-                   paper=comp["paper_value"].map(lambda v: f"{v:.4f}"))
-view[["table", "method", "setting", "direction", "paper", "paper_dataset", "ours",
-      "ours_dataset", "paper_source"]]
+# %% tags=["remove-input"]
+for paper_table in pvb.artefact_order(comp):
+    rows = comp[comp["table"] == paper_table]
+    run.table(rows, f"comparison_{paper_table}", pvb.comparison_caption(rows),
+              reproduces=pvb.artefact_reproduces(paper_table), shown=pvb.comparison_view(rows),
+              digits=4)
 
 # %% tags=["remove-cell"]
 run.finish()

@@ -9,10 +9,12 @@ import pytest
 
 from paper_lib.data.dataset import Split
 from paper_lib.experiment import RECORD_COLUMNS, SplitResult
+from paper_lib.methods.registry import get_method
 from paper_lib.paper import PAPER_METHODS, SOTA_BASELINES, load_reported, reference
 from paper_lib.paths import REPO_ROOT
 from paper_lib.pipeline.params import resolve
 from paper_lib.report import main_table as mt
+from paper_lib.report.tables import markdown_table, mean_std
 
 METRICS = ("map", "p@10", "ndcg@30", "mrr", "pair_r@10")
 
@@ -158,10 +160,58 @@ def test_main_table_refuses_records_without_a_method():
 def test_display_table_formats_mean_pm_std():
     table = mt.main_table(_records(), reference("main_comparison", "vegas"))
     shown = mt.display_table(table)
+    # key columns first, display names, no code names, no per-row source or dataset
+    assert list(shown.columns[:5]) == ["method", "ours MAP A→V", "ours MAP V→A",
+                                       "paper MAP A→V", "paper MAP V→A"]
+    assert list(shown.columns[5:]) == ["fits", "d", "ranking", "C-CCA variant"]
+    assert list(shown["method"]) == list(table["paper_name"])
+    assert not any("source" in c or "reported on" in c or "status" in c for c in shown.columns)
     r = table.iloc[0]
-    assert shown.iloc[0]["ours MAP V→A"] == f"{r['ours_map_v2a_mean']:.4f} ± {r['ours_map_v2a_std']:.4f}"
-    assert shown.iloc[0]["paper MAP A→V"] == "0.3243"  # CCA on VEGAS, from the manifest
-    assert shown.iloc[0]["paper reported on"] == "VEGAS"
+    cell = shown.iloc[0]["ours MAP V→A"].strip("*")
+    assert cell == mean_std(r["ours_map_v2a_mean"], r["ours_map_v2a_std"], 4)
+    assert "\n" not in cell and " ± " not in cell and "\u00a0±\u00a0" in cell  # one line
+    assert shown.iloc[0]["paper MAP A→V"] == 0.3243  # CCA on VEGAS, from the manifest
+    sota = shown[table["method"].isin(SOTA_BASELINES)]
+    assert sota[["paper MAP A→V", "paper MAP V→A"]].isna().all().all()  # a dash, not a number
+    assert "| — | — |" in markdown_table(shown, digits=4)
+
+
+def test_display_table_sets_the_best_mean_of_each_direction_in_bold():
+    table = mt.main_table(_records(), reference("main_comparison", "vegas"))
+    shown = mt.display_table(table)
+    for d, label in (("a2v", "A→V"), ("v2a", "V→A")):
+        bold = [i for i, c in enumerate(shown[f"ours MAP {label}"]) if c.startswith("**")]
+        assert bold == [int(table[f"ours_map_{d}_mean"].to_numpy().argmax())]
+        assert shown[f"ours MAP {label}"].iloc[bold[0]].endswith("**")
+
+
+def test_table_caption_names_the_paper_source_once():
+    table = mt.main_table(_records(), reference("main_comparison", "vegas"))
+    caption = mt.table_caption(table)
+    source = mt.paper_sources(table)
+    assert source and caption.count(source.rstrip(".")) == 1 and "VEGAS" in caption
+    assert caption.endswith(".") and "A→V" in caption and "V→A" in caption
+    none = table.assign(paper_dataset="", paper_source="")
+    assert mt.paper_sources(none) == "" and "source" not in mt.table_caption(none)
+
+
+def test_other_metrics_and_cost_views_use_display_names_and_readable_headers():
+    records = _records()
+    other = mt.other_metrics_table(records)
+    view = mt.other_metrics_view(other)
+    assert list(view.columns) == ["method", "P@10 A→V", "nDCG@30 A→V", "MRR A→V",
+                                  "pair R@10 A→V", "P@10 V→A", "nDCG@30 V→A", "MRR V→A",
+                                  "pair R@10 V→A"]
+    assert list(view["method"]) == [get_method(m).paper_name for m in mt.MAIN_METHODS]
+    tidy = other.set_index(["method", "direction"])
+    assert view.loc[1, "MRR V→A"] == pytest.approx(tidy.loc[(mt.MAIN_METHODS[1], "v2a"), "mrr"])
+    cost = mt.cost_table(records)
+    cv = mt.cost_view(cost)
+    assert list(cv.columns) == ["method", "fits", "wall time per fit (s)",
+                                "wall time, all fits (s)", "peak memory (MB)"]
+    assert list(cv["method"]) == [get_method(m).paper_name for m in cost["method"]]
+    assert list(cv["wall time per fit (s)"]) == list(cost["wall_time_mean_s"])
+    assert not any("_" in c for c in [*view.columns, *cv.columns])
 
 
 def test_glue_values_cover_every_number_once():
@@ -216,6 +266,10 @@ def test_plot_main_table_draws_both_directions():
     fig = mt.plot_main_table(table, "toy")
     assert len(fig.axes) == 2
     assert len(fig.axes[0].patches) == len(mt.MAIN_METHODS)  # one bar per computed method
+    assert fig.get_figwidth() <= 8                            # fits the text column
+    assert all(t.get_fontsize() >= 10 for t in fig.axes[1].get_xticklabels())
+    legend = fig.axes[0].get_legend()
+    assert legend is not None and all(t.get_fontsize() >= 10 for t in legend.get_texts())
     plt.close(fig)
 
 

@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from paper_lib.report import paper_vs_book as pvb
+from paper_lib.report.tables import MISSING, markdown_table, mean_std
 
 
 def _reported() -> pd.DataFrame:
@@ -66,3 +67,62 @@ def test_shape_agreement_is_spearman_over_matched_cells(tmp_path):
 def test_missing_artefacts_give_no_numbers(tmp_path):
     comp = pvb.comparison(_reported(), tmp_path, "avdigits")
     assert comp.ours_mean.isna().all()
+
+
+def test_comparison_view_shows_every_cell_of_an_artefact_with_both_numbers_and_delta(tmp_path):
+    _write_ours(tmp_path)
+    comp = pvb.comparison(_reported(), tmp_path, "avdigits")
+    main = comp[comp.table == "main_comparison"]
+    view = pvb.comparison_view(main)
+    assert list(view.columns) == ["method", "paper A→V", "ours A→V", "Δ A→V",
+                                  "paper V→A", "ours V→A", "Δ V→A"]
+    assert list(view["method"]) == ["CCA", "C-CCA", "TNN-C-CCA (batch-all)", "KCCA"]
+    assert 2 * len(view) == len(main)                     # every reported number, none dropped
+    c = view.iloc[1]
+    assert c["paper V→A"] == 0.64 and c["Δ V→A"] == pytest.approx(0.52 - 0.64)
+    assert c["ours V→A"] == mean_std(0.52, 0.02, 4)       # one line: no-break spaces
+    k = view.iloc[3]                                      # not run: a dash, never the paper's
+    assert k["ours A→V"] == MISSING and np.isnan(k["Δ A→V"]) and k["paper A→V"] == 0.28
+    # one artefact at a time
+    with pytest.raises(ValueError, match="one paper table"):
+        pvb.comparison_view(comp)
+
+
+def test_comparison_view_names_the_setting_column_and_keeps_the_papers_order(tmp_path):
+    _write_ours(tmp_path)
+    comp = pvb.comparison(_reported(), tmp_path, "avdigits")
+    view = pvb.comparison_view(comp[comp.table == "ablation_margin"])
+    assert list(view.columns) == ["method", "margin", "paper A→V", "ours A→V", "Δ A→V"]
+    assert list(view["margin"]) == ["0.1", "0.5"]
+    assert view.loc[0, "Δ A→V"] == pytest.approx(0.55 - 0.68)
+    table = markdown_table(view, digits=4)
+    assert "…" not in table and table.count("\n") == 1 + len(view)
+
+
+def test_comparison_caption_gives_the_source_once_and_the_datasets(tmp_path):
+    _write_ours(tmp_path)
+    comp = pvb.comparison(_reported(), tmp_path, "avdigits")
+    main = comp[comp.table == "main_comparison"]
+    caption = pvb.comparison_caption(main)
+    assert caption.startswith("Main comparison:") and caption.endswith(".")
+    assert caption.count("paper.md: main") == 1 and "VEGAS" in caption
+    assert "avdigits" in caption and "main_table/main_table.csv" in caption
+    none = pvb.comparison(_reported(), tmp_path / "nothing", "avdigits")
+    assert "computed none" in pvb.comparison_caption(none[none.table == "main_comparison"])
+    assert pvb.artefact_order(comp) == ["main_comparison", "ablation_margin"]
+    assert pvb.artefact_reproduces("main_comparison").startswith("main comparison")
+
+
+def test_agreement_view_is_readable_and_p_values_are_never_zero(tmp_path):
+    _write_ours(tmp_path)
+    comp = pvb.comparison(_reported(), tmp_path, "avdigits")
+    agr = pvb.shape_agreement(comp).assign(spearman_p=[1e-60, 0.0312, np.nan])
+    view = pvb.agreement_view(agr)
+    assert list(view.columns) == ["paper table", "direction", "cells reported", "cells matched",
+                                  "Spearman ρ", "p-value"]
+    assert list(view["paper table"]) == ["Main comparison", "Main comparison",
+                                         "Ablation over the triplet margin"]
+    assert list(view["direction"]) == ["A→V", "V→A", "A→V"]
+    assert list(view["p-value"]) == ["1.0e-60", "0.031", MISSING]      # never "0.0000"
+    assert pvb.method_name("tnn_c_cca") == "TNN-C-CCA (batch-all)"
+    assert pvb.method_name("nope") == "nope" and pvb.method_name("") == ""

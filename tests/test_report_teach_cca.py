@@ -106,3 +106,88 @@ def test_train_test_table_matches_a_direct_fit():
     Za, Zv = m.transform(Xa[60:], Xv[60:])
     test = table[table.part == "test"].correlation.to_numpy()
     np.testing.assert_allclose(test, [np.corrcoef(Za[:, k], Zv[:, k])[0, 1] for k in range(3)])
+
+
+# -- what the chapter shows: readable tables and figures ------------------------------------------
+def test_figure_problems_catches_a_wide_figure_and_small_text():
+    import matplotlib.pyplot as plt
+
+    from paper_lib.report._teaching_common import figure_problems
+
+    fig, ax = plt.subplots(figsize=(12, 3))
+    ax.set_title("tiny", fontsize=7)
+    problems = figure_problems(fig)
+    assert any("12 in wide" in p for p in problems) and any("'tiny' is 7 pt" in p for p in problems)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot([0, 1], [0, 1], label="line")
+    ax.legend()
+    assert figure_problems(fig) == []
+    plt.close(fig)
+
+
+def test_chapter_figures_fit_the_text_column(latent):
+    import matplotlib.pyplot as plt
+
+    from paper_lib.report._teaching_common import figure_problems
+
+    _, X, Y, z = latent
+    m = CCA(n_components=2, reg=0.0).fit(X, Y)
+    table = T.compare_directions(X, Y, m, n_random=3, seed=0)
+    angles, R = T.correlation_landscape(X, Y, n_angles=30)
+    tt = T.train_test_canonical_correlations(X[:400], Y[:400], X[400:], Y[400:], 2,
+                                             {"authors": 1e-4, "strong": 1.0})
+    figs = [T.plot_views_with_directions(X, Y, z, m, table),
+            T.plot_projection_pairs(X, Y, z, m, table), T.plot_landscape(angles, R, table),
+            T.plot_whitened(X, Y, z), T.plot_ridge_path(T.ridge_path(X, Y, [0.1, 1.0]), 0.8),
+            T.plot_train_test_correlations(tt, "toy")]
+    for fig in figs:
+        assert figure_problems(fig) == [], fig.axes[0].get_title()
+        plt.close(fig)
+    # five pairs in a 2 x 3 grid: the sixth place holds the colour bar, not an empty panel
+    pairs = T.plot_projection_pairs(X, Y, z, m, table)
+    free = [ax for ax in pairs.axes if not ax.axison]
+    assert len(pairs.axes) - len(free) == len(table) and len(free) == 1
+    assert free[0].child_axes                                      # the colour bar
+    plt.close(pairs)
+
+
+def test_tables_for_reading(latent):
+    _, X, Y, _ = latent
+    m = CCA(n_components=2, reg=0.0).fit(X, Y)
+    table = T.compare_directions(X, Y, m, n_random=3, seed=0)
+    view = T.directions_view(table)
+    assert list(view.columns) == ["directions", T.ANGLE_X, T.ANGLE_Y,
+                                  "|corr| of the projections"]
+    assert view.directions.tolist() == ["CCA", "PCA", "random 1", "random 2", "random 3"]
+    assert set(T.DIRECTIONS_DIGITS) == set(view.columns[1:])
+    R = T.variate_correlations(*m.transform(X, Y))
+    rv = T.variate_view(R)
+    assert list(rv.columns) == ["variate", "x₁", "x₂", "y₁", "y₂"]
+    assert rv.variate.tolist() == ["x₁", "x₂", "y₁", "y₂"]
+    from paper_lib.report.tables import markdown_table
+
+    assert "-0.0000" not in markdown_table(rv, digits=4)          # round-off zeros, unsigned
+    assert rv.iloc[0, 3] == pytest.approx(m.correlations_[0], abs=1e-4)
+
+
+def test_train_test_view_and_summaries():
+    rng = np.random.default_rng(1)
+    Xa, Xv = rng.normal(size=(90, 5)), rng.normal(size=(90, 4))
+    Xv[:, 0] += Xa[:, 0]
+    tt = T.train_test_canonical_correlations(Xa[:60], Xv[:60], Xa[60:], Xv[60:], 3,
+                                             {"authors": 1e-4, "strong": 1.0})
+    view = T.train_test_view(tt)
+    assert list(view.columns) == ["component", "train, authors' ridge", "test, authors' ridge",
+                                  "train, strong ridge", "test, strong ridge"]
+    assert view.component.tolist() == [1, 2, 3]
+    for ridge, label in (("authors", "authors' ridge"), ("strong", "strong ridge")):
+        for part in ("train", "test"):
+            sub = tt[(tt.ridge == ridge) & (tt.part == part)]
+            np.testing.assert_allclose(view[f"{part}, {label}"], sub.correlation)
+            assert T.first_component_correlation(tt, ridge, part) == sub.correlation.iloc[0]
+        gap = (tt[(tt.ridge == ridge) & (tt.part == "train")].correlation.to_numpy()
+               - tt[(tt.ridge == ridge) & (tt.part == "test")].correlation.to_numpy()).mean()
+        assert T.mean_train_test_gap(tt, ridge) == pytest.approx(gap)
+    with pytest.raises(KeyError):
+        T.first_component_correlation(tt, "none", "train")

@@ -134,3 +134,52 @@ def test_simplex_vertices_are_equidistant_and_centred():
     np.testing.assert_allclose(np.linalg.norm(V, axis=1), 2.0)
     d = np.linalg.norm(V[:, None] - V[None], axis=-1)[np.triu_indices(4, 1)]
     np.testing.assert_allclose(d, d[0])
+
+
+# -- what the chapter shows: readable tables and figures ------------------------------------------
+def test_chapter_figures_fit_the_text_column(nuisance_toy):
+    import matplotlib.pyplot as plt
+
+    from paper_lib.report._teaching_common import figure_problems
+
+    _, train, test = nuisance_toy
+    fits, diag, _ = T.compare_cca_and_ccca(train, test, n_components=2)
+    sweep = T.beta_sweep(train, test, [0.0, 0.2, 1.0], n_components=2)
+    sv = T.singular_values(T.cluster_cross_covariance(train.audio, train.visual, train.labels))
+    spectrum = canonical_spectrum(train.audio, train.visual, train.labels, d=4).table
+    for fig in (T.plot_toy_embeddings(fits, test), T.plot_component_diagnostics(diag),
+                T.plot_beta_sweep(sweep), T.plot_rank_limit(sv, 3, spectrum, 3, "toy")):
+        assert figure_problems(fig) == []
+        plt.close(fig)
+
+
+def test_tables_for_reading(nuisance_toy):
+    from paper_lib.report.tables import MISSING, markdown_table
+
+    _, train, test = nuisance_toy
+    _, diag, maps = T.compare_cca_and_ccca(train, test, n_components=2)
+    dv = T.diagnostics_view(diag)
+    assert list(dv.columns) == ["method", "component", "nuisance R", "class η"]
+    mv = T.map_view(maps)
+    assert list(mv.columns) == ["method", T.MAP_A2V, T.MAP_V2A]
+    assert mv.method.tolist() == ["CCA", "C-CCA"]                  # the table's order
+    m = maps.set_index(["method", "direction"])["map"]
+    assert mv[T.MAP_V2A].tolist() == [m["CCA", "v2a"], m["C-CCA", "v2a"]]
+    sweep = T.beta_sweep(train, test, [0.0, 1.0], n_components=2)
+    sv = T.beta_sweep_view(sweep)
+    assert list(sv.columns)[:3] == ["β", T.MAP_A2V, T.MAP_V2A]
+    assert set(T.BETA_SWEEP_DIGITS) <= set(sv.columns)
+    spectrum = canonical_spectrum(train.audio, train.visual, train.labels, d=4).table
+    wide = T.spectrum_view(spectrum)
+    assert list(wide.columns) == ["component", *dict.fromkeys(spectrum.estimator)]
+    assert wide.component.tolist() == [1, 2, 3, 4]
+    assert "-0.0000" not in markdown_table(wide, digits=4)
+    ras = "C-CCA, Rasiwasia"
+    assert T.spectrum_at(spectrum, ras, 2) == pytest.approx(wide[ras].iloc[1], abs=1e-4)
+    with pytest.raises(KeyError):
+        T.spectrum_at(spectrum, ras, 99)
+    counts = T.pair_counts({"small": np.array([0, 0, 1]), "big": np.repeat([0, 1], 5)},
+                           {"small": 1.5e-16})
+    assert counts.within_class_pairs.tolist() == [5, 50]
+    cv = T.pair_counts_view(counts)
+    assert cv.iloc[0, -1] == "1.5e-16" and cv.iloc[1, -1] == MISSING

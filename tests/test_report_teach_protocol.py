@@ -162,9 +162,73 @@ def test_the_reference_check_catches_a_broken_reference():
 
 
 def test_pitfall_table_shows_each_reference():
-    table = T.pitfall_table()
+    table = T.pitfall_table()                       # the CSV: plain names, no Markdown
     assert list(table.columns) == ["pitfall", "guard", "where", "tests"]
     assert len(table) == len(T.PITFALLS)
     first = T.PITFALLS[0]
-    assert table["where"].iloc[0] == ", ".join(f"`{w}`" for w in first.where)
-    assert table["tests"].iloc[0] == ", ".join(f"`{t}`" for t in first.tests)
+    assert table["where"].iloc[0] == ", ".join(first.where)
+    assert table["tests"].iloc[0] == ", ".join(first.tests)
+    assert not table.apply(lambda col: col.str.contains("`")).any().any()
+
+
+def test_pitfall_view_is_a_narrow_markdown_table_with_every_reference():
+    from paper_lib.report.tables import markdown_table
+
+    view = T.pitfall_view()
+    assert list(view.columns) == ["pitfall",
+                                  "what the library does, where, and the tests that check it"]
+    assert view["pitfall"].tolist() == [p.pitfall for p in T.PITFALLS]
+    text = markdown_table(view)
+    lines = text.splitlines()
+    assert len(lines) == 2 + len(T.PITFALLS)
+    for line, p in zip(lines[2:], T.PITFALLS, strict=True):
+        assert line.count(" | ") == 1                # two cells: nothing spills into a third
+        assert line.count("`") % 2 == 0              # every code span closed
+        for where in p.where:
+            assert f"`{where.removeprefix('paper_lib.')}`" in line
+        for name in p.tests:
+            assert f"`{name}`" in line
+        assert p.guard in line
+
+
+# -- what the chapter shows: readable tables and figures ------------------------------------------
+def test_chapter_figures_fit_the_text_column():
+    import matplotlib.pyplot as plt
+
+    from paper_lib.metrics.retrieval import pr_curve
+    from paper_lib.report._teaching_common import figure_problems
+
+    S, q, g = T.hand_toy()
+    rng = np.random.default_rng(12)
+    y = rng.integers(0, 3, 40)
+    S2 = rng.normal(size=(40, 40)) + 2 * (y[:, None] == y[None, :])
+    tables = {name: T.truncation_table(S2, y, y, [1, 5, 10, 40]) for name in ("a", "b")}
+    for fig in (T.plot_ap_steps(T.ap_steps(), float(T.hand_ap())), T.plot_truncation(tables),
+                T.plot_pr_curves({"a": pr_curve(S2, y, y)}, T.mean_prevalence(y, y)),
+                T.plot_fold_diagram(5)):
+        assert figure_problems(fig) == []
+        plt.close(fig)
+
+
+def test_tables_for_reading():
+    steps = T.steps_view(T.ap_steps())
+    assert list(steps.columns) == ["rank k", "rel_k", "hits in the top k", "P@k", "P@k · rel_k"]
+    assert steps["rank k"].tolist() == list(range(1, 11))
+    S, q, g = T.hand_toy()
+    single = T.truncation_view(T.truncation_table(S, q, g, [1, 2, 10]))
+    assert list(single.columns) == ["k", T.FULL, T.TRUNCATED]
+    t1 = T.truncation_table(S, q, g, [1, 10])
+    t2 = t1.copy()
+    t1.insert(0, "method", "C-CCA")
+    t2.insert(0, "method", "TNN-C-CCA")
+    import pandas as pd
+
+    wide = T.truncation_view(pd.concat([t1, t2], ignore_index=True))
+    assert list(wide.columns) == ["k", f"C-CCA: {T.TRUNCATED}", f"TNN-C-CCA: {T.TRUNCATED}"]
+    assert wide.k.tolist() == [1, 10]
+    ties = T.tie_view(T.tie_demo())
+    assert ties.columns[0] == "gallery order" and len(ties) == 2
+    partner = T.partner_view(pd.DataFrame({"method": ["C-CCA"], "map_protocol": [0.5],
+                                           "map_without_own_partner": [0.49]}))
+    assert list(partner.columns) == ["method", "MAP A→V (protocol)",
+                                     "MAP A→V without the own partner"]

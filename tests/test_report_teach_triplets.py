@@ -90,3 +90,62 @@ def test_batch_rows_and_pipeline_diagram():
     fig = T.plot_pipeline_diagram(128, 784)
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
     assert "10–100–100–100–10" in texts and "128-d" in texts and "784-d" in texts
+
+
+# -- what the chapter shows: readable tables and figures ------------------------------------------
+def test_chapter_figures_fit_the_text_column():
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from paper_lib.report._teaching_common import figure_problems
+
+    toy = T.make_hinge_toy(seed=0)
+    landscape = T.projection_loss_landscape(toy, 0.5, angles=np.arange(0.0, 180.0, 10.0))
+    history = pd.DataFrame({"epoch": [1, 2], "loss": [0.4, 0.3], "mean_hinge": [0.3, 0.1],
+                            "active_fraction": [0.8, 0.4]})
+    for fig in (T.plot_triplet_geometry(0.5), T.plot_hinge([0.1, 0.5, 1.1]),
+                T.plot_loss_landscape(toy, landscape, T.landscape_optima(landscape)),
+                T.plot_pipeline_diagram(128, 784), T.plot_training_history(history, "toy")):
+        assert figure_problems(fig) == []
+        plt.close(fig)
+
+
+def test_hinge_plot_colours_the_margins_on_a_scale_with_the_legend_outside():
+    import matplotlib.pyplot as plt
+
+    margins = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1]      # the full profile's
+    fig = T.plot_hinge(margins, paper_margin=0.5)
+    ax = fig.axes[0]
+    hinges = [line for line in ax.get_lines() if line.get_linestyle() == "-"
+              and len(line.get_xdata()) > 2]
+    colours = {tuple(line.get_color()) for line in hinges}
+    assert len(hinges) == len(margins) and len(colours) == len(margins)   # no repeated colour
+    assert ax.get_legend() is None and fig.legends                          # legend off the axes
+    bar = fig.axes[1]                                                       # the colour bar
+    assert bar.get_ylabel() == "margin m"
+    assert [float(t) for t in bar.get_yticks()] == pytest.approx(margins)
+    plt.close(fig)
+
+
+def test_tables_for_reading():
+    labels = np.array([0, 0, 0, 1, 1, 2])
+    view = T.class_count_view(T.class_count_table(labels))
+    assert view["class"].tolist() == ["0", "1", "2", "total"]
+    assert view["batch-all triplets"].iloc[-1] == T.valid_triplet_count(labels) == 48
+    assert view["anchors n_c"].iloc[-1] == labels.size
+    from paper_lib.report.tables import MISSING, markdown_table
+
+    text = markdown_table(view, digits=T.CLASS_COUNT_DIGITS)
+    assert f"| total | 6 | {MISSING} | {MISSING} | 48 |" in text and "3.0" not in text
+    rng = np.random.default_rng(3)
+    counts = T.mined_counts(rng.random((6, 2)), rng.random((6, 2)), labels, 0.5)
+    mv = T.mined_counts_view(counts)
+    assert list(mv.columns) == ["miner", "triplets mined", "formula", "active", "active fraction",
+                                "mean hinge"]
+    counts.insert(0, "stage", "before training")
+    assert T.mined_counts_view(counts).columns[0] == "stage"
+    toy = T.make_hinge_toy(seed=0)
+    optima = T.landscape_optima(T.projection_loss_landscape(toy, 0.5))
+    ov = T.optima_view(optima)
+    assert ov["loss"].tolist() == ["with the hinge", "without the hinge"]
+    assert set(T.OPTIMA_DIGITS) == set(ov.columns[1:])

@@ -105,42 +105,45 @@ class NotebookRun:
             self._wrote(path)
 
     # -- the book's numbered figures and tables -------------------------------------------------
-    def setting(self, over: str = "") -> str:
-        """The setting a caption states: dataset and profile, and ``over`` (e.g. "5 folds ×
-        3 seeds") when given."""
-        ds = self._dataset.name if self._dataset is not None else self.params.dataset
-        text = f"{ds}, {self.params.profile} profile"
-        return f"{text}, {over}" if over else text
+    def setting(self, over: str = "", data: str | None = None) -> str:
+        """The setting a caption states: the run's dataset and profile (or ``data``, what a
+        teaching figure shows instead: "synthetic toy data", "a hand-made ranking"), and
+        ``over`` (e.g. "5 folds × 3 seeds") when given."""
+        if data is None:
+            ds = self._dataset.name if self._dataset is not None else self.params.dataset
+            data = f"{ds}, {self.params.profile} profile"
+        return f"{data}, {over}" if over else data
 
     def figure(self, fig: Any, name: str, caption: str, *, reproduces: str | None,
-               over: str = "", alt: str | None = None) -> None:
+               over: str = "", data: str | None = None, alt: str | None = None) -> None:
         """Save ``fig`` (PNG and SVG) and show it as a numbered figure with its caption, the
-        setting, the paper artefact it ``reproduces`` (``None``: not in the paper), ``alt``
-        text (default: the caption's first sentence) and links to its files. Label:
+        setting (:meth:`setting` of ``over`` and ``data``), the paper artefact it
+        ``reproduces`` (``None``: not in the paper), ``alt`` text (default: the caption's first
+        sentence) and links to its files. Label:
         ``present.label("fig", notebook, name)``. Returns nothing; the figure is closed."""
         self.save_figure(fig, name)
         require("matplotlib.pyplot", extra="book", package="matplotlib").close(fig)
         links = [(ext.upper(), self._staged(f"{name}.{ext}")) for ext in ("png", "svg")]
         self._show(present.figure_block(
             self._staged(f"{name}.png"), present.label("fig", self.notebook, name),
-            present.caption_text(caption, self.setting(over), reproduces),
+            present.caption_text(caption, self.setting(over, data), reproduces),
             alt if alt is not None else present.alt_text(caption),
             links + [("provenance", self._staged("provenance.json"))]))
 
     def table(self, df: pd.DataFrame, name: str, caption: str, *, reproduces: str | None,
-              over: str = "", shown: pd.DataFrame | None = None, digits: int | dict[str, int] = 3,
-              best: dict[str, str] | None = None) -> None:
+              over: str = "", data: str | None = None, shown: pd.DataFrame | None = None,
+              digits: int | dict[str, int] = 3, best: dict[str, str] | None = None) -> None:
         """Save ``df`` (CSV) and show it as a numbered table: ``shown`` (default ``df``: the
         reader's view, with display names and formatted cells) as a Markdown table with every
         row and no index (``digits`` decimals, the ``best`` value of chosen columns in bold),
-        its caption, the setting, the paper artefact it ``reproduces`` (``None``: not in the
-        paper) and links to its files. Label: ``present.label("tbl", notebook, name)``."""
+        its caption, the setting (:meth:`setting` of ``over`` and ``data``), the paper artefact
+        it ``reproduces`` (``None``: not in the paper) and links to its files. Label: ``present.label("tbl", notebook, name)``."""
         self.save_table(df, name)
         view = df if shown is None else shown
         self._show(present.table_block(
             markdown_table(view, digits=digits, best=best),
             present.label("tbl", self.notebook, name),
-            present.caption_text(caption, self.setting(over), reproduces),
+            present.caption_text(caption, self.setting(over, data), reproduces),
             [("CSV", self._staged(f"{name}.csv")),
              ("provenance", self._staged("provenance.json"))]))
 

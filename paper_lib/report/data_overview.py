@@ -1,4 +1,9 @@
-"""Tables and figures describing a dataset: class counts, feature statistics, folds, examples."""
+"""Tables and figures describing a dataset: class counts, feature statistics, folds, examples.
+
+The tidy tables (:func:`class_counts`, :func:`feature_stats`, :func:`fold_table`) are the CSV
+files; the ``*_view`` functions are the reader's view of them (readable headers, classes in their
+natural order 0…9, one column per fold).
+"""
 
 from __future__ import annotations
 
@@ -48,28 +53,64 @@ def fold_table(ds: PairedDataset) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def class_counts_view(counts: pd.DataFrame) -> pd.DataFrame:
+    """:func:`class_counts` for reading: class id and name, clips, and the share in percent."""
+    return pd.DataFrame({"class": counts["class_id"].astype(int), "name": counts["class_name"],
+                         "clips": counts["clips"].astype(int),
+                         "share (%)": 100.0 * counts["share"].astype(float)})
+
+
+def feature_stats_view(stats: pd.DataFrame) -> pd.DataFrame:
+    """:func:`feature_stats` for reading: human column headers, the same rows."""
+    return stats.rename(columns={"view": "features", "dims": "dimensions",
+                                 "mean_dim_std": "mean std of a dimension"})
+
+
+def fold_view(folds: pd.DataFrame, class_names: list[str] | tuple[str, ...]) -> pd.DataFrame:
+    """:func:`fold_table` for reading: one row per class in its natural order (``class_names``,
+    0…9, not alphabetical), one column per fold (or train/test part) in its order, and the
+    class total."""
+    parts = list(dict.fromkeys(folds["part"]))
+    names = list(class_names)
+    unknown = sorted(set(folds["class_name"]) - set(names))
+    if unknown:
+        raise ValueError(f"folds: classes {unknown} are not in class_names {names}")
+    wide = folds.pivot_table(index="class_name", columns="part", values="clips", aggfunc="sum")
+    wide = wide.reindex(index=[n for n in names if n in wide.index], columns=parts)
+    out = pd.DataFrame({"class": [names.index(n) for n in wide.index], "name": list(wide.index)})
+    for part in parts:
+        out[part] = wide[part].fillna(0).astype(int).to_numpy()
+    out["total"] = out[parts].sum(axis=1)
+    return out
+
+
 def plot_class_counts(ds: PairedDataset) -> plt.Figure:
     """Bar chart of the number of clips of every class."""
     table = class_counts(ds)
     fig, ax = plt.subplots(figsize=(7, 3))
     ax.bar(table["class_name"], table["clips"], color="#4c72b0")
-    ax.set_ylabel("clips")
-    ax.set_title(f"{ds.name}: {ds.n_clips} clips in {ds.n_classes} classes")
+    ax.set_ylabel("clips", fontsize=11)
+    ax.set_title(f"{ds.name}: {ds.n_clips} clips in {ds.n_classes} classes", fontsize=11)
+    ax.tick_params(axis="both", labelsize=10)
     ax.tick_params(axis="x", rotation=45)
     fig.tight_layout()
     return fig
 
 
 def plot_feature_means(ds: PairedDataset) -> plt.Figure:
-    """Class-mean feature profiles of both views: does each view carry class structure?"""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    """Class-mean feature profiles of both views, stacked (audio above, visual below, one row per
+    class in its natural order): does each view carry class structure?"""
+    height = max(2.6, 0.22 * ds.n_classes + 1.2)
+    fig, axes = plt.subplots(2, 1, figsize=(7.5, 2 * height))
     for ax, (view, X) in zip(axes, (("audio", ds.audio), ("visual", ds.visual)), strict=True):
         means = np.stack([X[ds.labels == c].mean(axis=0) for c in range(ds.n_classes)])
         im = ax.imshow(means, aspect="auto", cmap="viridis", interpolation="nearest")
-        ax.set_yticks(range(ds.n_classes), labels=list(ds.class_names), fontsize=7)
-        ax.set_xlabel(f"{view} feature dimension")
-        ax.set_title(f"class means, {view} ({X.shape[1]}-d)")
-        fig.colorbar(im, ax=ax, fraction=0.04)
+        ax.set_yticks(range(ds.n_classes), labels=list(ds.class_names), fontsize=10)
+        ax.tick_params(axis="x", labelsize=10)
+        ax.set_xlabel(f"{view} feature dimension", fontsize=10)
+        ax.set_title(f"class means, {view} ({X.shape[1]}-d)", fontsize=11)
+        bar = fig.colorbar(im, ax=ax, fraction=0.04)
+        bar.ax.tick_params(labelsize=10)
     fig.tight_layout()
     return fig
 
@@ -119,6 +160,22 @@ def clip_media(ds: PairedDataset, row: int) -> ClipMedia:
     images = media.get("images")
     return ClipMedia(waveform, int(media.get("sample_rate", 16000)),
                      None if images is None else np.asarray(images[row]))
+
+
+def plot_examples(ds: PairedDataset, rows: np.ndarray) -> plt.Figure | None:
+    """The images of the example clips ``rows`` side by side, each titled with its class and
+    clip id; ``None`` when the dataset keeps no images."""
+    media = [clip_media(ds, int(r)) for r in rows]
+    if not len(rows) or any(m.image is None for m in media):
+        return None
+    n = len(rows)
+    fig, axes = plt.subplots(1, n, figsize=(min(7.5, 1.5 * n), 2.0), squeeze=False)
+    for ax, row, m in zip(axes[0], rows, media, strict=True):
+        ax.imshow(m.image, cmap="gray_r")
+        ax.set_title(f"{ds.class_names[ds.labels[row]]}\n{ds.clip_ids[row]}", fontsize=10)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
 
 
 def image_figure(image: np.ndarray, size: float = 1.2) -> plt.Figure:

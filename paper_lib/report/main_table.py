@@ -28,7 +28,9 @@ from paper_lib.experiment import (
 )
 from paper_lib.experiment.evaluate import build_estimator
 from paper_lib.methods.registry import get_method
+from paper_lib.metrics.cross_modal import DIRECTION_LABELS
 from paper_lib.paper import PAPER_DIM, PAPER_METHODS, Reference
+from paper_lib.report.tables import MISSING, mean_std
 
 #: the main table's rows we compute: the paper's thirteen methods in its order (six CCA-based
 #: baselines, four state-of-the-art ones, its own three), then the published Cluster-CCA
@@ -39,6 +41,9 @@ MAIN_METHODS: tuple[str, ...] = (*PAPER_METHODS, "c_cca_rasiwasia")
 #: pair_r@10 (VM-NET's Recall@10 of the true partner): four different views of the same ranking.
 OTHER_METRICS: tuple[str, ...] = ("p@10", "ndcg@30", "mrr", "pair_r@10")
 STATUS_COMPUTED = "computed in this build"
+#: how the secondary metrics are printed in a table header
+METRIC_LABELS: dict[str, str] = {"map": "MAP", "p@10": "P@10", "ndcg@30": "nDCG@30",
+                                 "mrr": "MRR", "pair_r@10": "pair R@10"}
 
 
 # -- the fits -----------------------------------------------------------------------------------
@@ -149,28 +154,50 @@ def best_of(table: pd.DataFrame, methods: Sequence[str]) -> pd.Series:
 
 
 def display_table(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
-    """The main table for reading: ``mean ± std`` strings, the paper's columns labelled with the
-    dataset they were reported on, blanks where there is no number."""
-    def pm(mean: float, std: float) -> str:
-        return "" if np.isnan(mean) else f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-    def num(v: float) -> str:
-        return "" if np.isnan(v) else f"{v:.{digits}f}"
-
-    out = pd.DataFrame({"method": table["paper_name"], "status": table["status"],
-                        "C-CCA variant": table["ccca_variant"]})
-    for d, label in (("a2v", "A→V"), ("v2a", "V→A")):
-        out[f"ours MAP {label}"] = [pm(m, s) for m, s in
-                                    zip(table[f"ours_map_{d}_mean"], table[f"ours_map_{d}_std"],
-                                        strict=True)]
-    for d, label in (("a2v", "A→V"), ("v2a", "V→A")):
-        out[f"paper MAP {label}"] = [num(v) for v in table[f"paper_map_{d}"]]
+    """The main table for reading, key columns first: the method's printed name, our MAP A→V and
+    V→A (``mean ± std`` on one line, the best mean of each direction in bold), the paper's MAP
+    A→V and V→A (numbers, NaN where the paper has none: the Markdown table shows
+    :data:`~paper_lib.report.tables.MISSING`), then
+    ``fits``, ``d``, ``ranking`` and the ``C-CCA variant``. The paper's dataset and source are
+    the caption's (:func:`table_caption`), not repeated on every row."""
+    out = pd.DataFrame({"method": table["paper_name"].astype(str)})
+    for d in DIRECTIONS:
+        means, stds = table[f"ours_map_{d}_mean"], table[f"ours_map_{d}_std"]
+        top = means.max()
+        cells = []
+        for mean, std in zip(means, stds, strict=True):
+            cell = mean_std(mean, std, digits)
+            cells.append(f"**{cell}**" if mean == top and cell != MISSING else cell)
+        out[f"ours MAP {DIRECTION_LABELS[d]}"] = cells
+    for d in DIRECTIONS:
+        out[f"paper MAP {DIRECTION_LABELS[d]}"] = table[f"paper_map_{d}"].astype(float)
+    out["fits"] = table["fits"]
     out["d"] = table["d"]
     out["ranking"] = table["ranking"]
-    out["fits"] = table["fits"]
-    out["paper reported on"] = table["paper_dataset"]
-    out["paper source"] = table["paper_source"]
-    return out
+    out["C-CCA variant"] = [v if v else MISSING for v in table["ccca_variant"]]
+    return out.reset_index(drop=True)
+
+
+def paper_sources(table: pd.DataFrame) -> str:
+    """The distinct sources of the paper's numbers in ``table``, joined by "; " ("" if none)."""
+    found = [s for s in dict.fromkeys(table["paper_source"]) if isinstance(s, str) and s]
+    return "; ".join(dict.fromkeys(p.strip() for s in found for p in s.split("; ")))
+
+
+def table_caption(table: pd.DataFrame) -> str:
+    """The main table's caption: what the columns are, the paper's dataset and its source
+    (once, here, instead of on every row)."""
+    reported = [r for r in dict.fromkeys(table["paper_dataset"]) if isinstance(r, str) and r]
+    text = ("MAP of every method of the main comparison, audio to visual (A→V) and visual to "
+            "audio (V→A): ours as mean ± standard deviation over the fits of this build (the best "
+            "mean of each direction in bold), the paper's numbers beside them, never in the same "
+            "column, and a dash where the paper reports none.")
+    if reported:
+        text += (f" The paper's numbers were reported on {' and '.join(reported)}; source: "
+                 f"{paper_sources(table).rstrip('.')}.")
+    return text + (" Fits: the folds and seeds each mean covers; d: the directions kept, or a "
+                   "hashing method's code length; ranking: the score the gallery is ranked by; "
+                   "C-CCA variant: the Cluster-CCA inside each C-* row.")
 
 
 def other_metrics_table(records: pd.DataFrame, metrics: Sequence[str] = OTHER_METRICS,
@@ -199,6 +226,30 @@ def cost_table(records: pd.DataFrame, methods: Sequence[str] = MAIN_METHODS) -> 
     return out.reindex([m for m in methods if m in out.index]).rename_axis("method").reset_index()
 
 
+def other_metrics_view(other: pd.DataFrame) -> pd.DataFrame:
+    """:func:`other_metrics_table` for reading: one row per method (its printed name), one column
+    per metric and direction ("P@10 A→V", ..., then the same for V→A)."""
+    metrics = [c for c in other.columns if c not in ("method", "direction")]
+    methods = list(dict.fromkeys(other["method"]))
+    out = pd.DataFrame({"method": [get_method(m).paper_name for m in methods]})
+    indexed = other.set_index(["method", "direction"])
+    for d in DIRECTIONS:
+        for metric in metrics:
+            out[f"{METRIC_LABELS.get(metric, metric)} {DIRECTION_LABELS[d]}"] = [
+                float(indexed.loc[(m, d), metric]) if (m, d) in indexed.index else np.nan
+                for m in methods]
+    return out
+
+
+def cost_view(cost: pd.DataFrame) -> pd.DataFrame:
+    """:func:`cost_table` for reading: the method's printed name and human column headers."""
+    return pd.DataFrame({"method": [get_method(m).paper_name for m in cost["method"]],
+                         "fits": cost["fits"].astype(int),
+                         "wall time per fit (s)": cost["wall_time_mean_s"],
+                         "wall time, all fits (s)": cost["wall_time_total_s"],
+                         "peak memory (MB)": cost["peak_rss_max_mb"]})
+
+
 def glue_values(table: pd.DataFrame, prefix: str = "main_table") -> dict[str, float]:
     """Every number of the main table under a unique glue key.
 
@@ -219,23 +270,26 @@ def glue_values(table: pd.DataFrame, prefix: str = "main_table") -> dict[str, fl
 
 # -- figure -------------------------------------------------------------------------------------
 def plot_main_table(table: pd.DataFrame, dataset: str) -> plt.Figure:
-    """Bars: our MAP (mean ± std) per method and direction; hollow diamonds: the paper's numbers
-    (labelled with the dataset they were reported on)."""
+    """Bars: our MAP (mean ± std) per method, A→V (top) and V→A (bottom); hollow diamonds: the
+    paper's numbers (labelled with the dataset they were reported on)."""
     done = table[table["status"] == STATUS_COMPUTED].reset_index(drop=True)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = plt.subplots(2, 1, figsize=(7.5, 7.5), sharex=True)
     x = np.arange(len(done))
     reference = next((r for r in done["paper_dataset"] if r), "")
-    for ax, (d, label) in zip(axes, (("a2v", "A→V"), ("v2a", "V→A")), strict=True):
+    for ax, d in zip(axes, DIRECTIONS, strict=True):
         ax.bar(x, done[f"ours_map_{d}_mean"], yerr=done[f"ours_map_{d}_std"], capsize=3,
-               color="#4c72b0", label=f"ours ({dataset})")
-        ax.scatter(x, done[f"paper_map_{d}"], marker="D", facecolors="none", edgecolors="#c44e52",
-                   zorder=3, label=f"paper ({reference})" if reference else "paper")
-        ax.set_xticks(x, done["paper_name"], rotation=60, ha="right", fontsize=8)
-        ax.set_title(f"{label} MAP")
+               color="#4c72b0", label=f"ours ({dataset}), mean ± std")
+        ax.scatter(x, done[f"paper_map_{d}"], marker="D", s=40, facecolors="none",
+                   edgecolors="#c44e52", linewidths=1.5, zorder=3,
+                   label=f"paper ({reference})" if reference else "paper")
+        ax.set_ylabel(f"MAP {DIRECTION_LABELS[d]} (full ranking)", fontsize=10)
         ax.set_ylim(0, 1)
+        ax.tick_params(axis="y", labelsize=10)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("MAP (full ranking)")
-    axes[0].legend(loc="upper left", fontsize=8)
-    fig.suptitle(f"Main comparison on {dataset}: ours (mean ± std over fits) and the paper's")
+    axes[-1].set_xticks(x, done["paper_name"], rotation=60, ha="right", fontsize=10)
+    handles, labels = axes[0].get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: not labels[i].startswith("ours"))
+    axes[0].legend([handles[i] for i in order], [labels[i] for i in order], loc="lower center",
+                   bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=10, frameon=False)
     fig.tight_layout()
     return fig

@@ -27,7 +27,7 @@ import pandas as pd
 
 from paper_lib.experiment import DIRECTIONS, SplitResult
 from paper_lib.methods.registry import get_method
-from paper_lib.metrics.cross_modal import DIRECTION_LABELS
+from paper_lib.metrics import cross_modal
 from paper_lib.metrics.retrieval import interpolated_pr_11, pr_curve
 from paper_lib.paper import SOTA_BASELINES
 
@@ -111,7 +111,7 @@ def endpoints_view(ends: pd.DataFrame) -> pd.DataFrame:
     """:func:`endpoints` for reading: method display names, arrows for the directions."""
     return pd.DataFrame({
         "method": [get_method(m).paper_name for m in ends["method"]],
-        "direction": [DIRECTION_LABELS[d] for d in ends["direction"]],
+        "direction": [cross_modal.DIRECTION_LABELS[d] for d in ends["direction"]],
         "precision at recall 0": ends["precision_at_r0"].to_numpy(),
         "precision at recall 1": ends["precision_at_r1"].to_numpy()})
 

@@ -18,7 +18,12 @@ import pandas as pd
 
 from paper_lib.methods._linalg import center, inv_sqrt_spd
 from paper_lib.methods.cca import CCA
-from paper_lib.report._teaching_common import draw_direction, embed_per_view, unit_vector
+from paper_lib.report._teaching_common import (
+    MAX_FIG_WIDTH,
+    draw_direction,
+    embed_per_view,
+    unit_vector,
+)
 
 
 def _check_2d(X: np.ndarray, name: str) -> np.ndarray:
@@ -220,10 +225,77 @@ def train_test_canonical_correlations(Xa_tr: np.ndarray, Xv_tr: np.ndarray, Xa_t
     return pd.DataFrame(rows)
 
 
+def first_component_correlation(table: pd.DataFrame, ridge: str, part: str) -> float:
+    """The correlation of the first pair of canonical variates in
+    :func:`train_test_canonical_correlations` for one ridge name and part ("train" / "test")."""
+    sel = (table.ridge == ridge) & (table.part == part) & (table.component == 1)
+    if not sel.any():
+        raise KeyError(f"no first component for ridge {ridge!r}, part {part!r}")
+    return float(table[sel].correlation.iloc[0])
+
+
+def mean_train_test_gap(table: pd.DataFrame, ridge: str) -> float:
+    """Train minus test correlation of the canonical variates, averaged over the components."""
+    sub = table[table.ridge == ridge].pivot(index="component", columns="part",
+                                            values="correlation")
+    return float((sub["train"] - sub["test"]).mean())
+
+
+# -- the tables as the chapter shows them ------------------------------------------------------
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _variate_name(name: str) -> str:
+    """``x1`` → ``x₁`` (the k-th canonical variate of view x)."""
+    return name[0] + name[1:].translate(_SUBSCRIPTS)
+
+
+#: the angle columns of :func:`directions_view` (MyST renders the math in a table header)
+ANGLE_X, ANGLE_Y = "angle of $w_x$ (°)", "angle of $w_y$ (°)"
+#: decimals of :func:`directions_view`'s columns (``run.table(..., digits=DIRECTIONS_DIGITS)``)
+DIRECTIONS_DIGITS: dict[str, int] = {ANGLE_X: 1, ANGLE_Y: 1, "|corr| of the projections": 3}
+
+
+def directions_view(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`compare_directions` for reading: which pair, its two angles and ``|corr|``."""
+    return pd.DataFrame({
+        "directions": table["label"].to_numpy(),
+        ANGLE_X: table["angle_x"].to_numpy(),
+        ANGLE_Y: table["angle_y"].to_numpy(),
+        "|corr| of the projections": table["abs_correlation"].to_numpy()})
+
+
+def variate_view(R: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """:func:`variate_correlations` for reading: the variate names as the first column and the
+    correlations rounded to ``digits`` with the sign of round-off zeros dropped (no "-0.0000")."""
+    values = np.round(R.to_numpy(dtype=np.float64), digits) + 0.0     # -0.0 + 0.0 is 0.0
+    names = [_variate_name(str(n)) for n in R.columns]
+    view = pd.DataFrame(values, columns=names)
+    view.insert(0, "variate", [_variate_name(str(n)) for n in R.index])
+    return view
+
+
+#: how the chapter names its ridges in a table header
+RIDGE_LABELS: dict[str, str] = {"authors": "authors' ridge", "strong": "strong ridge"}
+
+
+def train_test_view(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`train_test_canonical_correlations` for reading: one row per component, the
+    training and test correlation for each ridge side by side."""
+    view = pd.DataFrame({"component": sorted(table.component.unique())})
+    for ridge in dict.fromkeys(table.ridge):
+        label = RIDGE_LABELS.get(ridge, f"ridge {ridge}")
+        for part in ("train", "test"):
+            sub = table[(table.ridge == ridge) & (table.part == part)].set_index("component")
+            view[f"{part}, {label}"] = sub.correlation.reindex(view.component).to_numpy()
+    return view
+
+
+# -- the figures (at most MAX_FIG_WIDTH inches wide, text of 10 pt or more) ---------------------
 def plot_views_with_directions(X: np.ndarray, Y: np.ndarray, z: np.ndarray, cca: CCA,
                                table: pd.DataFrame) -> plt.Figure:
     """Both 2-d views (coloured by the shared latent z) with the CCA, PCA and random directions."""
-    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.8))
+    fig, axes = plt.subplots(1, 2, figsize=(MAX_FIG_WIDTH, 4.6), layout="constrained")
     for ax, V, view, col in ((axes[0], X, "x", 0), (axes[1], Y, "y", 1)):
         sc = ax.scatter(V[:, 0], V[:, 1], c=z, cmap="coolwarm", s=8, alpha=0.7, rasterized=True)
         m = V.mean(axis=0)
@@ -234,56 +306,65 @@ def plot_views_with_directions(X: np.ndarray, Y: np.ndarray, z: np.ndarray, cca:
         draw_direction(ax, m, unit_vector(angle), length, "#2ca02c", "PCA direction")
         for i, (_, row) in enumerate(table[table.kind == "random"].iterrows()):
             draw_direction(ax, m, unit_vector(row[f"angle_{view}"]), length * 0.8, "0.55",
-                   "random directions" if i == 0 else None, lw=1.2)
+                           "random directions" if i == 0 else None, lw=1.2)
         ax.set_aspect("equal", adjustable="datalim")
         ax.set_xlabel(f"{view}$_1$")
         ax.set_ylabel(f"{view}$_2$")
         ax.set_title(f"view {view}: {V.shape[0]} points")
-        ax.legend(loc="lower left", fontsize=8)
-    fig.colorbar(sc, ax=axes, fraction=0.03, label="shared latent z")
-    fig.suptitle("Two 2-d views of one latent variable, and three kinds of directions")
+    fig.colorbar(sc, ax=axes, fraction=0.04, label="shared latent z")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
     return fig
 
 
 def plot_projection_pairs(X: np.ndarray, Y: np.ndarray, z: np.ndarray, cca: CCA,
                           table: pd.DataFrame) -> plt.Figure:
-    """Scatter of the 1-d projections (w_xᵀx against w_yᵀy) for each row of ``table``."""
+    """Scatter of the 1-d projections (w_xᵀx against w_yᵀy) for each row of ``table``, three
+    panels a row; the colour bar of the latent z fills the row's last free place."""
     n = len(table)
-    fig, axes = plt.subplots(1, n, figsize=(2.9 * n, 3.0), sharex=False, sharey=False)
-    for ax, (_, row) in zip(np.atleast_1d(axes), table.iterrows(), strict=True):
+    n_cols = min(3, n)
+    n_rows = -(-(n + 1) // n_cols)                         # one free place for the colour bar
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(MAX_FIG_WIDTH, 2.9 * n_rows),
+                             layout="constrained", squeeze=False)
+    flat = axes.ravel()
+    for i, (ax, (_, row)) in enumerate(zip(flat, table.iterrows(), strict=False)):
         if row.kind == "CCA":
             w_x, w_y = cca.weights_audio_[:, 0], cca.weights_visual_[:, 0]
         else:
             w_x, w_y = unit_vector(row.angle_x), unit_vector(row.angle_y)
         p_x, p_y = center(X @ w_x[:, None])[0][:, 0], center(Y @ w_y[:, None])[0][:, 0]
-        ax.scatter(p_x / p_x.std(), p_y / p_y.std(), c=z, cmap="coolwarm", s=5, alpha=0.6,
-                   rasterized=True)
-        ax.set_title(f"{row.label}: |ρ| = {row.abs_correlation:.3f}", fontsize=9)
-        ax.set_xlabel("w$_x^T$x (standardised)", fontsize=8)
-        ax.set_ylabel("w$_y^T$y (standardised)", fontsize=8)
+        sc = ax.scatter(p_x / p_x.std(), p_y / p_y.std(), c=z, cmap="coolwarm", s=5, alpha=0.6,
+                        rasterized=True)
+        ax.set_title(f"{row.label}: |ρ| = {row.abs_correlation:.3f}", fontsize=11)
+        if i % n_cols == 0:
+            ax.set_ylabel("w$_y^T$y (standardised)")
+        if i + n_cols >= n:                                # nothing drawn below this panel
+            ax.set_xlabel("w$_x^T$x (standardised)")
         ax.set_aspect("equal", adjustable="datalim")
-    fig.suptitle("The two 1-d projections against each other")
-    fig.tight_layout()
+    for ax in flat[n:]:
+        ax.axis("off")
+    cax = flat[n].inset_axes((0.1, 0.08, 0.09, 0.84))      # the first free place
+    fig.colorbar(sc, cax=cax, label="shared latent z")
     return fig
 
 
 def plot_landscape(angles: np.ndarray, R: np.ndarray, table: pd.DataFrame) -> plt.Figure:
-    """Heat map of ``|corr|`` over all direction pairs with the CCA, PCA and random pairs marked."""
-    fig, ax = plt.subplots(figsize=(5.6, 4.6))
+    """Heat map of ``|corr|`` over all direction pairs with the CCA, PCA and random pairs marked
+    (legend below the map, so no marker is hidden)."""
+    fig, ax = plt.subplots(figsize=(6.4, 5.6), layout="constrained")
     step = angles[1] - angles[0]
     im = ax.imshow(R.T, origin="lower", cmap="viridis", vmin=0, vmax=1,
                    extent=(0, angles[-1] + step, 0, angles[-1] + step))
     styles = {"CCA": ("*", "white", 260), "PCA": ("o", "#2ca02c", 90), "random": ("x", "0.8", 70)}
     for kind, (marker, colour, size) in styles.items():
         sub = table[table.kind == kind]
-        ax.scatter(sub.angle_x, sub.angle_y, marker=marker, c=colour, s=size, label=kind,
+        ax.scatter(sub.angle_x, sub.angle_y, marker=marker, c=colour, s=size,
+                   label=f"{kind} pair" + ("s" if kind == "random" else ""),
                    edgecolors="black" if kind != "random" else None)
     ax.set_xlabel("angle of w$_x$ (degrees)")
     ax.set_ylabel("angle of w$_y$ (degrees)")
-    ax.set_title("|corr| of the projections for every pair of directions")
-    ax.legend(loc="upper right", fontsize=8)
-    fig.colorbar(im, ax=ax, label="|correlation|")
-    fig.tight_layout()
+    fig.colorbar(im, ax=ax, label="|correlation| of the projections")
+    legend = fig.legend(loc="outside lower center", ncol=3)
+    legend.get_frame().set_facecolor("0.85")               # the random crosses are light grey
     return fig
 
 
@@ -292,17 +373,16 @@ def plot_whitened(X: np.ndarray, Y: np.ndarray, z: np.ndarray) -> plt.Figure:
     X_w, Y_w = whiten(X), whiten(Y)
     T = X_w.T @ Y_w / X.shape[0]                 # the whitened cross-covariance
     U, S, Vt = np.linalg.svd(T)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4.3))
+    fig, axes = plt.subplots(1, 2, figsize=(MAX_FIG_WIDTH, 4.4), layout="constrained")
     for ax, V, vec, view in ((axes[0], X_w, U[:, 0], "x"), (axes[1], Y_w, Vt[0], "y")):
         ax.scatter(V[:, 0], V[:, 1], c=z, cmap="coolwarm", s=6, alpha=0.6, rasterized=True)
-        draw_direction(ax, np.zeros(2), vec, 3.0, "black", f"top singular vector ({view})", lw=3)
+        draw_direction(ax, np.zeros(2), vec, 3.0, "black",
+                       f"top singular vectors of T (largest singular value {S[0]:.3f})", lw=3)
         ax.set_aspect("equal", adjustable="datalim")
         ax.set_xlabel(f"whitened {view}$_1$")
         ax.set_ylabel(f"whitened {view}$_2$")
-        ax.legend(loc="lower left", fontsize=8)
-    fig.suptitle(f"After whitening every direction has unit variance; the SVD of T finds the "
-                 f"pair with correlation {S[0]:.3f}")
-    fig.tight_layout()
+        ax.set_title(f"view {view}, whitened")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center")
     return fig
 
 
@@ -313,8 +393,8 @@ RIDGE_TITLE = ("Ridge: shrinks the reported correlation;\n"
 
 def plot_ridge_path(path: pd.DataFrame, rho_unregularised: float) -> plt.Figure:
     """The first canonical correlation against the ridge ``reg``: the SVD value and the sample
-    correlation reached, beside the unregularised value."""
-    fig, ax = plt.subplots(figsize=(6, 3.4))
+    correlation reached, beside the unregularised value (legend below the axes)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
     ax.semilogx(path.reg, path.rho_svd, "o-", label="SVD value (shrunk by the ridge)")
     ax.semilogx(path.reg, path.sample_correlation, "s--", label="sample correlation reached")
     ax.axhline(rho_unregularised, color="0.4", lw=1, ls=":", label="reg = 0")
@@ -323,25 +403,27 @@ def plot_ridge_path(path: pd.DataFrame, rho_unregularised: float) -> plt.Figure:
     # for a large ridge r, T_r ≈ Σ_xy / r: the directions tend to those of the cross-covariance
     # alone (PLS), not to PCA's
     ax.set_title(RIDGE_TITLE)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig.legend(loc="outside lower center", ncol=2)
     return fig
 
 
 def plot_train_test_correlations(table: pd.DataFrame, dataset: str) -> plt.Figure:
     """Correlation of each pair of canonical variates on the training and the test rows, one
-    panel per ridge."""
+    panel per ridge (legend below the panels)."""
     ridges = list(dict.fromkeys(table.ridge))
-    fig, axes = plt.subplots(1, len(ridges), figsize=(5 * len(ridges), 3.4), sharey=True)
-    for ax, name in zip(np.atleast_1d(axes), ridges, strict=True):
+    bottom = min(-0.05, float(table.correlation.min()) - 0.05)   # a test value may be < 0
+    fig, axes = plt.subplots(1, len(ridges), figsize=(MAX_FIG_WIDTH, 3.9), sharey=True,
+                             layout="constrained", squeeze=False)
+    for ax, name in zip(axes[0], ridges, strict=True):
         sub = table[table.ridge == name]
         for part, marker in (("train", "o-"), ("test", "s--")):
             s = sub[sub.part == part]
             ax.plot(s.component, s.correlation, marker, label=f"{part} rows")
         ax.set_xlabel("canonical component k")
-        ax.set_title(f"{dataset}: CCA, ridge {name} (reg = {sub.reg.iloc[0]:.3g})", fontsize=10)
-        ax.set_ylim(-0.05, 1.05)
-        ax.legend(fontsize=8)
-    np.atleast_1d(axes)[0].set_ylabel("corr of the k-th variates")
-    fig.tight_layout()
+        ax.set_title(f"{RIDGE_LABELS.get(name, f'ridge {name}')} (reg = {sub.reg.iloc[0]:.3g})",
+                     fontsize=11)
+        ax.set_ylim(bottom, 1.05)
+    axes[0, 0].set_ylabel("corr of the k-th variates")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=2)
+    fig.suptitle(f"{dataset}: CCA fitted on the training rows of one fold", fontsize=12)
     return fig

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from paper_lib.methods._linalg import numerical_rank
@@ -23,8 +24,14 @@ from paper_lib.methods.base import CrossModalEstimator
 from paper_lib.methods.cca import CCA
 from paper_lib.methods.cluster_cca import ClusterCCA, rasiwasia_covariances
 from paper_lib.metrics.cross_modal import cross_modal_map
-from paper_lib.report._teaching_common import CLASS_COLOURS, ToyViews, embed_per_view
+from paper_lib.report._teaching_common import (
+    CLASS_COLOURS,
+    MAX_FIG_WIDTH,
+    ToyViews,
+    embed_per_view,
+)
 from paper_lib.report._teaching_common import mean_prevalence as mean_prevalence
+from paper_lib.report.tables import MISSING
 
 #: a singular value of a cross-covariance counts as non-zero above RANK_RTOL × the largest
 #: [choice] 1e-10 relative: the class-sum Σ_xy is exact up to round-off, so its singular values
@@ -249,32 +256,124 @@ def leading_components_map(models: Mapping[str, CrossModalEstimator], Xa_test: n
     return pd.DataFrame(rows)
 
 
+def pair_counts(samples: Mapping[str, np.ndarray],
+                differences: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Per named sample (its labels): the clips N, the within-class pairs M = Σ_c n_c² and, when
+    given, the largest difference between the class-sum Σ_xy and the explicit expansion."""
+    differences = differences or {}
+    return pd.DataFrame([{"sample": name, "n_clips": int(np.asarray(labels).size),
+                          "within_class_pairs": within_class_pairs(np.asarray(labels)),
+                          "max_abs_difference": differences.get(name, np.nan)}
+                         for name, labels in samples.items()])
+
+
+def spectrum_at(spectrum: pd.DataFrame, estimator: str, component: int) -> float:
+    """The canonical correlation of one component of one estimator in a canonical spectrum
+    (:func:`paper_lib.report.spectrum.canonical_spectrum`'s table)."""
+    sel = (spectrum.estimator == estimator) & (spectrum.component == component)
+    if not sel.any():
+        raise KeyError(f"no component {component} of {estimator!r} in the spectrum")
+    return float(spectrum[sel].correlation.iloc[0])
+
+
+# -- the tables as the chapter shows them ------------------------------------------------------
+MAP_A2V, MAP_V2A = "MAP A→V", "MAP V→A"
+#: decimals of :func:`beta_sweep_view`'s columns (β with one, the MAPs with four)
+BETA_SWEEP_DIGITS: dict[str, int] = {"β": 1, MAP_A2V: 4, MAP_V2A: 4}
+
+
+def _clean(values: pd.Series, digits: int) -> np.ndarray:
+    """Rounded, with the sign of round-off zeros dropped (no "-0.0000")."""
+    return np.round(values.to_numpy(dtype=np.float64), digits) + 0.0
+
+
+def diagnostics_view(diag: pd.DataFrame) -> pd.DataFrame:
+    """:func:`component_diagnostics` for reading: method, component, nuisance R and class η."""
+    return pd.DataFrame({"method": diag["method"].to_numpy(),
+                         "component": diag["component"].to_numpy(),
+                         "nuisance R": diag["nuisance_r"].to_numpy(),
+                         "class η": diag["class_eta"].to_numpy()})
+
+
+def map_view(maps: pd.DataFrame) -> pd.DataFrame:
+    """A (method, direction, map) table for reading: one row per method (in the table's order),
+    the MAP of each direction side by side (plus ``d`` when the table has it)."""
+    methods = list(dict.fromkeys(maps["method"]))
+    wide = maps.pivot(index="method", columns="direction", values="map").reindex(methods)
+    view = pd.DataFrame({"method": methods})
+    if "d" in maps.columns:
+        view["d"] = maps.groupby("method", sort=False)["d"].first().reindex(methods).to_numpy()
+    view[MAP_A2V] = wide["a2v"].to_numpy()
+    view[MAP_V2A] = wide["v2a"].to_numpy()
+    return view
+
+
+def beta_sweep_view(sweep: pd.DataFrame) -> pd.DataFrame:
+    """:func:`beta_sweep` for reading: β first, both MAPs, then what the first component
+    follows."""
+    return pd.DataFrame({"β": sweep["beta"].to_numpy(),
+                         MAP_A2V: sweep["a2v"].to_numpy(), MAP_V2A: sweep["v2a"].to_numpy(),
+                         "nuisance R (component 1)": sweep["nuisance_r"].to_numpy(),
+                         "class η (component 1)": sweep["class_eta"].to_numpy()})
+
+
+def spectrum_view(spectrum: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """A canonical spectrum (estimator, component, correlation) for reading: one row per
+    component, one column per estimator (in the table's order), rounded to ``digits``."""
+    estimators = list(dict.fromkeys(spectrum["estimator"]))
+    wide = spectrum.pivot(index="component", columns="estimator", values="correlation")
+    view = pd.DataFrame({"component": wide.index.to_numpy()})
+    for name in estimators:
+        view[name] = _clean(wide[name], digits)
+    return view
+
+
+def pair_counts_view(counts: pd.DataFrame) -> pd.DataFrame:
+    """:func:`pair_counts` for reading; the difference in scientific notation (it is round-off)."""
+    return pd.DataFrame({
+        "sample": counts["sample"].to_numpy(),
+        "clips N": counts["n_clips"].to_numpy(),
+        "within-class pairs M": counts["within_class_pairs"].to_numpy(),
+        "largest difference, class sums vs explicit pairs": [
+            MISSING if not np.isfinite(v) else f"{v:.1e}" for v in counts["max_abs_difference"]]})
+
+
+# -- the figures (at most MAX_FIG_WIDTH inches wide, text of 10 pt or more) ---------------------
+def _class_legend_handles(labels: np.ndarray) -> list[Line2D]:
+    """One handle per class colour, then one per marker: audio ●, visual ×."""
+    handles = [Line2D([], [], ls="", marker="s", ms=8, color=CLASS_COLOURS(c), label=f"class {c}")
+               for c in np.unique(labels)]
+    return handles + [Line2D([], [], ls="", marker="o", color="0.3", label="audio"),
+                      Line2D([], [], ls="", marker="x", color="0.3", label="visual")]
+
+
 def plot_toy_embeddings(fits: Sequence[ToyFit], test: ToyViews) -> plt.Figure:
     """First two components of each method's test embeddings (audio ●, visual ×), by class."""
-    fig, axes = plt.subplots(1, len(fits), figsize=(5.2 * len(fits), 4.6))
-    for ax, f in zip(np.atleast_1d(axes), fits, strict=True):
+    fig, axes = plt.subplots(1, len(fits), figsize=(MAX_FIG_WIDTH, 4.4), layout="constrained",
+                             squeeze=False)
+    for ax, f in zip(axes[0], fits, strict=True):
         for c in np.unique(test.labels):
             rows = test.labels == c
             ax.scatter(f.Z_audio[rows, 0], f.Z_audio[rows, 1], s=10, alpha=0.6, rasterized=True,
-                       color=CLASS_COLOURS(c), label=f"class {c} (audio)")
+                       color=CLASS_COLOURS(c))
             ax.scatter(f.Z_visual[rows, 0], f.Z_visual[rows, 1], s=14, alpha=0.6, marker="x",
-                       rasterized=True, color=CLASS_COLOURS(c), label=f"class {c} (visual)")
+                       rasterized=True, color=CLASS_COLOURS(c))
         ax.set_xlabel("component 1")
         ax.set_ylabel("component 2")
         ax.set_title(f"{f.method}: MAP A→V {f.maps['a2v']:.3f}, V→A {f.maps['v2a']:.3f}",
-                     fontsize=10)
+                     fontsize=11)
         ax.set_aspect("equal", adjustable="datalim")
-    np.atleast_1d(axes)[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.suptitle("Test embeddings coloured by class")
-    fig.tight_layout()
+    handles = _class_legend_handles(test.labels)
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles))
     return fig
 
 
 def plot_component_diagnostics(diag: pd.DataFrame) -> plt.Figure:
     """Bars: for each method and component, nuisance R and class η."""
     methods = list(dict.fromkeys(diag.method))
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.5 * len(methods), 3.3), sharey=True)
-    for ax, m in zip(np.atleast_1d(axes), methods, strict=True):
+    fig, axes = plt.subplots(1, len(methods), figsize=(MAX_FIG_WIDTH, 3.6), sharey=True,
+                             layout="constrained", squeeze=False)
+    for ax, m in zip(axes[0], methods, strict=True):
         sub = diag[diag.method == m]
         x = sub.component.to_numpy()
         ax.bar(x - 0.18, sub.nuisance_r, width=0.36, color="#d62728", label="nuisance R")
@@ -283,17 +382,15 @@ def plot_component_diagnostics(diag: pd.DataFrame) -> plt.Figure:
         ax.set_xlabel("component")
         ax.set_ylim(0, 1.05)
         ax.set_title(m)
-    np.atleast_1d(axes)[0].set_ylabel("explained share (R or η)")
-    np.atleast_1d(axes)[0].legend(fontsize=8)
-    fig.suptitle("What each component follows (test sample, audio side)")
-    fig.tight_layout()
+    axes[0, 0].set_ylabel("explained share (R or η)")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside right center")
     return fig
 
 
 def plot_beta_sweep(table: pd.DataFrame) -> plt.Figure:
-    """MAP of the β variant against β, and what its first component follows (nuisance R, class
-    η)."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    """MAP of the β variant against β (top), and what its first component follows (nuisance R,
+    class η; bottom); legends beside the axes."""
+    fig, axes = plt.subplots(2, 1, figsize=(7.2, 5.6), sharex=True, layout="constrained")
     axes[0].plot(table.beta, table.a2v, "o-", label="A→V")
     axes[0].plot(table.beta, table.v2a, "s--", label="V→A")
     axes[0].set_ylabel("MAP (test sample)")
@@ -302,32 +399,30 @@ def plot_beta_sweep(table: pd.DataFrame) -> plt.Figure:
     axes[1].plot(table.beta, table.class_eta, "s-", color="#1f77b4", label="class η")
     axes[1].set_ylabel("first component")
     axes[1].set_title("What the first component follows")
+    axes[1].set_xlabel("β (weight of the paired cross-covariance)")
     for ax in axes:
-        ax.set_xlabel("β (weight of the paired cross-covariance)")
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig
 
 
 def plot_rank_limit(sv_toy: np.ndarray, n_classes_toy: int, spectrum: pd.DataFrame,
                     n_classes: int, dataset: str) -> plt.Figure:
-    """Left: singular values of the toy's cluster Σ_xy; right: canonical correlations per
-    component on the build's dataset, with the C − 1 limit marked."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    """Top: singular values of the toy's cluster Σ_xy; bottom: canonical correlations per
+    component on the build's dataset, with the C − 1 limit marked; legends beside the axes."""
+    fig, axes = plt.subplots(2, 1, figsize=(MAX_FIG_WIDTH, 6.4), layout="constrained")
     k = np.arange(1, sv_toy.size + 1)
-    axes[0].semilogy(k, np.maximum(sv_toy, 1e-18), "o-")
+    axes[0].semilogy(k, np.maximum(sv_toy, 1e-18), "o-", label="singular value")
     axes[0].axvline(n_classes_toy - 0.5, color="0.5", ls=":", label=f"C − 1 = {n_classes_toy - 1}")
     axes[0].set_xlabel("index")
     axes[0].set_ylabel("singular value (log)")
     axes[0].set_title("toy: singular values of the cluster Σ$_{xy}$")
-    axes[0].legend(fontsize=8)
     for name, sub in spectrum.groupby("estimator", sort=False):
         axes[1].plot(sub.component, sub.correlation, "o-", ms=4, label=name)
     axes[1].axvline(n_classes - 0.5, color="0.5", ls=":", label=f"C − 1 = {n_classes - 1}")
     axes[1].set_xlabel("component")
-    axes[1].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[1].set_ylabel("canonical correlation")
     axes[1].set_title(f"{dataset}: training rows of the first fold")
-    axes[1].legend(fontsize=8)
-    fig.tight_layout()
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig

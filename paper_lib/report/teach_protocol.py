@@ -25,6 +25,7 @@ from paper_lib.metrics.retrieval import (
     precision_at_k,
     relevance,
 )
+from paper_lib.report._teaching_common import MAX_FIG_WIDTH
 from paper_lib.report._teaching_common import mean_prevalence as mean_prevalence
 
 #: the hand-made ranking of 10 gallery items: 1 = same class as the query (R = 5)
@@ -161,41 +162,86 @@ def fold_rounds(n_folds: int) -> pd.DataFrame:
                          for r in range(int(n_folds)) for f in range(int(n_folds))])
 
 
+# -- the tables as the chapter shows them ------------------------------------------------------
+def steps_view(steps: pd.DataFrame) -> pd.DataFrame:
+    """:func:`ap_steps` for reading."""
+    return pd.DataFrame({"rank k": steps["rank_k"].to_numpy(),
+                         "rel_k": steps["rel_k"].to_numpy(),
+                         "hits in the top k": steps["hits_at_k"].to_numpy(),
+                         "P@k": steps["precision_at_k"].to_numpy(),
+                         "P@k · rel_k": steps["precision_x_rel"].to_numpy()})
+
+
+TRUNCATED, FULL = "truncated MAP@k (the pitfall)", "MAP, full ranking (the protocol)"
+
+
+def truncation_view(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`truncation_table` for reading: k first. With a ``method`` column (one table per
+    method stacked), one truncated column per method, in the table's order."""
+    if "method" not in table.columns:
+        return pd.DataFrame({"k": table["k"].to_numpy(), FULL: table["map_full_ranking"].to_numpy(),
+                             TRUNCATED: table["truncated_map_pitfall"].to_numpy()})
+    methods = list(dict.fromkeys(table["method"]))
+    wide = table.pivot(index="k", columns="method", values="truncated_map_pitfall")
+    view = pd.DataFrame({"k": wide.index.to_numpy()})
+    for m in methods:
+        view[f"{m}: {TRUNCATED}"] = wide[m].to_numpy()
+    return view
+
+
+def tie_view(ties: pd.DataFrame) -> pd.DataFrame:
+    """:func:`tie_demo` for reading."""
+    return pd.DataFrame({"gallery order": ties["gallery_order"].to_numpy(),
+                         "gallery labels (1 = relevant)": ties["gallery_labels"].to_numpy(),
+                         "AP, tied items kept in gallery order": ties["ap_gallery_order_rule"]
+                         .to_numpy(),
+                         "AP (library)": ties["ap"].to_numpy(),
+                         "P@2 (library)": ties["p_at_2"].to_numpy()})
+
+
+def partner_view(partner: pd.DataFrame) -> pd.DataFrame:
+    """The own-partner table (method, map_protocol, map_without_own_partner) for reading."""
+    return pd.DataFrame({"method": partner["method"].to_numpy(),
+                         "MAP A→V (protocol)": partner["map_protocol"].to_numpy(),
+                         "MAP A→V without the own partner": partner["map_without_own_partner"]
+                         .to_numpy()})
+
+
+# -- the figures (at most MAX_FIG_WIDTH inches wide, text of 10 pt or more) ---------------------
 def plot_ap_steps(steps: pd.DataFrame, ap: float) -> plt.Figure:
     """P@k at every rank of a hand-sized ranking (relevant ranks in green) and the AP they
     average to."""
-    fig, ax = plt.subplots(figsize=(7.5, 3.3))
+    fig, ax = plt.subplots(figsize=(7.5, 3.8), layout="constrained")
     colours = np.where(steps.rel_k == 1, "#2ca02c", "#bbbbbb")
     ax.bar(steps.rank_k, steps.precision_at_k, color=colours)
     for k, p, r in zip(steps.rank_k, steps.precision_at_k, steps.rel_k, strict=True):
-        ax.text(k, p + 0.02, f"{p:.2f}" if r else "", ha="center", fontsize=8,
+        ax.text(k, p + 0.02, f"{p:.2f}" if r else "", ha="center", fontsize=10,
                 bbox={"fc": "white", "ec": "none", "pad": 0.5})
     ax.axhline(ap, color="black", ls="--", lw=1, label=f"AP = {ap:.4f}")
     ax.set_xticks(steps.rank_k)
     ax.set_xlabel("rank k (green = relevant)")
     ax.set_ylabel("P@k")
-    ax.set_ylim(0, 1.12)
-    ax.set_title("AP averages P@k over the ranks of the relevant items")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.set_ylim(0, 1.15)
+    ax.set_title("AP averages P@k over the ranks of the relevant items", fontsize=11)
+    ax.legend(loc="upper right", framealpha=1.0)
     return fig
 
 
 def plot_truncation(tables: dict[str, pd.DataFrame]) -> plt.Figure:
     """The truncated-MAP pitfall against the full-ranking MAP over the cut-off k, one panel per
-    table."""
-    fig, axes = plt.subplots(1, len(tables), figsize=(5 * len(tables), 3.4), squeeze=False)
+    table (one legend below the panels)."""
+    fig, axes = plt.subplots(1, len(tables), figsize=(MAX_FIG_WIDTH, 3.9), squeeze=False,
+                             sharey=True, layout="constrained")
     for ax, (name, t) in zip(axes[0], tables.items(), strict=True):
         ax.plot(t.k, t.truncated_map_pitfall, "o-", color="#d62728",
-                label="pitfall: MAP@k, hits-in-top-k denominator")
-        ax.plot(t.k, t.map_full_ranking, "k--", label="MAP, full ranking (protocol)")
+                label="the pitfall: MAP@k with a hits-in-top-k denominator")
+        ax.plot(t.k, t.map_full_ranking, "k--", label="MAP over the full ranking (the protocol)")
         ax.set_xscale("log")
         ax.set_xlabel("cut-off k")
-        ax.set_ylabel("score")
         ax.set_ylim(0, 1.05)
         ax.set_title(name, fontsize=10)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
+    axes[0, 0].set_ylabel("score")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center")
     return fig
 
 
@@ -203,7 +249,7 @@ def plot_pr_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]],
                    prevalence: float) -> plt.Figure:
     """PR curves (precision and recall averaged at the same cut-off k) beside the class
     prevalence."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
     for name, (precision, recall) in curves.items():
         ax.plot(recall, precision, label=name)
     ax.axhline(prevalence, color="0.5", ls=":", label=f"class prevalence {prevalence:.3f}")
@@ -211,9 +257,8 @@ def plot_pr_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]],
     ax.set_ylabel("precision@k (mean over queries)")
     ax.set_xlim(0, 1.01)
     ax.set_ylim(0, 1.02)
-    ax.set_title("PR curves: both averaged at the same cut-off k")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.set_title("PR curves: both averaged at the same cut-off k", fontsize=11)
+    ax.legend(loc="upper right")
     return fig
 
 
@@ -221,24 +266,24 @@ def plot_fold_diagram(n_folds: int) -> plt.Figure:
     """The cross-validation rounds as a grid: the test fold of every round in red, the training
     folds in blue."""
     table = fold_rounds(n_folds)
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * n_folds + 1.2))
+    fig, ax = plt.subplots(figsize=(7.5, 0.6 * n_folds + 1.3), layout="constrained")
     for rnd, fold, role in zip(table["round"].tolist(), table["fold"].tolist(),
                                table["role"].tolist(), strict=True):
         test = role == "test"
         ax.add_patch(Rectangle((fold, n_folds - 1 - rnd), 0.95, 0.85,
                                fc="#d62728" if test else "#9fc5e8", ec="white"))
         ax.text(fold + 0.47, n_folds - 1 - rnd + 0.42, "test" if test else "train",
-                ha="center", va="center", fontsize=8, color="white" if test else "black")
+                ha="center", va="center", fontsize=10, color="white" if test else "black")
     ax.set_xlim(0, n_folds)
     ax.set_ylim(0, n_folds)
     ax.set_xticks(np.arange(n_folds) + 0.47, labels=[f"fold {f}" for f in range(n_folds)])
     ax.set_yticks(np.arange(n_folds) + 0.42,
                   labels=[f"round {r}" for r in reversed(range(n_folds))])
-    ax.set_title("Every fitted object (scalers, C-CCA, networks, model selection) sees the blue "
-                 "folds only", fontsize=9)
+    ax.tick_params(length=0)
+    ax.set_title("Every fitted object (scalers, C-CCA, networks, model selection)\n"
+                 "sees the blue folds only", fontsize=11)
     for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
-    fig.tight_layout()
     return fig
 
 
@@ -318,8 +363,27 @@ PITFALLS: tuple[Pitfall, ...] = (
 
 
 def pitfall_table(pitfalls: Sequence[Pitfall] = PITFALLS) -> pd.DataFrame:
-    """One row per :class:`Pitfall`: the pitfall, the guard against it, where it is and the tests
-    that check it."""
-    return pd.DataFrame([{"pitfall": p.pitfall, "guard": p.guard,
-                          "where": ", ".join(f"`{w}`" for w in p.where),
-                          "tests": ", ".join(f"`{t}`" for t in p.tests)} for p in pitfalls])
+    """One row per :class:`Pitfall` (the data behind the chapter's table): the pitfall, the guard
+    against it, where it is and the tests that check it (names separated by ", ")."""
+    return pd.DataFrame([{"pitfall": p.pitfall, "guard": p.guard, "where": ", ".join(p.where),
+                          "tests": ", ".join(p.tests)} for p in pitfalls])
+
+
+def _short_name(dotted: str) -> str:
+    """``paper_lib.metrics.retrieval.average_precision`` → ``metrics.retrieval.average_precision``:
+    every guard lives in the library, so its name need not repeat it."""
+    return dotted.removeprefix("paper_lib.")
+
+
+def pitfall_view(pitfalls: Sequence[Pitfall] = PITFALLS) -> pd.DataFrame:
+    """The pitfall table as the chapter shows it: narrow, two columns, the pitfall and one
+    column with the guard, where it lives (in ``paper_lib``) and the tests that check it, the
+    names as Markdown code spans (they render inside a pipe table)."""
+    def guard(p: Pitfall) -> str:
+        where = ", ".join(f"`{_short_name(w)}`" for w in p.where)
+        tests = ", ".join(f"`{t}`" for t in p.tests)
+        return f"{p.guard}. **Where:** {where}. **Tests:** {tests}."
+
+    return pd.DataFrame({"pitfall": [p.pitfall for p in pitfalls],
+                         "what the library does, where, and the tests that check it":
+                         [guard(p) for p in pitfalls]})

@@ -15,11 +15,19 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
 from paper_lib.metrics.cross_modal import scores
 from paper_lib.metrics.retrieval import mean_average_precision
-from paper_lib.report._teaching_common import CLASS_COLOURS, ToyViews, draw_direction, unit_vector
+from paper_lib.report._teaching_common import (
+    CLASS_COLOURS,
+    MAX_FIG_WIDTH,
+    ToyViews,
+    draw_direction,
+    unit_vector,
+)
 
 if TYPE_CHECKING:  # torch is imported lazily: only these functions need it
     from torch import nn
@@ -191,9 +199,69 @@ def landscape_optima(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# -- the tables as the chapter shows them ------------------------------------------------------
+#: how the tables name the two losses of :func:`landscape_optima`
+LOSS_LABELS: dict[str, str] = {"hinge": "with the hinge", "hingeless": "without the hinge"}
+
+
+def class_count_view(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`class_count_table` for reading, with a total row (B anchors, the batch-all
+    count)."""
+    view = pd.DataFrame({"class": [str(c) for c in table["class"]],
+                         "anchors n_c": table["anchors"].to_numpy(),
+                         "positives per anchor": table["positives_per_anchor"].to_numpy(),
+                         "negatives per anchor": table["negatives_per_anchor"].to_numpy(),
+                         "batch-all triplets": table["batch_all_triplets"].to_numpy()})
+    total = {"class": "total", "anchors n_c": int(table["anchors"].sum()),
+             "positives per anchor": np.nan, "negatives per anchor": np.nan,
+             "batch-all triplets": int(table["batch_all_triplets"].sum())}
+    return pd.concat([view, pd.DataFrame([total])], ignore_index=True)
+
+
+#: decimals of :func:`class_count_view` (the per-anchor counts are whole numbers, shown as
+#: floats only because the total row leaves them blank)
+CLASS_COUNT_DIGITS: dict[str, int] = {"positives per anchor": 0, "negatives per anchor": 0}
+
+
+def mined_counts_view(counts: pd.DataFrame) -> pd.DataFrame:
+    """:func:`mined_counts` (with an optional ``stage`` column) for reading."""
+    view = pd.DataFrame({"stage": counts["stage"].to_numpy()} if "stage" in counts else {})
+    view["miner"] = counts["miner"].to_numpy()
+    view["triplets mined"] = counts["triplets"].to_numpy()
+    view["formula"] = counts["formula"].to_numpy()
+    view["active"] = counts["active"].to_numpy()
+    view["active fraction"] = counts["active_fraction"].to_numpy()
+    view["mean hinge"] = counts["mean_hinge"].to_numpy()
+    return view
+
+
+def optima_view(optima: pd.DataFrame) -> pd.DataFrame:
+    """:func:`landscape_optima` for reading."""
+    return pd.DataFrame({"loss": [LOSS_LABELS.get(v, v) for v in optima["loss"]],
+                         "preferred φ (°)": optima["angle"].to_numpy(),
+                         "its loss": optima["loss_value"].to_numpy(),
+                         "violated fraction": optima["violated_fraction"].to_numpy(),
+                         "MAP A→V": optima["map_a2v"].to_numpy()})
+
+
+#: decimals of :func:`optima_view`'s columns
+OPTIMA_DIGITS: dict[str, int] = {"preferred φ (°)": 0, "its loss": 4, "violated fraction": 3,
+                                 "MAP A→V": 3}
+
+
+def history_view(history: pd.DataFrame) -> pd.DataFrame:
+    """:func:`history_frame` for reading."""
+    return pd.DataFrame({"epoch": history["epoch"].to_numpy(),
+                         "loss (mean over active triplets)": history["loss"].to_numpy(),
+                         "mean hinge (all mined triplets)": history["mean_hinge"].to_numpy(),
+                         "active fraction": history["active_fraction"].to_numpy()})
+
+
+# -- the figures (at most MAX_FIG_WIDTH inches wide, text of 10 pt or more) ---------------------
 def plot_triplet_geometry(margin: float) -> plt.Figure:
-    """Anchor, positive, and negatives in the three zones the squared-distance hinge defines."""
-    fig, ax = plt.subplots(figsize=(5.8, 5.2))
+    """Anchor, positive, and negatives in the three zones the squared-distance hinge defines
+    (legend below the drawing)."""
+    fig, ax = plt.subplots(figsize=(6.4, 7.0), layout="constrained")
     a = np.array([0.0, 0.0])
     p = np.array([0.9, 0.35])
     centre = (float(a[0]), float(a[1]))
@@ -213,80 +281,91 @@ def plot_triplet_geometry(margin: float) -> plt.Figure:
     for label, (n, colour) in negatives.items():
         ax.scatter(n[0], n[1], s=90, c=colour, marker="s", zorder=5, label=f"negative: {label}")
         ax.plot([a[0], n[0]], [a[1], n[1]], color=colour, lw=1, ls=":")
-    ax.annotate("‖a − p‖²", xy=(float(p[0]) / 2, float(p[1]) / 2), xytext=(0.25, 0.55), fontsize=9,
-                arrowprops={"arrowstyle": "-", "color": "0.4"})
-    ax.annotate("‖a − n‖² = ‖a − p‖² + m", xy=(0, -r_out), xytext=(-1.6, -1.9), fontsize=9,
+    ax.annotate("‖a − p‖²", xy=(float(p[0]) / 2, float(p[1]) / 2), xytext=(0.25, 0.6),
+                fontsize=10, arrowprops={"arrowstyle": "-", "color": "0.4"})
+    ax.annotate("‖a − n‖² = ‖a − p‖² + m", xy=(0, -r_out), xytext=(-1.9, -1.9), fontsize=10,
                 arrowprops={"arrowstyle": "->", "color": "0.3"})
     ax.set_xlim(-2, 2)
     ax.set_ylim(-2.1, 1.9)
     ax.set_aspect("equal")
-    ax.set_title(f"Triplet geometry, margin m = {margin:g} (on squared distances)")
-    ax.legend(fontsize=7.5, loc="upper left")
+    ax.set_title(f"Triplet geometry, margin m = {margin:g} (on squared distances)", fontsize=11)
+    fig.legend(loc="outside lower center", ncol=2)
     ax.set_xlabel("embedding dimension 1")
     ax.set_ylabel("embedding dimension 2")
-    fig.tight_layout()
     return fig
 
 
 def plot_hinge(margins: Sequence[float], paper_margin: float = 0.5) -> plt.Figure:
-    """The loss of one triplet as a function of Δ = ‖a − p‖² − ‖a − n‖²."""
+    """The loss of one triplet as a function of Δ = ‖a − p‖² − ‖a − n‖², one hinge per margin
+    coloured on a sequential scale (colour bar: the margin), the paper's margin drawn thick and
+    the hinge-less loss dashed; the legend sits below the axes, where it hides no curve."""
     delta = np.linspace(-1.6, 1.0, 400)
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    for m in margins:
-        ax.plot(delta, hinge(delta, m), lw=2.5 if m == paper_margin else 1.3,
-                label=f"hinge, m = {m:g}" + (" (paper)" if m == paper_margin else ""))
-    ax.plot(delta, hingeless(delta, paper_margin), "k--", lw=1.3,
-            label=f"no hinge: Δ + {paper_margin:g}")
+    levels = sorted({float(m) for m in margins})
+    lo, hi = levels[0], levels[-1]
+    norm = Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0)
+    cmap = plt.get_cmap("viridis")
+    fig, ax = plt.subplots(figsize=(7.2, 4.8), layout="constrained")
+    for m in levels:
+        paper = np.isclose(m, paper_margin)
+        ax.plot(delta, hinge(delta, m), color=cmap(norm(m)), lw=3.0 if paper else 1.4,
+                zorder=3 if paper else 2,
+                label=f"hinge, m = {m:g} (the paper's margin)" if paper else None)
+    ax.plot(delta, hingeless(delta, paper_margin), color="black", ls="--", lw=1.3, zorder=4,
+            label=f"no hinge: Δ + {paper_margin:g}")   # on top where it equals the paper's hinge
     ax.axhline(0, color="0.6", lw=0.8)
     ax.axvline(0, color="0.6", lw=0.8)
     ax.set_xlabel("Δ = ‖a − p‖² − ‖a − n‖²  (negative = correctly ordered)")
     ax.set_ylabel("loss of the triplet")
-    ax.set_title("The hinge stops at Δ = −m; without it the loss keeps rewarding")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.set_title("The hinge stops at Δ = −m; without it the loss keeps rewarding", fontsize=11)
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="margin m")
+    if len(levels) <= 12:
+        bar.set_ticks(levels)
+    fig.legend(loc="outside lower center", ncol=2)
     return fig
 
 
 def plot_loss_landscape(toy: ToyViews, table: pd.DataFrame, optima: pd.DataFrame) -> plt.Figure:
-    """Left: the toy and the two preferred directions; middle: both losses over φ; right: the
-    1-d embeddings each loss prefers."""
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    """Top left: the toy and the two preferred directions; top right: both losses over φ;
+    bottom: the 1-d embeddings each loss prefers."""
+    fig = plt.figure(figsize=(MAX_FIG_WIDTH, 7.6), layout="constrained")
+    grid = fig.add_gridspec(2, 2, height_ratios=(1.35, 1.0))
+    ax_toy, ax_loss = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
+    ax_emb = fig.add_subplot(grid[1, :])
     colours = {"hinge": "#1f77b4", "hingeless": "#d62728"}
     for c in np.unique(toy.labels):
         rows = toy.labels == c
-        axes[0].scatter(toy.audio[rows, 0], toy.audio[rows, 1], s=12, color=CLASS_COLOURS(c),
-                        label=f"class {c}")
-        axes[0].scatter(toy.visual[rows, 0], toy.visual[rows, 1], s=12, marker="x",
-                        color=CLASS_COLOURS(c))
+        ax_toy.scatter(toy.audio[rows, 0], toy.audio[rows, 1], s=12, color=CLASS_COLOURS(c))
+        ax_toy.scatter(toy.visual[rows, 0], toy.visual[rows, 1], s=12, marker="x",
+                       color=CLASS_COLOURS(c))
     centre = toy.audio.mean(axis=0)
     for _, row in optima.iterrows():
-        draw_direction(axes[0], centre, unit_vector(row.angle), 3.5, colours[row.loss],
-                       f"best φ, {row.loss}")
-    axes[0].set_aspect("equal", adjustable="datalim")
-    axes[0].set_title("toy (● audio, × visual)")
-    axes[0].legend(fontsize=7)
-    ax2 = axes[1].twinx()
-    axes[1].plot(table.angle, table.hinge, color=colours["hinge"], label="hinge (left axis)")
+        draw_direction(ax_toy, centre, unit_vector(row.angle), 3.5, colours[row.loss],
+                       f"best φ, {LOSS_LABELS.get(row.loss, row.loss)}")
+    ax_toy.set_aspect("equal", adjustable="datalim")
+    ax_toy.set_title("toy (● audio, × visual)", fontsize=11)
+    ax2 = ax_loss.twinx()
+    ax_loss.plot(table.angle, table.hinge, color=colours["hinge"], label="with the hinge (left axis)")
     ax2.plot(table.angle, table.hingeless, color=colours["hingeless"], ls="--",
-             label="no hinge (right axis)")
-    axes[1].set_xlabel("direction φ (degrees)")
-    axes[1].set_ylabel("mean hinge")
-    ax2.set_ylabel("mean Δ + m")
-    axes[1].set_title("loss of the 1-d projection")
-    axes[1].legend(loc="upper left", fontsize=7)
-    ax2.legend(loc="upper right", fontsize=7)
+             label="without the hinge (right axis)")
+    ax_loss.set_xlabel("direction φ (degrees)")
+    ax_loss.set_ylabel("mean hinge", color=colours["hinge"])
+    ax2.set_ylabel("mean Δ + m", color=colours["hingeless"])
+    ax_loss.set_title("loss of the 1-d projection", fontsize=11)
     for i, (_, row) in enumerate(optima.iterrows()):
         z = toy.audio @ unit_vector(row.angle)
         for c in np.unique(toy.labels):
             zc = z[toy.labels == c]
-            axes[2].scatter(zc, np.full(zc.size, i) + 0.08 * (c - 1), s=12,
-                            color=CLASS_COLOURS(c))
-    axes[2].set_yticks(range(len(optima)),
-                       labels=[f"{r.loss}\nviolated {r.violated_fraction:.0%}" for r in
-                               optima.itertuples()], fontsize=8)
-    axes[2].set_xlabel("1-d embedding u(φ)ᵀx (audio)")
-    axes[2].set_title("the embedding each loss prefers")
-    fig.tight_layout()
+            ax_emb.scatter(zc, np.full(zc.size, i) + 0.08 * (c - 1), s=12,
+                           color=CLASS_COLOURS(c), label=f"class {c}" if i == 0 else None)
+    ax_emb.set_yticks(range(len(optima)),
+                      labels=[f"{LOSS_LABELS.get(r.loss, r.loss)}\nviolated "
+                              f"{r.violated_fraction:.0%}" for r in optima.itertuples()])
+    ax_emb.set_ylim(-0.6, len(optima) - 0.4)
+    ax_emb.set_xlabel("1-d embedding u(φ)ᵀx (audio) at each loss's preferred φ")
+    ax_emb.set_title("the embedding each loss prefers", fontsize=11)
+    handles = [*ax_toy.get_legend_handles_labels()[0], *ax_loss.get_legend_handles_labels()[0],
+               *ax2.get_legend_handles_labels()[0], *ax_emb.get_legend_handles_labels()[0]]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3)
     return fig
 
 
@@ -294,7 +373,7 @@ def _box(ax: plt.Axes, xy: tuple[float, float], w: float, h: float, text: str, c
          dashed: bool = False) -> tuple[float, float, float, float]:
     ax.add_patch(FancyBboxPatch(xy, w, h, boxstyle="round,pad=0.02", fc=colour, ec="0.2",
                                 lw=1.2, ls="--" if dashed else "-"))
-    ax.text(xy[0] + w / 2, xy[1] + h / 2, text, ha="center", va="center", fontsize=8.5)
+    ax.text(xy[0] + w / 2, xy[1] + h / 2, text, ha="center", va="center", fontsize=10)
     return xy[0], xy[1], w, h
 
 
@@ -307,33 +386,34 @@ def _link(ax: plt.Axes, start: tuple[float, float], end: tuple[float, float],
 def plot_pipeline_diagram(d_audio: int, d_visual: int, n_components: int = 10,
                           hidden: int = 100, n_hidden_layers: int = 3, out_dim: int = 10,
                           dropout: float = 0.1, margin: float = 0.5) -> plt.Figure:
-    """Boxes and arrows: features → Cluster-CCA → two branches → cosine ranking (+ triplet loss)."""
+    """Boxes and arrows, top to bottom: features → Cluster-CCA → two branches (+ the triplet
+    loss between them, in training) → cosine ranking."""
     layers = "–".join(str(v) for v in [n_components] + [hidden] * n_hidden_layers + [out_dim])
-    fig, ax = plt.subplots(figsize=(12, 4.6))
-    ax.set_xlim(0, 12)
-    ax.set_ylim(0, 5)
+    fig, ax = plt.subplots(figsize=(7.2, 7.2), layout="constrained")
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
     ax.axis("off")
-    fa = _box(ax, (0.1, 3.2), 2.0, 1.1, f"audio features\n{d_audio}-d per clip", "#cfe2f3")
-    fv = _box(ax, (0.1, 0.7), 2.0, 1.1, f"visual features\n{d_visual}-d per clip", "#d9ead3")
-    cc = _box(ax, (3.0, 1.5), 2.2, 2.0, f"Cluster-CCA\n(fitted on training\nfolds, d = "
-              f"{n_components})\nW$_a$, W$_v$", "#fff2cc")
-    ba = _box(ax, (6.1, 3.2), 2.6, 1.2, f"audio branch\n{layers}\ntanh, dropout {dropout:g}, "
+    fa = _box(ax, (0.4, 8.5), 3.6, 1.1, f"audio features\n{d_audio}-d per clip", "#cfe2f3")
+    fv = _box(ax, (6.0, 8.5), 3.6, 1.1, f"visual features\n{d_visual}-d per clip", "#d9ead3")
+    cc = _box(ax, (2.2, 5.9), 5.6, 1.6, f"Cluster-CCA (fitted on the training folds)\n"
+              f"d = {n_components}: W$_a$, W$_v$", "#fff2cc")
+    ba = _box(ax, (0.2, 3.1), 3.3, 1.8, f"audio branch\n{layers}\ntanh, dropout {dropout:g},\n"
               f"sigmoid", "#cfe2f3")
-    bv = _box(ax, (6.1, 0.6), 2.6, 1.2, f"visual branch\n{layers}\ntanh, dropout {dropout:g}, "
+    bv = _box(ax, (6.5, 3.1), 3.3, 1.8, f"visual branch\n{layers}\ntanh, dropout {dropout:g},\n"
               f"sigmoid", "#d9ead3")
-    rk = _box(ax, (9.6, 1.65), 2.2, 1.7, "cosine similarity\nrank the whole\ntest fold\n"
-              "(A→V and V→A)", "#ead1dc")
-    tl = _box(ax, (6.45, 2.05), 1.9, 0.9, f"training only:\ntriplet loss, margin {margin:g}",
+    tl = _box(ax, (3.9, 3.2), 2.2, 1.6, f"training only:\ntriplet loss,\nmargin {margin:g}",
               "#f4cccc", dashed=True)
-    _link(ax, (fa[0] + fa[2], fa[1] + fa[3] / 2), (cc[0], cc[1] + 1.6))
-    _link(ax, (fv[0] + fv[2], fv[1] + fv[3] / 2), (cc[0], cc[1] + 0.4))
-    _link(ax, (cc[0] + cc[2], cc[1] + 1.6), (ba[0], ba[1] + ba[3] / 2))
-    _link(ax, (cc[0] + cc[2], cc[1] + 0.4), (bv[0], bv[1] + bv[3] / 2))
-    _link(ax, (ba[0] + ba[2], ba[1] + ba[3] / 2), (rk[0], rk[1] + 1.3))
-    _link(ax, (bv[0] + bv[2], bv[1] + bv[3] / 2), (rk[0], rk[1] + 0.4))
-    _link(ax, (tl[0] + tl[2] / 2, ba[1]), (tl[0] + tl[2] / 2, tl[1] + tl[3]), dashed=True)
-    _link(ax, (tl[0] + tl[2] / 2, bv[1] + bv[3]), (tl[0] + tl[2] / 2, tl[1]), dashed=True)
-    ax.text(6.0, 4.75, "each view is embedded from itself only", fontsize=8, style="italic",
+    rk = _box(ax, (2.2, 0.3), 5.6, 1.6, "cosine similarity: rank the whole\ntest fold "
+              "(A→V and V→A)", "#ead1dc")
+    _link(ax, (fa[0] + fa[2] / 2, fa[1]), (cc[0] + 0.9, cc[1] + cc[3]))
+    _link(ax, (fv[0] + fv[2] / 2, fv[1]), (cc[0] + cc[2] - 0.9, cc[1] + cc[3]))
+    _link(ax, (cc[0] + 0.9, cc[1]), (ba[0] + ba[2] / 2, ba[1] + ba[3]))
+    _link(ax, (cc[0] + cc[2] - 0.9, cc[1]), (bv[0] + bv[2] / 2, bv[1] + bv[3]))
+    _link(ax, (ba[0] + ba[2] / 2, ba[1]), (rk[0] + 0.9, rk[1] + rk[3]))
+    _link(ax, (bv[0] + bv[2] / 2, bv[1]), (rk[0] + rk[2] - 0.9, rk[1] + rk[3]))
+    _link(ax, (ba[0] + ba[2], ba[1] + ba[3] / 2), (tl[0], tl[1] + tl[3] / 2), dashed=True)
+    _link(ax, (bv[0], bv[1] + bv[3] / 2), (tl[0] + tl[2], tl[1] + tl[3] / 2), dashed=True)
+    ax.text(5.0, 2.45, "each view is embedded from itself only", fontsize=10, style="italic",
             ha="center")
     ax.set_title("TNN-C-CCA: the pipeline")
     return fig
@@ -341,7 +421,7 @@ def plot_pipeline_diagram(d_audio: int, d_visual: int, n_components: int = 10,
 
 def plot_training_history(history: pd.DataFrame, dataset: str) -> plt.Figure:
     """Mean hinge and fraction of active triplets per epoch of a TNN-C-CCA fit."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.3))
+    fig, axes = plt.subplots(1, 2, figsize=(MAX_FIG_WIDTH, 3.6), layout="constrained")
     axes[0].plot(history.epoch, history.mean_hinge, "o-")
     axes[0].set_ylabel("mean hinge over mined triplets")
     axes[1].plot(history.epoch, history.active_fraction, "o-", color="#d62728")
@@ -350,6 +430,6 @@ def plot_training_history(history: pd.DataFrame, dataset: str) -> plt.Figure:
     for ax in axes:
         ax.set_xlabel("epoch")
         ax.set_xticks(history.epoch)
-    fig.suptitle(f"TNN-C-CCA training on {dataset} (first fold's training rows, batch-all)")
-    fig.tight_layout()
+    fig.suptitle(f"TNN-C-CCA training on {dataset} (first fold's training rows, batch-all)",
+                 fontsize=11)
     return fig
