@@ -20,6 +20,7 @@ from paper_lib.methods.tnn import TNNCCCA
 from paper_lib.paper import load_reported, reference
 from paper_lib.report import ablations as ab
 from paper_lib.report.spectrum import NONZERO_RTOL, canonical_spectrum
+from paper_lib.report.tables import markdown_table
 
 
 # -- hand-made records -----------------------------------------------------------------------------
@@ -213,17 +214,73 @@ def test_paper_and_ours_never_share_a_column() -> None:
         ab.attach_paper(summary, pd.concat([paper, paper]), label)
 
 
-def test_display_table_labels_the_papers_columns() -> None:
+def test_summary_view_labels_the_papers_columns_and_keeps_mean_std_on_one_line() -> None:
     summary = ab.summarise_sweep(_records(TOY, TOY_TIMES))
     paper, label = paper_reference("ablation_margin", "avdigits")
-    table = ab.display_table(ab.attach_paper(summary, paper, label))
-    assert list(table.columns) == ["method", "setting", "A→V ours", "A→V paper, VEGAS",
-                                   "V→A ours", "V→A paper, VEGAS", "d (kept of asked)", "fits", "fit (s)"]
+    table = ab.summary_view(ab.attach_paper(summary, paper, label))
+    # key columns first; the method and the fits (the same for every cell) left to the caption
+    assert list(table.columns) == ["setting", "MAP A→V (ours)", "MAP A→V (paper, VEGAS)",
+                                   "MAP V→A (ours)", "MAP V→A (paper, VEGAS)", "d",
+                                   "fit time (s)"]
+    assert ab.common_fits(summary) == "3 folds × 1 seed"
+    assert list(table["setting"]) == ["margin=0.5", "margin=0.1", "margin=1.0"]  # run order
     r = table[table["setting"] == "margin=0.1"].iloc[0]
     maps = np.array(TOY[("tnn_c_cca", "margin=0.1", "a2v")])
-    assert r["A→V ours"] == f"{maps.mean():.4f} ± {np.std(maps, ddof=1):.4f}"
+    cell = f"{maps.mean():.4f}\u00a0±\u00a0{np.std(maps, ddof=1):.4f}"
+    assert r["MAP A→V (ours)"].strip("*") == cell
+    assert "\n" not in "".join(table["MAP A→V (ours)"])                       # one line each
     ref = paper[(paper["setting"] == "margin=0.1") & (paper["direction"] == "a2v")]
-    assert r["A→V paper, VEGAS"] == f"{float(ref['value'].iloc[0]):.4f}"
+    assert r["MAP A→V (paper, VEGAS)"] == f"{float(ref['value'].iloc[0]):.4f}"
+    assert r["fit time (s)"] == pytest.approx(np.mean(TOY_TIMES[("tnn_c_cca", "margin=0.1")]))
+    # the markdown table prints every row on one line per row, without an index column
+    md = markdown_table(table, digits=ab.VIEW_DIGITS)
+    assert len(md.splitlines()) == 2 + len(table) and md.startswith("| setting |")
+
+
+def test_summary_view_sets_our_best_per_method_and_direction_in_bold() -> None:
+    summary = ab.summarise_sweep(_records(TOY, TOY_TIMES))
+    table = ab.summary_view(summary)
+    for d, column in (("a2v", "MAP A→V (ours)"), ("v2a", "MAP V→A (ours)")):
+        sub = summary[summary["direction"] == d].reset_index(drop=True)
+        bold = [str(c).startswith("**") for c in table[column]]
+        assert bold == list(sub["mean"] == sub["mean"].max())
+    # no paper column where the paper has no value; a method with one cell has no best
+    assert not [c for c in table.columns if "paper" in c]
+    one = _records({("cca", "d=10", "a2v"): [0.3, 0.4], ("cca", "d=10", "v2a"): [0.3, 0.4],
+                    ("c_cca", "d=10", "a2v"): [0.5, 0.6], ("c_cca", "d=10", "v2a"): [0.5, 0.6],
+                    ("c_cca", "d=20", "a2v"): [0.2, 0.3], ("c_cca", "d=20", "v2a"): [0.7, 0.8]})
+    s1 = ab.summarise_sweep(one)
+    assert ab.best_cells(s1) == {("c_cca", "d=10", "a2v"), ("c_cca", "d=20", "v2a")}
+    assert ab.best_cells(s1, across_methods=True) == {("c_cca", "d=10", "a2v"),
+                                                      ("c_cca", "d=20", "v2a")}
+    view = ab.summary_view(s1)
+    assert list(view["method"]) == ["CCA", "C-CCA", "C-CCA"]               # display names
+    assert not view.loc[view["method"] == "CCA", "MAP A→V (ours)"].iloc[0].startswith("**")
+    renamed = ab.summary_view(s1, names={"c_cca": "C-CCA (β)"})
+    assert list(renamed["method"]) == ["CCA", "C-CCA (β)", "C-CCA (β)"]
+    assert "**C-CCA (β)**" in ab.describe_best(s1, names={"c_cca": "C-CCA (β)"})
+
+
+def test_mining_cells_are_all_named_tnn_c_cca() -> None:
+    recs = _records({(m, s, d): [0.4, 0.5] for m, s in (("tnn_c_cca_random", "mining=random"),
+                                                       ("tnn_c_cca", "mining=batch_hard"))
+                     for d in ("a2v", "v2a")})
+    view = ab.summary_view(ab.summarise_sweep(recs), across_methods=True, names=ab.MINING_NAMES)
+    assert "method" not in view and list(view["setting"]) == ["mining=random",
+                                                              "mining=batch_hard"]
+
+
+def test_summary_view_keeps_fits_when_cells_differ_and_shows_clips_per_batch() -> None:
+    recs = _records({("tnn_c_cca", "batch_number=300", "a2v"): [0.5, 0.6],
+                     ("tnn_c_cca", "batch_number=300", "v2a"): [0.5, 0.6],
+                     ("tnn_c_cca", "batch_number=900", "a2v"): [0.4, 0.5, 0.6],
+                     ("tnn_c_cca", "batch_number=900", "v2a"): [0.4, 0.5, 0.6]})
+    summary = ab.with_clips_per_batch(ab.summarise_sweep(recs))
+    assert ab.common_fits(summary) == ""
+    view = ab.summary_view(summary)
+    assert list(view.columns[:2]) == ["setting", "clips per batch"]
+    assert list(view["clips per batch"]) == [ab.clips_per_batch(300), ab.clips_per_batch(900)]
+    assert list(view["fits"]) == ["2 folds × 1 seed", "3 folds × 1 seed"]
 
 
 def test_relabel_paper_puts_main_table_rows_on_mining_cells() -> None:
@@ -326,7 +383,7 @@ def test_plot_sweep_draws_ours_and_the_paper_separately() -> None:
     summary = ab.summarise_sweep(_records(TOY, TOY_TIMES))
     paper, label = paper_reference("ablation_margin", "avdigits")
     out = ab.attach_paper(summary, paper, label)
-    fig = ab.plot_sweep(out, xlabel="margin", title="t",
+    fig = ab.plot_sweep(out, xlabel="margin",
                         secondary=("clips", ab.vegas_clips_per_batch_axis,
                                    ab.vegas_clips_per_batch_axis))
     axes = fig.axes[:2]
@@ -344,21 +401,73 @@ def test_plot_sweep_draws_ours_and_the_paper_separately() -> None:
                     ("tnn_c_cca", "beta=0.2", "v2a"): [0.4, 0.5],
                     ("tnn_c_cca", "variant=rasiwasia", "a2v"): [0.3, 0.3],
                     ("tnn_c_cca", "variant=rasiwasia", "v2a"): [0.2, 0.2]})
-    fig2 = ab.plot_sweep(ab.summarise_sweep(ref), xlabel="β", title="t")
+    fig2 = ab.plot_sweep(ab.summarise_sweep(ref), xlabel="β")
     lines = {ln.get_label(): ln for ln in fig2.axes[1].get_lines()}
     np.testing.assert_allclose(lines["TNN-C-CCA (batch-all), variant=rasiwasia (ours)"]
                                .get_ydata(), [0.2, 0.2])
 
 
+def _legend_texts(fig) -> list[str]:
+    return [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+
+
+def _assert_readable(fig) -> None:
+    """Sized for the book's text column (<= 8 in wide), every text >= 10 pt, legends outside."""
+    assert fig.get_size_inches()[0] <= 8
+    for ax in fig.axes:
+        assert ax.get_legend() is None                       # no legend over the data
+        texts = [ax.title, ax.xaxis.label, ax.yaxis.label,
+                 *ax.get_xticklabels(), *ax.get_yticklabels(), *ax.texts]
+        assert all(t.get_fontsize() >= 10 for t in texts if t.get_text()), ax
+    for legend in fig.legends:
+        assert all(t.get_fontsize() >= 10 for t in legend.get_texts())
+
+
 def test_plot_bars_heights_are_our_means() -> None:
     summary = ab.summarise_sweep(_records(TOY, TOY_TIMES))
     paper, label = paper_reference("ablation_margin", "avdigits")
-    fig = ab.plot_bars(ab.attach_paper(summary, paper, label), title="t")
+    fig = ab.plot_bars(ab.attach_paper(summary, paper, label))
     for ax, d in zip(fig.axes[:2], ("a2v", "v2a"), strict=True):
         heights = [p.get_height() for p in ax.patches]
         np.testing.assert_allclose(heights, summary[summary["direction"] == d]["mean"])
-        assert ax.collections and "paper, VEGAS" in [t.get_text()
-                                                     for t in fig.axes[0].get_legend().texts]
+        assert ax.collections
+        # one knob: the ticks are its levels, the knob is the axis label
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["0.5", "0.1", "1.0"]
+        assert ax.get_xlabel() == "margin"
+    assert "paper, VEGAS" in _legend_texts(fig)
+    _assert_readable(fig)
+    assert ab.plot_bars(summary, xlabel="α").axes[1].get_xlabel() == "α"
+
+
+def test_plot_bars_groups_repeated_settings_by_method() -> None:
+    recs = _records({(m, f"adversarial={on}", d): [0.1 * k + (0.05 if on else 0), 0.3]
+                     for k, m in enumerate(("acmr", "ucal"), start=1) for on in (True, False)
+                     for d in ("a2v", "v2a")})
+    summary = ab.summarise_sweep(recs)
+    fig = ab.plot_bars(summary)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["ACMR", "UCAL"]
+    centres = [p.get_x() + p.get_width() / 2 for p in ax.patches]
+    assert centres[0] < 0 < centres[1] < centres[2] < 1 < centres[3]      # two bars per method
+    np.testing.assert_allclose([p.get_height() for p in ax.patches],
+                               summary[summary["direction"] == "a2v"]["mean"])
+    assert _legend_texts(fig) == ["adversarial=True", "adversarial=False"]
+    _assert_readable(fig)
+
+
+def test_figures_fit_the_text_column() -> None:
+    summary = ab.summarise_sweep(_records(TOY, TOY_TIMES))
+    paper, label = paper_reference("ablation_margin", "avdigits")
+    fig = ab.plot_sweep(ab.attach_paper(summary, paper, label), xlabel="margin",
+                        secondary=("clips", ab.vegas_clips_per_batch_axis,
+                                   ab.vegas_clips_per_batch_axis))
+    _assert_readable(fig)
+    assert _legend_texts(fig) == ["TNN-C-CCA (batch-all)", "ours (band: ± std)", "paper, VEGAS"]
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["0.1", "0.5", "1.0"]
+    spectrum = pd.DataFrame({"estimator": ["CCA"] * 3 + ["C-CCA"] * 3,
+                             "component": [1, 2, 3] * 2,
+                             "correlation": [0.9, 0.8, 0.7, 0.9, 0.5, 0.0]})
+    _assert_readable(ab.plot_spectrum(spectrum, n_classes=3))
 
 
 def test_batch_numbers_cut_the_papers_data_into_exactly_bn_batches() -> None:

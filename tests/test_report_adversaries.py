@@ -14,6 +14,7 @@ from paper_lib.paper import SOTA_BASELINES
 from paper_lib.report import ablations as ab
 from paper_lib.report import adversaries as adv
 from paper_lib.report import main_table as mt
+from paper_lib.report.tables import mean_std
 
 
 def test_configs_switch_only_the_adversary_and_the_on_cells_are_the_main_tables():
@@ -62,3 +63,20 @@ def test_separability_summary_of_one_fit_has_zero_std():
                              "seed": 0, "separability": 0.6}])
     out = adv.separability_summary(per_fit)
     assert out["separability_std"].tolist() == [0.0] and out["n"].tolist() == [1]
+
+
+def test_separability_view_reads_as_one_line_per_cell_with_display_names():
+    per_fit = pd.DataFrame([{"method": m, "setting": f"adversarial={on}", "fold": f, "seed": 0,
+                             "separability": 0.5 + 0.1 * f + (0.2 if on else 0.0)}
+                            for m in ("acmr", "ugach") for on in (True, False) for f in (0, 1)])
+    sep = adv.separability_summary(per_fit)
+    view = adv.separability_view(sep)
+    assert list(view.columns) == ["method", "setting", "modality separability"]
+    assert list(view["method"]) == ["ACMR", "ACMR", "UGACH", "UGACH"]       # display names
+    assert list(view["setting"]) == ["adversarial=True", "adversarial=False"] * 2
+    assert view["modality separability"].iloc[0] == mean_std(0.75, float(np.std([0.7, 0.8],
+                                                                                   ddof=1)), 3)
+    assert not any("\n" in c or c.startswith("**") for c in view["modality separability"])
+    # the number of fits stays when it differs between cells (else the caption states it)
+    uneven = adv.separability_view(adv.separability_summary(per_fit.iloc[1:]))
+    assert list(uneven["fits"]) == [1, 2, 2, 2]

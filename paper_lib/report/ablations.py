@@ -7,7 +7,10 @@ Every ablation notebook follows the same steps::
     records = ab.run_sweep(ds, configs, folds=folds, seed=p.seed)         # run_configs(cache=True)
     ref = reference("ablation_margin", ds.name)                           # paper_lib.paper's rule
     summary = ab.attach_paper(ab.summarise_sweep(records), ref.rows, ref.label)
-    fig = ab.plot_sweep(summary, xlabel="margin", title=...)             # A→V | V→A panels
+    run.table(summary, "summary", caption, reproduces=..., over=ab.common_fits(summary),
+              shown=ab.summary_view(summary), digits=ab.VIEW_DIGITS)      # the reader's table
+    run.figure(ab.plot_sweep(summary, xlabel="margin"), "ablation_margin", caption,
+               reproduces=..., over=ab.common_fits(summary))             # A→V | V→A panels
 
 Conventions
 -----------
@@ -25,19 +28,23 @@ Conventions
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from paper_lib.data.dataset import PairedDataset
 from paper_lib.experiment import DIRECTIONS, Config, dim_label, fits_label, run_configs, summarise
 from paper_lib.experiment.knobs import Knob, float_list, int_list
 from paper_lib.methods.registry import get_method
+from paper_lib.metrics.cross_modal import DIRECTION_LABELS
 from paper_lib.paper import VEGAS_TRAIN_CLIPS
+from paper_lib.report.tables import MISSING, mean_std
 
 DIRECTION_TITLES = {"a2v": "A→V (audio query, visual gallery)",
                     "v2a": "V→A (visual query, audio gallery)"}
@@ -220,6 +227,10 @@ def mining_configs(*, epochs: int) -> list[Config]:
                    setting="mining=batch_all_symmetric")]
 
 
+#: the mining cells' display name: every cell is TNN-C-CCA, the setting says how it mines
+#: (the registry's names "TNN-C-CCA (batch-all)", "... (random triplets)" would contradict it)
+MINING_NAMES = {"tnn_c_cca": "TNN-C-CCA", "tnn_c_cca_random": "TNN-C-CCA"}
+
 #: the main table's rows that stand for our mining cells (the paper has no mining ablation)
 MINING_PAPER_ROWS = {("tnn_c_cca_random", ""): ("tnn_c_cca_random", "mining=random"),
                      ("tnn_c_cca", ""): ("tnn_c_cca", "mining=batch_all")}
@@ -346,85 +357,191 @@ def attach_paper(summary: pd.DataFrame, paper: pd.DataFrame, label: str) -> pd.D
     return out[[*summary.columns.drop(PAPER_COLUMNS, errors="ignore"), *PAPER_COLUMNS]]
 
 
-def display_table(summary: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
-    """One row per (method, setting): ours as "mean ± std" and the paper's value, per direction,
-    in separate, labelled columns."""
+# -- the table a reader sees -----------------------------------------------------------------------
+#: decimals of the numeric columns of :func:`summary_view` (``run.table(..., digits=...)``)
+VIEW_DIGITS = {"fit time (s)": 2}
+
+
+def common_fits(summary: pd.DataFrame) -> str:
+    """What every mean of the summary covers ("5 folds × 1 seed"), for a caption's setting, or
+    ``""`` when the cells differ (then :func:`summary_view` keeps a "fits" column)."""
+    labels = list(dict.fromkeys(summary["fits"]))
+    return str(labels[0]) if len(labels) == 1 else ""
+
+
+def best_cells(summary: pd.DataFrame, across_methods: bool = False) -> set[tuple[str, str, str]]:
+    """The (method, setting, direction) cells with the highest mean MAP (every tie) per method
+    and direction, or per direction over all methods when ``across_methods``. A method with one
+    cell only has no best (nothing to compare it with)."""
+    keys = ["direction"] if across_methods else ["method", "direction"]
+    out: set[tuple[str, str, str]] = set()
+    for _, g in summary.groupby(keys, sort=False):
+        if len(g) < 2 or not g["mean"].notna().any():
+            continue
+        top = g["mean"].max()
+        out |= {(str(r["method"]), str(r["setting"]), str(r["direction"]))
+                for _, r in g[g["mean"] == top].iterrows()}
+    return out
+
+
+def summary_view(summary: pd.DataFrame, *, across_methods: bool = False, digits: int = 4,
+                 names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The summary for reading: one row per (method, setting), in run order.
+
+    Columns: ``method`` (display name: ``names`` or the registry's; left out when every row has
+    the same, which the caption names), ``setting`` (as in the paper's tables), ``clips per
+    batch`` (the batch-number ablation), per direction ``MAP A→V (ours)`` as "mean ± std" on one
+    line, in bold the best of ours per method and direction (per direction when
+    ``across_methods``, see :func:`best_cells`), and beside it ``MAP A→V (paper, VEGAS)`` where
+    the paper reports a value of this ablation; then ``d`` (the directions kept), ``fits`` (only
+    when the cells differ: else the caption states it, :func:`common_fits`) and ``fit time (s)``.
+    """
+    bold = best_cells(summary, across_methods)
+    paper = "paper_map" in summary and summary["paper_map"].notna().any()
+    label = next((str(v) for v in summary.get("paper_dataset", []) if v), "paper")
+    paper_dirs = {d for d in DIRECTIONS
+                  if paper and summary.loc[summary["direction"] == d, "paper_map"].notna().any()}
     rows = []
     for (method, setting), g in summary.groupby(["method", "setting"], sort=False):
-        row: dict[str, Any] = {"method": get_method(method).paper_name, "setting": setting}
-        for d, arrow in (("a2v", "A→V"), ("v2a", "V→A")):
+        row: dict[str, Any] = {"method": _name(method, names), "setting": setting}
+        if "clips_per_batch" in g:
+            row["clips per batch"] = int(g["clips_per_batch"].iloc[0])
+        for d in DIRECTIONS:
+            arrow = DIRECTION_LABELS[d]
             r = g[g["direction"] == d]
-            if r.empty:
-                continue
-            r0 = r.iloc[0]
-            row[f"{arrow} ours"] = f"{r0['mean']:.{digits}f} ± {r0['std']:.{digits}f}"
-            if "paper_map" in r0 and pd.notna(r0["paper_map"]):
-                row[f"{arrow} {r0['paper_dataset']}"] = f"{r0['paper_map']:.{digits}f}"
-        row["d (kept of asked)"] = str(g["d"].iloc[0])
+            cell = MISSING if r.empty else mean_std(float(r["mean"].iloc[0]),
+                                                    float(r["std"].iloc[0]), digits)
+            if (method, setting, d) in bold and cell != MISSING:
+                cell = f"**{cell}**"
+            row[f"MAP {arrow} (ours)"] = cell
+            if d in paper_dirs:
+                value = np.nan if r.empty else float(r["paper_map"].iloc[0])
+                row[f"MAP {arrow} ({label})"] = MISSING if np.isnan(value) else \
+                    f"{value:.{digits}f}"
+        row["d"] = str(g["d"].iloc[0])
         row["fits"] = str(g["fits"].iloc[0])
-        row["fit (s)"] = round(float(g["fit_s"].iloc[0]), 2)
+        row["fit time (s)"] = float(g["fit_s"].iloc[0])
         rows.append(row)
     out = pd.DataFrame(rows)
-    return out.fillna("")
+    if common_fits(summary):
+        out = out.drop(columns="fits")
+    if out["method"].nunique() == 1:
+        out = out.drop(columns="method")
+    return out
+
+
+def _name(method: str, names: Mapping[str, str] | None) -> str:
+    return (names or {}).get(method) or get_method(method).paper_name
 
 
 # -- the mathematics behind the d ablation ----------------------------------------------------------
 def plot_spectrum(spectrum: pd.DataFrame, n_classes: int) -> plt.Figure:
-    """Canonical correlation against component index, with the C − 1 bound marked."""
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    """Canonical correlation against component index, one line per estimator, the C − 1 bound
+    marked (7 in wide, legend below the axes)."""
+    fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
     for name, g in spectrum.groupby("estimator", sort=False):
-        ax.plot(g["component"], g["correlation"], marker="o", ms=3, label=name)
+        ax.plot(g["component"], g["correlation"], marker="o", ms=4, label=name)
     ax.axvline(n_classes - 1, color="grey", ls=":", lw=1)
-    ax.annotate(f"C − 1 = {n_classes - 1}", xy=(n_classes - 1, 0.5),
+    ax.annotate(f"C − 1 = {n_classes - 1}", xy=(n_classes - 1, 0.97),
                 xycoords=("data", "axes fraction"), xytext=(4, 0), textcoords="offset points",
-                color="grey", fontsize=8)
+                color="grey", fontsize=10, va="top")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("canonical component")
-    ax.set_ylabel("canonical correlation (training rows)")
-    ax.set_title("Canonical correlations: at most C − 1 are non-zero for the within-class term")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.tick_params(labelsize=10)
+    ax.set_xlabel("canonical component", fontsize=11)
+    ax.set_ylabel("canonical correlation\n(training rows)", fontsize=11)
+    ax.grid(alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(3, len(labels)),
+               fontsize=10, frameon=False)
     plt.close(fig)
     return fig
 
 
 # -- figures ----------------------------------------------------------------------------------------
+#: a figure's width (inches): the book's text column is ~745 px, PNGs are saved at 120 dpi
+FIG_WIDTH = 7.5
+
+
 def _method_colours(methods: Sequence[str]) -> dict[str, Any]:
     cmap = plt.get_cmap("tab10")
     return {m: cmap(i % 10) for i, m in enumerate(methods)}
 
 
-def plot_sweep(summary: pd.DataFrame, *, xlabel: str, title: str,
+def _legend_below(fig: plt.Figure, handles: Sequence[Any], ncols: int) -> None:
+    fig.legend(handles, [h.get_label() for h in handles], loc="outside lower center",
+               ncols=max(1, min(ncols, len(handles))), fontsize=10, frameon=False)
+
+
+def plot_sweep(summary: pd.DataFrame, *, xlabel: str, title: str | None = None,
                secondary: tuple[str, Callable[[Any], Any], Callable[[Any], Any]] | None = None,
                ) -> plt.Figure:
-    """Twin panels (A→V, V→A): per method our mean ± std against the knob's numeric level
-    (solid, shaded band) and, where the paper has it, the paper's curve (dashed, hollow markers,
-    labelled with ``paper_dataset``). Rows whose level is not a number (e.g.
-    ``variant=rasiwasia``) are drawn as dotted horizontal reference lines.
+    """Twin panels (A→V, V→A), sized for the text column: per method our mean ± std against the
+    knob's numeric level (solid, shaded band) and, where the paper has it, the paper's curve
+    (dashed, hollow markers). Rows whose level is not a number (e.g. ``variant=rasiwasia``) are
+    drawn as dotted horizontal reference lines. One legend below both panels: the colour is the
+    method, the line style the source. The caption, not a title, says what is shown (``title``
+    is drawn only when given).
 
     ``secondary = (label, forward, inverse)`` adds a top axis (e.g. clips per batch).
     """
     methods = list(dict.fromkeys(summary["method"]))
     colours = _method_colours(methods)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    legend = _sweep_legend(summary, methods, colours)
+    rows = -(-len(legend) // 3) + (1 if secondary is not None else 0)
+    fig, axes = plt.subplots(1, 2, figsize=(FIG_WIDTH, 3.4 + 0.3 * rows), sharey=True,
+                             layout="constrained")
     for ax, direction in zip(axes, DIRECTIONS, strict=True):
         sub = summary[summary["direction"] == direction]
         for m in methods:
             _draw_method(ax, sub[sub["method"] == m], get_method(m).paper_name, colours[m])
         ax.set_title(DIRECTION_TITLES[direction], fontsize=10)
-        ax.set_xlabel(xlabel)
+        ax.set_xlabel(xlabel, fontsize=11)
+        levels = sorted({v for v in sub["level"] if is_numeric_level(v)}, key=float)
+        if 1 < len(levels) <= 6:  # few levels: a tick at each, labelled as in the settings
+            ax.set_xticks([float(v) for v in levels], [format_level(v) for v in levels])
+        ax.tick_params(labelsize=10)
         ax.grid(alpha=0.3)
         if secondary is not None:
             sec = ax.secondary_xaxis("top", functions=(secondary[1], secondary[2]))
-            sec.set_xlabel(secondary[0], fontsize=8)
-    axes[0].set_ylabel("MAP (mean ± std over folds)")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.suptitle(title)
-    fig.tight_layout()
-    # one legend for both panels, right of them (saved with bbox_inches="tight")
-    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 0.92), fontsize=8)
+            sec.set_xlabel(secondary[0], fontsize=10)
+            sec.tick_params(labelsize=10)
+            below = [float(v) for v in levels]
+            if len(levels) > 6:  # fixed bottom ticks, so that the top ones sit above them
+                lo, hi = float(levels[0]), float(levels[-1])
+                below = [float(t) for t in MaxNLocator(nbins=6).tick_values(lo, hi)
+                         if lo <= t <= hi]
+                ax.set_xticks(below)
+            above = np.asarray(secondary[1](np.asarray(below)), dtype=np.float64)
+            keep = np.isfinite(above)
+            sec.set_xticks(above[keep], [f"{v:.0f}" for v in above[keep]])
+    axes[0].set_ylabel("MAP (mean ± std over folds)", fontsize=11)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    _legend_below(fig, legend, ncols=3)
     plt.close(fig)
     return fig
+
+
+def _sweep_legend(summary: pd.DataFrame, methods: Sequence[str],
+                  colours: dict[str, Any]) -> list[Any]:
+    numeric = summary["level"].map(is_numeric_level)
+    curves = set(summary.loc[numeric, "method"])  # a method with reference lines only: dotted
+    handles: list[Any] = [Line2D([], [], color=colours[m], marker="o", ms=5,
+                                 label=get_method(m).paper_name) if m in curves else
+                          Line2D([], [], color=colours[m], ls=":", lw=1.5,
+                                 label=get_method(m).paper_name) for m in methods]
+    if numeric.any():
+        handles.append(Line2D([], [], color="dimgrey", marker="o", ms=5,
+                              label="ours (band: ± std)"))
+    if "paper_map" in summary and summary.loc[numeric, "paper_map"].notna().any():
+        label = next(str(v) for v in summary.loc[numeric & summary["paper_map"].notna(),
+                                                  "paper_dataset"])
+        handles.append(Line2D([], [], color="dimgrey", ls="--", marker="o", mfc="none", ms=5,
+                              label=label))
+    for setting in dict.fromkeys(summary.loc[~numeric, "setting"]):
+        handles.append(Line2D([], [], color="dimgrey", ls=":", lw=1.5,
+                              label=f"ours, {setting}"))
+    return handles
 
 
 def _draw_method(ax: plt.Axes, rows: pd.DataFrame, name: str, colour: Any) -> None:
@@ -444,28 +561,73 @@ def _draw_method(ax: plt.Axes, rows: pd.DataFrame, name: str, colour: Any) -> No
                    label=f"{name}, {r['setting']} (ours)")
 
 
-def plot_bars(summary: pd.DataFrame, *, title: str) -> plt.Figure:
-    """Twin panels (A→V, V→A) of bars, one per (method, setting), our mean ± std; the paper's
-    value of a cell, where it has one, as a black diamond labelled with ``paper_dataset``."""
+def _bar_layout(summary: pd.DataFrame) -> tuple[list[tuple[str, str]], list[str], str,
+                                                 list[str] | None]:
+    """(cells in run order, tick labels, x label, bar groups or None). When every cell has its
+    own setting, one bar per setting (the knob shared by all settings becomes the x label);
+    when settings repeat across methods (the adversary on/off of each baseline), the bars are
+    grouped by method and coloured by setting."""
     cells = list(dict.fromkeys(zip(summary["method"], summary["setting"], strict=True)))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
-    x = np.arange(len(cells))
+    settings = [s for _, s in cells]
+    if len(set(settings)) == len(settings):
+        knobs = {parse_setting(s)[0] for s in settings}
+        if len(knobs) == 1 and all("=" in s for s in settings):
+            return cells, [s.partition("=")[2] for s in settings], knobs.pop(), None
+        return cells, settings, "", None
+    methods = list(dict.fromkeys(m for m, _ in cells))
+    return cells, [get_method(m).paper_name for m in methods], "", list(dict.fromkeys(settings))
+
+
+def plot_bars(summary: pd.DataFrame, *, title: str | None = None,
+              xlabel: str | None = None) -> plt.Figure:
+    """Twin panels (A→V, V→A) of bars, sized for the text column: our mean ± std per cell (one
+    bar per setting, or bars grouped by method and coloured by setting when the settings repeat
+    across methods, see :func:`_bar_layout`); the paper's value of a cell, where it has one, as a
+    black diamond labelled with ``paper_dataset``. One legend below both panels. ``xlabel``
+    replaces the x label drawn by default (the knob shared by the settings, if any)."""
+    cells, ticks, knob, groups = _bar_layout(summary)
+    xlabel = knob if xlabel is None else xlabel
+    fig, axes = plt.subplots(1, 2, figsize=(FIG_WIDTH, 4.2), sharey=True, layout="constrained")
+    if groups is None:
+        x = np.arange(len(cells), dtype=float)
+        colours = ["#4c72b0"] * len(cells)
+        centres = x
+    else:
+        methods = list(dict.fromkeys(m for m, _ in cells))
+        width = 0.8 / len(groups)
+        palette = _method_colours(groups)
+        x = np.array([methods.index(m) + (groups.index(s) - (len(groups) - 1) / 2) * width
+                      for m, s in cells])
+        colours = [palette[s] for _, s in cells]
+        centres = np.arange(len(methods), dtype=float)
+    handles: list[Any] = []
     for ax, direction in zip(axes, DIRECTIONS, strict=True):
-        sub = summary[summary["direction"] == direction].set_index(["method", "setting"])
-        rows = sub.loc[cells]
-        ax.bar(x, rows["mean"], yerr=rows["std"], color="#4c72b0", capsize=3, label="ours")
+        rows = summary[summary["direction"] == direction].set_index(["method", "setting"]).loc[cells]
+        ax.bar(x, rows["mean"], yerr=rows["std"], color=colours, capsize=3,
+               width=0.8 if groups is None else 0.8 / len(groups))
         if "paper_map" in rows and rows["paper_map"].notna().any():
             has = rows["paper_map"].notna().to_numpy()
-            label = rows["paper_dataset"][has].iloc[0]
-            ax.scatter(x[has], rows["paper_map"][has], marker="D", color="black", zorder=3,
-                       label=label)
-        ax.set_xticks(x, [s for _, s in cells], rotation=25, ha="right", fontsize=8)
+            dots = ax.scatter(x[has], rows["paper_map"][has], marker="D", color="black",
+                              zorder=3, label=str(rows["paper_dataset"][has].iloc[0]))
+            if direction == DIRECTIONS[0]:
+                handles.append(dots)
+        rotate = groups is None and max(len(t) for t in ticks) * len(ticks) > 40
+        ax.set_xticks(centres, ticks, rotation=30 if rotate else 0,
+                      ha="right" if rotate else "center", fontsize=10)
+        ax.tick_params(axis="y", labelsize=10)
         ax.set_title(DIRECTION_TITLES[direction], fontsize=10)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("MAP (mean ± std over folds)")
-    axes[0].legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
+        if xlabel:
+            ax.set_xlabel(xlabel, fontsize=11)
+    axes[0].set_ylabel("MAP (mean ± std over folds)", fontsize=11)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    if groups is not None:
+        palette = _method_colours(groups)
+        handles = [Patch(color=palette[s], label=s) for s in groups] + handles
+    else:
+        handles = [Patch(color="#4c72b0", label="ours (error bar: ± std)")] + handles
+    _legend_below(fig, handles, ncols=4)
     plt.close(fig)
     return fig
 
@@ -505,10 +667,15 @@ def glue_values(summary: pd.DataFrame, prefix: str, digits: int = 4,
     return out
 
 
-def describe_best(summary: pd.DataFrame, digits: int = 4, across_methods: bool = False) -> str:
-    """Markdown bullets computed from the summary: the best cell per (method,) direction."""
-    arrows = {"a2v": "A→V", "v2a": "V→A"}
-    lines = [f"- {arrows[r['direction']]}, **{get_method(r['method']).paper_name}**: best "
-             f"`{r['setting']}` (MAP {r['mean']:.{digits}f} ± {r['std']:.{digits}f})"
-             for _, r in best_settings(summary, across_methods).iterrows()]
+def describe_best(summary: pd.DataFrame, digits: int = 4, across_methods: bool = False,
+                  names: Mapping[str, str] | None = None) -> str:
+    """Markdown bullets computed from the summary: the best cell per (method,) direction
+    (methods by their display name, ``names`` or the registry's); a method with one cell only
+    has no bullet (nothing to compare it with)."""
+    cells = summary.groupby(["direction"] if across_methods else ["method", "direction"],
+                            sort=False).size()
+    lines = [f"- {DIRECTION_LABELS[r['direction']]}, **{_name(r['method'], names)}**: "
+             f"best `{r['setting']}` (MAP {mean_std(r['mean'], r['std'], digits)})"
+             for _, r in best_settings(summary, across_methods).iterrows()
+             if cells[r["direction"] if across_methods else (r["method"], r["direction"])] > 1]
     return "\n".join(lines)

@@ -19,9 +19,11 @@ import pandas as pd
 
 from paper_lib.data.dataset import PairedDataset
 from paper_lib.experiment import Config, run_configs
+from paper_lib.methods.registry import get_method
 from paper_lib.metrics.modality import modality_separability
 from paper_lib.paper import PAPER_DIM, SOTA_BASELINES
 from paper_lib.report.ablations import sweep_configs
+from paper_lib.report.tables import mean_std
 
 #: the columns of :func:`run_adversary_ablation`'s separability table
 SEPARABILITY_COLUMNS = ["method", "setting", "fold", "seed", "separability"]
@@ -54,6 +56,21 @@ def separability_summary(per_fit: pd.DataFrame) -> pd.DataFrame:
 
     return (per_fit.groupby(["method", "setting"], sort=False)["separability"]
             .agg(separability_mean="mean", separability_std=std, n="count").reset_index())
+
+
+def separability_view(separability: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """:func:`separability_summary` for reading: ``method`` (display name), ``setting``, the
+    separability as "mean ± std" on one line, and ``fits`` (how many fits the mean covers; left
+    out when every cell has the same number, which the caption states). No value is set in
+    bold: a lower separability is what an adversary aims at, not a better retrieval."""
+    out = pd.DataFrame({
+        "method": [get_method(m).paper_name for m in separability["method"]],
+        "setting": list(separability["setting"]),
+        "modality separability": [mean_std(float(m), float(s), digits) for m, s in
+                                  zip(separability["separability_mean"],
+                                      separability["separability_std"], strict=True)],
+        "fits": [int(n) for n in separability["n"]]})
+    return out.drop(columns="fits") if out["fits"].nunique() == 1 else out
 
 
 def describe(summary: pd.DataFrame, separability: pd.DataFrame, names: dict[str, str],
