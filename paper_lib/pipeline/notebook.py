@@ -25,13 +25,12 @@ from typing import Any
 import pandas as pd
 
 from paper_lib import atomic, paths, threads
-from paper_lib._optional import require
+from paper_lib._optional import MissingExtraError, require
 from paper_lib.data.dataset import PairedDataset
 from paper_lib.errors import ParamError
 from paper_lib.experiment.knobs import Knob
 from paper_lib.pipeline import present, provenance
 from paper_lib.pipeline.params import RunParams, resolve
-from paper_lib.report.tables import markdown_table
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 
@@ -138,6 +137,8 @@ class NotebookRun:
         row and no index (``digits`` decimals, the ``best`` value of chosen columns in bold),
         its caption, the setting (:meth:`setting` of ``over`` and ``data``), the paper artefact
         it ``reproduces`` (``None``: not in the paper) and links to its files. Label: ``present.label("tbl", notebook, name)``."""
+        from paper_lib.report.tables import markdown_table   # the book extra (matplotlib)
+
         self.save_table(df, name)
         view = df if shown is None else shown
         self._show(present.table_block(
@@ -230,8 +231,9 @@ def start(notebook: str, **params: Any) -> NotebookRun:
 
 
 def _in_kernel() -> bool:
+    """Whether this process is an IPython kernel (a notebook being executed)."""
     try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - the book extra is not installed
+        ipython = require("IPython", extra="book", package="ipython")
+    except MissingExtraError:  # pragma: no cover - the book extra is not installed
         return False
-    return get_ipython() is not None
+    return ipython.get_ipython() is not None

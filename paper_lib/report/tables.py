@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from numbers import Number
 from typing import Any
 
 import numpy as np
@@ -58,8 +57,8 @@ def number(value: Any, digits: int = 3) -> str:
         return MISSING
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
-    if isinstance(value, Number) and not isinstance(value, int | np.integer):
-        return f"{float(value):.{digits}f}"  # type: ignore[arg-type]
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.{digits}f}"
     text = str(value)
     if text in ("", "nan", "None"):
         return MISSING
