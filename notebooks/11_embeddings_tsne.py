@@ -31,10 +31,8 @@ folds = "all"
 data_dir = ""
 tsne_points = None
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 # paper_lib: after 02_main_table (reads the main table's fits from the experiment cache)
-from IPython.display import Markdown, display
-
 from paper_lib.experiment import run_configs
 from paper_lib.pipeline.notebook import start
 from paper_lib.report import tsne
@@ -51,39 +49,51 @@ by_method = {r.method: r for r in results}
 rows = tsne.subsample(split.test.size, run.knob(tsne.TSNE_POINTS, tsne_points), p.seed)
 run.glue("embeddings_tsne_n_points", int(rows.size))
 run.glue("embeddings_tsne_fold", split.name)
-display(Markdown(f"Test fold **{split.name}** of **{ds.name}**: {split.test.size} clips, "
-                 f"{rows.size} of them mapped (the same clips in every panel and modality); "
-                 f"embeddings of d = {configs[0].dim}, seed {p.seed}, {p.epochs} epochs."))
+run.glue("embeddings_tsne_n_test", int(split.test.size))
+run.glue("embeddings_tsne_dim", int(configs[0].dim))
+setting = f"test fold {split.name}, seed {p.seed}"
 
 # %% [markdown]
+# Test fold {glue:text}`embeddings_tsne_fold` holds {glue:text}`embeddings_tsne_n_test` clips;
+# {glue:text}`embeddings_tsne_n_points` of them are mapped (the same clips in every panel and
+# modality), from embeddings of d = {glue:text}`embeddings_tsne_dim`.
+#
 # ## The maps
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 panels = tsne.build_panels(ds, split, by_method, rows)
+titles = {pn.name: pn.title for pn in panels}
 points, scores = tsne.tsne_tables(ds, panels, seed=p.seed)
 run.save_table(points, "tsne_points")
-run.save_table(scores, "tsne_scores")
-fig = tsne.plot_tsne(points, scores, {pn.name: pn.title for pn in panels}, ds.class_names)
-run.save_figure(fig, "tsne")
-fig
+run.figure(tsne.plot_tsne(points, scores, titles, ds.class_names), "tsne",
+           "t-SNE maps of one test fold: the raw audio and raw visual features (top, one map "
+           "each), and the C-CCA and TNN-C-CCA embeddings with the audio and visual test "
+           "embeddings mapped together (bottom). Colour is the class, marker the modality "
+           "(circle audio, triangle visual); under each title the k-NN class purity measured in "
+           "the embedding, its chance level and, for the joint maps, the modality mixing.",
+           reproduces="t-SNE of raw, C-CCA and TNN-C-CCA embeddings", over=setting)
 
 # %% [markdown]
 # ## How clustered, how mixed
 #
-# *k-NN purity*: the share of a point's k nearest neighbours that have its class ("chance" is
-# the share for random neighbours). *Modality mixing* (joint panels only): the share of a point's
-# neighbours from the other modality, divided by that share under perfect mixing; 0 means audio
-# and visual embeddings form separate islands, about 1 means they are interleaved. "embedding"
-# measures neighbours in the embedding itself (cosine, the retrieval score; Euclidean for raw
-# features), "map_2d" in the t-SNE map.
+# {numref}`tbl-embeddings-tsne-tsne-scores` gives the numbers behind the maps. *k-NN purity*:
+# the share of a point's k nearest neighbours that have its class ("chance" is the share for
+# random neighbours). *Modality mixing* (joint panels only): the share of a point's neighbours
+# from the other modality, divided by that share under perfect mixing; 0 means audio and visual
+# embeddings form separate islands, about 1 means they are interleaved. "embedding" measures
+# neighbours in the embedding itself (cosine, the retrieval score; Euclidean for raw features),
+# "t-SNE map" in the 2-D map.
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 for r in scores.itertuples():
     if r.space != "map_2d":
         run.glue(f"embeddings_tsne_{r.panel}_{r.score}", round(float(r.value), 4))
-table = scores.pivot_table(index="panel", columns=["score", "space"], values="value",
-                           sort=False)
-table.round(3)
+run.table(scores, "tsne_scores",
+          f"k-NN class purity (k = {int(scores['k'].iloc[0])}) and modality mixing of each "
+          f"panel of {{numref}}`fig-embeddings-tsne-tsne`, measured in the embedding itself and "
+          f"in its t-SNE map, beside the purity expected of random neighbours; mixing is only "
+          f"defined for the joint panels.",
+          reproduces=None, over=setting, shown=tsne.scores_view(scores, titles))
 
 # %% [markdown]
 # The purities above are the numbers to compare, not the look of the maps: t-SNE preserves local

@@ -39,7 +39,7 @@ seed = 0
 folds = "all"
 data_dir = ""
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 import tempfile
 from pathlib import Path
 
@@ -64,9 +64,13 @@ run.glue("video_upscale", vf.UPSCALE)
 spec = ExtractorSpec(weights="random", seed=run.params.seed, max_seconds=10.0)
 work = Path(tempfile.mkdtemp(prefix="paper_lib_video_"))
 videos = vf.render_demo_corpus(ds, work / "videos", per_class=1)
-run.save_table(videos, "videos")
 run.glue("video_n_clips", len(videos))
-videos
+run.table(videos, "videos",
+          f"The video files rendered for this chapter, one clip of each class of {ds.name}: "
+          f"the MNIST image as a still video track upscaled {vf.UPSCALE}×, the spoken digit "
+          f"as the audio track, both as long as the recording.",
+          reproduces=None, shown=vf.videos_view(videos), digits={"length (s)": 2,
+                                                                 "file size (kB)": 1})
 
 # %% [markdown]
 # ## Decoding and the YouTube-8M conventions
@@ -92,57 +96,75 @@ videos
 # release that need not be that graph. When in doubt, fit the PCA on a sample of one's own
 # corpus with the network actually used (`PcaProjection.fit(features, 1024, whiten=True)`).
 #
-# The figure shows three of the clips: the frames kept, the log-mel spectrogram with its patch
-# boundaries, and the two arrays written for the clip.
+# {numref}`fig-video-to-features-pipeline` shows three of the clips: the frames kept, the
+# log-mel spectrogram with its patch boundaries, and the two arrays written for the clip.
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 serial = extract_corpus(work / "videos", work / "features", spec, n_folds=2)
 files = [work / "videos" / f for f in videos["file"]]
-fig = vf.plot_pipeline(files[:3], work / "features")
-run.save_figure(fig, "pipeline")
-fig
+run.figure(vf.plot_pipeline(files[:3], work / "features"), "pipeline",
+           "The feature stage on three of the rendered clips, two rows per clip: the frames "
+           "kept (one per second) and the log-mel spectrogram of the decoded audio over its "
+           "whole length, the 0.96 s patch boundaries dashed; then the uint8 arrays written to "
+           "vgg/ (one 128-d row per audio patch) and inception/ (one 1,024-d row per frame), "
+           "on one colour scale from 0 to 255. The networks' weights are random.",
+           reproduces=None)
 
 # %% [markdown]
 # ## What was written
 #
-# One row per clip: the arrays' shapes and value ranges. A 2 s clip gives two 0.96 s audio
-# patches and two frames (at 0 s and 1 s). The extraction manifest (`extraction.json`) records the
-# weights (here: random, with their seed), the library versions, the settings and the failures.
+# One row per clip ({numref}`tbl-video-to-features-feature-shapes`): the arrays' shapes and
+# value ranges. A 2 s clip gives two 0.96 s audio patches and two frames (at 0 s and 1 s), a 1 s
+# clip one of each. The
+# extraction manifest (`extraction.json`) records the weights (here: random, with their seed),
+# the library versions, the settings and the failures.
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 shapes = vf.feature_shapes(work / "features")
-run.save_table(shapes, "feature_shapes")
 manifest = read_manifest(work / "features")
 run.glue("video_failures", len(manifest["failures"]))
 display(Markdown(f"Manifest: weights **{manifest['weights']['mode']}** (seed "
                  f"{manifest['weights'].get('seed')}), {manifest['clips']['done']} clips done, "
                  f"{manifest['clips']['failed']} failed; folds written: "
                  f"{manifest['folds']['written']}."))
-shapes
+run.table(shapes, "feature_shapes",
+          "The arrays written for each clip: shape and type of its audio features (vgg/) and "
+          "visual features (inception/), and the range of their 8-bit values.",
+          reproduces=None)
 
 # %% [markdown]
 # ## Throughput
 #
 # Seconds of video processed per second of wall time, measured in this build on its machine:
-# first each stage alone on one core (the best of three runs), then the whole
-# `extract_corpus` run in this process and on a Dask `LocalCluster` with one single-threaded
-# worker per available core (the files are byte-identical either way; the test-suite checks it).
-# The two networks cost almost everything; Inception V3 at 299 × 299 dominates.
+# first each stage alone on one core (the best of three runs,
+# {numref}`tbl-video-to-features-stage-timings`), then the whole `extract_corpus` run in this
+# process and on a Dask `LocalCluster` with one single-threaded worker per available core
+# ({numref}`tbl-video-to-features-throughput`; the files are byte-identical either way, the
+# test-suite checks it). The two networks cost almost everything; Inception V3 at 299 × 299
+# dominates.
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 stages = vf.stage_timings(files, spec, repeats=3)
-run.save_table(stages, "stage_timings")
 with dask_client() as client:
     parallel = extract_corpus(work / "videos", work / "features_dask", spec, client=client,
                               n_folds=2)
 runs = pd.concat([vf.throughput(serial, 1).assign(engine="this process"),
                   vf.throughput(parallel, available_cores()).assign(engine="Dask LocalCluster")],
                  ignore_index=True)
-run.save_table(runs, "throughput")
 run.glue("video_rate_serial", f"{serial.realtime_factor:.2f}")
 run.glue("video_rate_dask", f"{parallel.realtime_factor:.2f}")
-display(stages.round(3))
-runs
+run.table(stages, "stage_timings",
+          f"Wall time of each stage of the feature stage over the {len(files)} clips on one "
+          f"core (the best of three runs), its share of the total, and the seconds of video "
+          f"the stage processes per second of wall time.",
+          reproduces=None, shown=vf.stages_view(stages),
+          digits={"wall time (s)": 3, "share of the total": 3, "video s per wall s": 2})
+run.table(runs, "throughput",
+          "The whole extraction (extract_corpus) in this process and on a Dask LocalCluster: "
+          "seconds of video per second of wall time, wall time (including, for the cluster, "
+          "starting its workers and loading each worker's networks), clips extracted and "
+          "failed, workers and cores.",
+          reproduces=None, shown=vf.throughput_view(runs), digits=2)
 
 # %% [markdown]
 # In this build the whole stage processed {glue:text}`video_rate_serial` seconds of video per

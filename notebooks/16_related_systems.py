@@ -33,7 +33,7 @@ folds = "all"
 data_dir = ""
 epochs = None
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 # paper_lib: after 02_main_table (reads the main table's fits from the experiment cache)
 from IPython.display import Markdown, display
 
@@ -50,8 +50,6 @@ for message in skipped:
     display(Markdown(f"*{message}*"))
 records, results = rs.run_related(ds, systems, folds=fold_list, seed=p.seed, epochs=p.epochs)
 run.save_table(records, "records")
-table = rs.protocol_table(records, systems)
-run.save_table(table, "protocols")
 chance = rs.chance_levels(ds, fold_list)
 run.glue("related_n_folds", len(fold_list))
 run.glue("related_chance_r10", f"{chance['pair_r@10']:.3f}")
@@ -59,24 +57,42 @@ run.glue("related_chance_map", f"{chance['map']:.3f}")
 run.glue("related_class_only_r10", f"{chance['pair_r@10_class_only']:.3f}")
 best = rs.leaders(records, systems)
 run.glue("related_leaders", "; ".join(f"{protocol}: {name}" for protocol, name in best.items()))
-table
+over = f"{len(fold_list)} folds × 1 seed"
+run.table(rs.systems_view(systems), "systems",
+          "The systems compared: what each learns from, and the protocol its own paper "
+          "reports.", reproduces=None)
 
 # %% [markdown]
-# Mean ± standard deviation over {glue:text}`related_n_folds` test folds (one seed), d = 10 for
-# VM-NET, S-DCCA and TNN-C-CCA and AVE-Net's own 128-d embedding; every number from the one
-# metrics module. A random ranking scores a true-pair Recall@10 of
-# {glue:text}`related_chance_r10` and a class MAP of about {glue:text}`related_chance_map` here.
+# ## Every system under every protocol
+
+# %% tags=["remove-input"]
+summary = rs.protocol_summary(records, systems)
+run.table(summary, "protocols",
+          "Every system under every protocol, A→V rows first, then V→A: Recall@1, @5 and @10 "
+          "of the true partner (VM-NET's protocol), class MAP over the full ranking (this "
+          "paper's) and class nDCG@30 (AVE-Net's); mean ± standard deviation over the test "
+          "folds, the best of each direction in bold.",
+          reproduces=None, over=over, shown=rs.protocol_view(summary))
+
+# %% [markdown]
+# {numref}`tbl-related-systems-protocols` gives the mean ± standard deviation over
+# {glue:text}`related_n_folds` test folds (one seed), d = 10 for VM-NET, S-DCCA and TNN-C-CCA
+# and AVE-Net's own 128-d embedding; every number from the one metrics module. A random ranking
+# scores a true-pair Recall@10 of {glue:text}`related_chance_r10` and a class MAP of about
+# {glue:text}`related_chance_map` here.
 #
 # ## What each protocol rewards
 #
-# The figure plots, for each system, the two quantities the protocols count: the chance that
-# the *true partner* is among the first K results, and the fraction of the first K results that
-# share the query's *class*.
+# {numref}`fig-related-systems-protocols` plots, for each system, the two quantities the
+# protocols count: the chance that the *true partner* is among the first K results, and the
+# fraction of the first K results that share the query's *class*.
 
-# %% tags=["hide-input"]
-fig = rs.plot_protocols(records, systems)
-run.save_figure(fig, "protocols")
-fig
+# %% tags=["remove-input"]
+run.figure(rs.plot_protocols(records, systems), "protocols",
+           "For each system (one panel each), the mean Recall@K of the true partner (blue) and "
+           "the mean class precision@K (orange) against the number K of results read (log "
+           "scale), A→V solid and V→A dashed, averaged over queries and test folds.",
+           reproduces=None, over=over)
 
 # %% [markdown]
 # A system trained on pairs alone (VM-NET, AVE-Net) is asked to tell *this* clip's partner
@@ -97,12 +113,16 @@ fig
 #
 # AVE-Net's paper also retrieves within a modality (sound to sound, image to image). Each item
 # queries all the *other* items of its modality (the query is removed from its gallery);
-# relevance is the class.
+# relevance is the class ({numref}`tbl-related-systems-intra-modal`).
 
-# %% tags=["hide-input"]
-intra = rs.intra_modal_table(results, systems)
-run.save_table(intra, "intra_modal")
-intra
+# %% tags=["remove-input"]
+intra = rs.intra_modal_records(results, systems)
+run.table(intra, "intra_modal",
+          "Retrieval within one modality, sound to sound (A→A) and image to image (V→V), each "
+          "test item querying the other items of its modality, relevance by class: MAP and "
+          "nDCG@30, mean ± standard deviation over the test folds, the best of each direction "
+          "in bold.",
+          reproduces=None, over=over, shown=rs.intra_modal_view(intra))
 
 # %% [markdown]
 # ## The systems
@@ -128,16 +148,20 @@ intra
 # Every method can be fitted once, saved and used outside the notebooks (`paper-lib fit`,
 # `embed`, `index build`, `search`; see the README). The index is faiss: exact inner product on
 # unit-length embeddings (cosine) by default, or an approximate index (IVF, HNSW) for
-# collections too large for brute force. The table measures, in this build, each kind on a
-# generated collection of 10,000 ten-dimensional embeddings in 10 clusters searched by 1,000
-# queries: build and search wall time, and the share of the exact index's 10 best items each
-# approximate index finds.
+# collections too large for brute force. {numref}`tbl-related-systems-index-comparison`
+# measures, in this build, each kind on a generated collection of embeddings in Gaussian
+# clusters: the share of the exact index's best items each approximate index finds, and build
+# and search wall time.
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 collection, queries = rs.clustered_collection(10_000, 1_000, seed=p.seed)
 indexes = rs.index_comparison(collection, queries)
-run.save_table(indexes, "index_comparison")
-indexes
+run.table(indexes, "index_comparison",
+          f"Each kind of faiss index on a generated collection of {len(collection):,} "
+          f"{collection.shape[1]}-d embeddings in Gaussian clusters, searched by "
+          f"{len(queries):,} queries: the share of the exact index's k best items it finds "
+          f"(recall@k against the exact index), and its build and search wall time.",
+          reproduces=None, shown=rs.index_view(indexes), digits=4)
 
 # %% tags=["remove-cell"]
 run.finish()

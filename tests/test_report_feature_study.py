@@ -162,15 +162,37 @@ def test_paper_table_is_the_manifest_and_never_shares_a_column_with_ours():
     vgg_inc = paper[(paper.audio_features == "VGGish") & (paper.visual_features == "Inception V3")]
     assert dict(zip(vgg_inc.direction, vgg_inc.value, strict=True)) == pytest.approx(
         {"a2v": 0.7034, "v2a": 0.6927})
-    ours = fs.study_grid(pd.DataFrame({
-        "audio_features": ["a", "a"], "visual_features": ["v", "v"], "direction": ["a2v", "v2a"],
-        "mean": [0.5, 0.25]}), header="ours, toy")
-    theirs = fs.paper_grid(paper)
-    assert ours.iloc[0, 0] == "0.5000 / 0.2500"
-    assert set(ours.columns.get_level_values(0)) == {"ours, toy"}
-    assert set(theirs.columns.get_level_values(0)) == {fs.PAPER_HEADER}
-    assert "paper" in fs.PAPER_HEADER and "VEGAS" in fs.PAPER_HEADER
-    assert theirs.loc["VGGish", (fs.PAPER_HEADER, "Inception V3")] == "0.7034 / 0.6927"
+    view = fs.paper_view(paper)
+    assert list(view.columns) == ["audio features", "visual features", "MAP A→V", "MAP V→A"]
+    row = view[(view["audio features"] == "VGGish") & (view["visual features"] == "Inception V3")]
+    assert (row["MAP A→V"].item(), row["MAP V→A"].item()) == pytest.approx((0.7034, 0.6927))
+
+
+def test_study_view_reads_mean_std_on_one_line_with_the_best_in_bold():
+    summary = pd.DataFrame({
+        "audio_features": ["a1", "a1", "a1", "a1"], "visual_features": ["v1", "v1", "v2", "v2"],
+        "direction": ["a2v", "v2a", "a2v", "v2a"], "mean": [0.5, 0.25, 0.4, 0.3],
+        "std": [0.01, 0.02, 0.03, 0.04], "n": [3, 3, 3, 3]})
+    view = fs.study_view(summary)
+    assert list(view.columns) == ["audio features", "visual features", "MAP A→V", "MAP V→A"]
+    assert list(view["visual features"]) == ["v1", "v2"]             # the study's order
+    assert view["MAP A→V"].tolist() == ["**0.5000\u00a0±\u00a00.0100**", "0.4000\u00a0±\u00a00.0300"]
+    assert view["MAP V→A"].tolist() == ["0.2500\u00a0±\u00a00.0200", "**0.3000\u00a0±\u00a00.0400**"]
+    assert not any("\n" in c for c in view["MAP A→V"])
+    labels = {"audio": {"as_built": "A0"}, "visual": {"as_built": "V0", "pca50": "V1"}}
+    assert fs.features_view(labels).to_dict("list") == {"view": ["audio", "visual", "visual"],
+                                                        "features": ["A0", "V0", "V1"]}
+
+
+def test_study_figure_fits_the_page():
+    summary = pd.DataFrame({
+        "audio_features": ["a1"] * 4 + ["a2"] * 4,
+        "visual_features": ["v1", "v1", "v2", "v2"] * 2,
+        "direction": ["a2v", "v2a"] * 4, "mean": np.linspace(0.2, 0.6, 8)})
+    fig = fs.plot_study(summary)
+    assert fig.get_size_inches()[0] <= 8.0
+    for ax in fig.axes[:2]:
+        assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 10
 
 
 def test_parse_setting_round_trips_and_rejects_garbage():

@@ -68,3 +68,42 @@ def test_comparisons_cover_the_measured_questions_only():
     assert [q for q, _ in perf.comparisons(frames, "metrics", ("nothing", "growth"))] == [
         "growth"]
     assert perf.comparisons(frames, "tnn") == []
+
+
+def test_comparison_view_puts_key_columns_first_and_drops_what_does_not_vary():
+    table = perf.comparison(_rows()["metrics"], "map+pr+p@k")
+    view = perf.comparison_view(table)
+    assert list(view.columns) == ["implementation", "median (s)", "× ours", "peak memory (MB)",
+                                  "agrees with ours", "note"]   # one size: said in the caption
+    assert perf.view_best(view) == {"median (s)": "min", "peak memory (MB)": "min"}
+    growth = perf.comparison_view(perf.comparison(_rows()["metrics"], "growth"))
+    assert list(growth.columns)[:2] == ["implementation", "size"]
+    assert perf.view_best(growth) is None                       # sizes differ: no "best"
+    assert perf.constants(_rows()["metrics"], "map+pr+p@k") == ""
+    frames = _rows()
+    frames["metrics"]["n_gallery"] = frames["metrics"]["n_queries"]
+    assert perf.constants(frames["metrics"], "map+pr+p@k") == "5,620 queries × 5,620 gallery items"
+    caption = perf.question_caption(frames, "metrics", "map+pr+p@k")
+    assert caption.endswith(".") and "5,620 queries" in caption and "in bold" in caption
+    assert "in bold" not in perf.question_caption(frames, "metrics", "growth")
+
+
+def test_machine_and_growth_views_read_as_display_names():
+    frames = _rows()
+    machine = perf.machine_view(frames)
+    assert list(machine.columns) == ["machine", "bench_metrics.csv"]
+    assert machine.set_index("machine").loc["CPU", "bench_metrics.csv"] == "test cpu"
+    growth = perf.growth_view(perf.growth_table(frames))
+    assert list(growth.columns) == ["implementation", "benchmark: question", "n",
+                                    "time at largest n (s)", "time slope", "memory slope"]
+    assert growth.loc[0, "n"] == "100–10,000"
+    assert growth.loc[0, "benchmark: question"] == "metrics: growth"
+
+
+def test_growth_figure_fits_the_page():
+    fig = perf.plot_growth(_rows())
+    assert fig.get_size_inches()[0] <= 8.0
+    ax = fig.axes[0]
+    assert min(t.get_fontsize() for t in ax.get_legend().get_texts()) >= 10
+    assert [perf.compact(v) for v in (500, 2000, 2e5, 1.5e6, 0.02)] == [
+        "500", "2k", "200k", "1.5M", "0.02"]

@@ -45,9 +45,48 @@ def _records() -> pd.DataFrame:
 
 def test_tables_and_leaders_come_from_the_records(ds) -> None:
     kept, _ = rs.systems_for(ds)
-    table = rs.protocol_table(_records(), kept)
-    assert list(table["system"]) == ["VM-NET", "S-DCCA", "TNN-C-CCA"]
-    assert table.loc[1, "MAP A→V"] == f"0.510 ± {np.std([0.5, 0.52], ddof=1):.3f}"
-    assert table.loc[0, "R@1 A→V"] == "—"               # not in the records: shown as missing
+    summary = rs.protocol_summary(_records(), kept)
+    row = summary[(summary.system == "S-DCCA") & (summary.direction == "a2v")
+                  & (summary.metric == "map")].iloc[0]
+    assert row["mean"] == pytest.approx(0.51) and row["std"] == pytest.approx(
+        np.std([0.5, 0.52], ddof=1)) and row["n"] == 2
+    assert not (summary.metric == "pair_r@1").any()     # not in the records: no row
+    view = rs.protocol_view(summary)
+    assert list(view.columns) == ["system", "direction", "R@1", "R@5", "R@10", "MAP", "nDCG@30"]
+    assert list(view["system"]) == ["VM-NET", "S-DCCA", "TNN-C-CCA"] * 2
+    assert list(view["direction"]) == ["A→V"] * 3 + ["V→A"] * 3
+    # mean ± std on one line; the best of each direction in bold; a missing metric as a dash
+    assert view.loc[1, "MAP"] == f"**0.510\u00a0±\u00a0{np.std([0.5, 0.52], ddof=1):.3f}**"
+    assert view.loc[2, "MAP"] == f"0.310\u00a0±\u00a0{np.std([0.3, 0.32], ddof=1):.3f}"
+    assert view.loc[0, "R@10"].startswith("**0.800")
+    assert view.loc[0, "R@1"] == "—"
     assert rs.leaders(_records(), kept) == {"true-pair Recall@10": "VM-NET",
                                             "class MAP": "S-DCCA", "class nDCG@30": "S-DCCA"}
+    assert list(rs.systems_view(kept)["system"]) == ["VM-NET", "S-DCCA", "TNN-C-CCA"]
+
+
+def test_intra_modal_view_and_index_view() -> None:
+    per_fold = pd.DataFrame([
+        {"system": s, "direction": d, "fold": f, "metric": m, "value": v + 0.01 * f}
+        for s, v in (("VM-NET", 0.2), ("S-DCCA", 0.6)) for d in ("a2a", "v2v")
+        for f in (0, 1) for m in ("map", "ndcg@30")])
+    view = rs.intra_modal_view(per_fold)
+    assert list(view.columns) == ["system", "direction", "MAP", "nDCG@30"]
+    assert list(view["direction"]) == ["A→A", "A→A", "V→V", "V→V"]
+    assert view.loc[1, "MAP"].startswith("**0.605\u00a0±") and not view.loc[0, "MAP"].startswith("**")
+    indexes = pd.DataFrame({"index": ["exact", "hnsw"], "items": [10, 10], "queries": [2, 2],
+                            "build (s)": [0.1, 0.2], "search (s)": [0.01, 0.02],
+                            "recall@10 vs exact": [1.0, 0.9]})
+    shown = rs.index_view(indexes)
+    assert list(shown.columns)[:2] == ["index", "recall@10 vs exact"]
+    assert list(shown["index"]) == ["exact (inner product)", "HNSW (approximate)"]
+
+
+def test_protocol_figure_fits_the_page(ds) -> None:
+    kept, _ = rs.systems_for(ds)
+    rows = [{"method": s.method, "fold": 0, "direction": d, "metric": f"{m}@{k}", "value": 0.5}
+            for s in kept for d in ("a2v", "v2a") for m in ("pair_r", "p") for k in rs.KS]
+    fig = rs.plot_protocols(pd.DataFrame(rows), kept)
+    assert fig.get_size_inches()[0] <= 8.0
+    (legend,) = fig.legends
+    assert min(t.get_fontsize() for t in legend.get_texts()) >= 10

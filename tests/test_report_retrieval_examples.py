@@ -144,10 +144,26 @@ def test_results_grid_marks_relevance():
     table = rx.top_k_table(ds, split, results, [0], k=3)
     q = table["query_clip"].iloc[0]
     grid = rx.results_grid(table, "v2a", q)
-    assert list(grid.index) == list(rx.METHODS) and list(grid.columns) == [1, 2, 3]
+    # ranks as rows, methods (display names) as columns: narrow enough for the page
+    assert list(grid.columns) == ["rank", *(rx.METHOD_TITLES[m] for m in rx.METHODS)]
+    assert list(grid["rank"]) == [1, 2, 3]
     sub = table[(table.direction == "v2a") & (table.method == "c_cca")].sort_values("rank")
-    for cell, (_, r) in zip(grid.loc["c_cca"], sub.iterrows(), strict=True):
+    for cell, (_, r) in zip(grid["C-CCA"], sub.iterrows(), strict=True):
         assert cell.startswith(r["clip_id"]) and cell.endswith("✓" if r["relevant"] else "✗")
+
+
+def test_context_view_has_display_names_and_one_column_per_number_and_direction():
+    ds, split, results = _setup()
+    table = rx.top_k_table(ds, split, results, [0, 1], k=3)
+    context = rx.fold_precision_at_k(results, k=5).merge(rx.hits_summary(table),
+                                                         on=["method", "direction"])
+    view = rx.context_view(context, k=5)
+    assert list(view["method"]) == ["CCA", "C-CCA", "TNN-C-CCA"]
+    assert list(view.columns) == ["method", "P@5 A→V", "P@5 V→A", "MAP A→V", "MAP V→A",
+                                  "relevant / shown A→V", "relevant / shown V→A"]
+    row = context[(context.method == "c_cca") & (context.direction == "v2a")].iloc[0]
+    assert view.loc[1, "MAP V→A"] == row["map"]
+    assert view.loc[1, "relevant / shown V→A"] == f"{int(row['relevant'])} / 6"
 
 
 def test_media_grids_frame_each_cell_by_relevance():
@@ -157,16 +173,42 @@ def test_media_grids_frame_each_cell_by_relevance():
     green, red = mcolors.to_rgba(rx.RELEVANT_COLOUR), mcolors.to_rgba(rx.IRRELEVANT_COLOUR)
     for fig, direction in ((rx.image_grid(ds, table, q), "a2v"),
                            (rx.spectrogram_grid(ds, table, q), "v2a")):
-        axes = np.array(fig.axes).reshape(len(rx.METHODS), 3)
+        assert fig.get_size_inches()[0] <= 8.0
+        # the results first (rows = methods, columns = ranks), then the query
+        assert len(fig.axes) == len(rx.METHODS) * 3 + 1
+        axes = np.array(fig.axes[:-1]).reshape(len(rx.METHODS), 3)
+        assert fig.axes[-1].get_title().startswith("query")
         for i, method in enumerate(rx.METHODS):
             sub = table[(table.direction == direction) & (table.method == method)]
             for r in sub.itertuples():
-                colour = axes[i, r.rank - 1].spines["top"].get_edgecolor()
-                assert colour == (green if r.relevant else red)
+                ax = axes[i, r.rank - 1]
+                assert ax.spines["top"].get_edgecolor() == (green if r.relevant else red)
+                assert ax.title.get_fontsize() >= 10
     html = rx.audio_players_html(ds, table, q)
     assert html.count("<audio") == 3 * len(rx.METHODS)
+    # a grid that fits the page (not an HTML table: the book numbers every table): a header,
+    # then one row per rank, one column per method
+    assert "<table" not in html and "display:grid" in html
+    assert html.count('class="rx-result"') == 3 * len(rx.METHODS)
+    assert f"repeat({len(rx.METHODS)},minmax(0,1fr))" in html
     n_rel = int(table[table.direction == "v2a"]["relevant"].sum())
     assert html.count(f"border:3px solid {rx.RELEVANT_COLOUR}") == n_rel
+    assert rx.query_player_html(ds, q).count("<audio") == 1
+
+
+def test_each_spectrogram_spans_its_own_clip_with_no_blank_part():
+    ds, split, results = _setup(media=True)
+    table = rx.top_k_table(ds, split, results, [0], k=3)
+    q = table["query_clip"].iloc[0]
+    fig = rx.spectrogram_grid(ds, table, q)
+    sub = table[table.direction == "v2a"]
+    for ax, clip in zip(fig.axes[:-1], sub["clip_id"], strict=True):
+        seconds = ds.media["waveform_lengths"][rx.row_of(ds, clip)] / RATE
+        image = ax.get_images()[0]
+        assert image.get_extent()[:2] == [0.0, seconds]
+        assert ax.get_xlim() == pytest.approx((0.0, seconds))   # the axis ends with the data
+    # the clips really differ in length: a common axis would have left blank parts
+    assert len({ds.media["waveform_lengths"][rx.row_of(ds, c)] for c in sub["clip_id"]}) > 1
 
 
 def test_row_of_and_waveform_strip_padding():

@@ -185,3 +185,45 @@ def test_significance_table_and_glue_keys():
     nan_table = table.assign(p_value=np.nan, ci_low=np.nan, ci_high=np.nan)
     assert set(sig.glue_values(nan_table)) == set(glued)
     assert isinstance(table, pd.DataFrame)
+
+
+def test_the_tables_as_read_split_fit_and_query_level_with_key_columns_first():
+    table = sig.significance_table(_results(), TWO)
+    fit, query = sig.fit_level_view(table), sig.query_level_view(table)
+    assert list(fit.columns) == ["TNN-C-CCA (batch-all) minus", "direction", "mean Δ MAP",
+                                 "95 % CI (t)", "p, paired t", "p, Wilcoxon", "folds"]
+    assert list(query.columns) == ["TNN-C-CCA (batch-all) minus", "direction", "mean Δ AP",
+                                   "95 % CI (bootstrap)", "p, sign test",
+                                   "better / worse / tied", "queries"]
+    assert len(fit) == len(query) == 2 * 2                 # comparisons x directions
+    assert list(fit["direction"]) == ["A→V", "V→A", "A→V", "V→A"]
+    t = table[(table.test == "paired t-test")].iloc[0]
+    assert fit.loc[0, "mean Δ MAP"] == t["mean_diff"]
+    assert fit.loc[0, "95 % CI (t)"] == f"[{t['ci_low']:.4f},\u00a0{t['ci_high']:.4f}]"
+    sign = table[(table.test == "sign test")].iloc[0]
+    better, worse, tied = (int(v) for v in query.loc[0, "better / worse / tied"].split(" / "))
+    assert better == sign["statistic"] and better + worse + tied == sign["n"]
+
+
+def test_p_values_are_never_printed_as_zero():
+    table = sig.significance_table(_results(), TWO)
+    tiny = table.assign(p_value=np.where(table["test"] == "sign test", 8.3e-58, 0.0312))
+    query = sig.query_level_view(tiny)
+    assert set(query["p, sign test"]) == {"8.3e-58"}
+    fit = sig.fit_level_view(tiny)
+    assert set(fit["p, paired t"]) == {"0.031"}
+    assert not any("0.0000" in str(v) for v in [*fit.to_numpy().ravel(), *query.to_numpy().ravel()])
+    nan = sig.fit_level_view(table.assign(p_value=np.nan, ci_low=np.nan))
+    assert set(nan["p, Wilcoxon"]) == {"—"} and set(nan["95 % CI (t)"]) == {"—"}
+
+
+def test_per_class_figure_fits_the_page():
+    import matplotlib.pyplot as plt
+
+    summary = sig.per_class_summary(sig.per_class_records(_results(), ["a", "b", "c"]))
+    fig = sig.plot_per_class(summary, "toy")
+    assert fig.get_size_inches()[0] <= 8.0
+    heat = fig.axes[0]
+    assert [t.get_text() for t in heat.get_xticklabels()] == ["a", "b", "c"]   # class order
+    assert min(t.get_fontsize() for t in heat.texts) >= 10
+    plt.close(fig)

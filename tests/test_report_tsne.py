@@ -168,6 +168,23 @@ def test_tables_are_tidy_deterministic_and_scores_match_the_functions():
         tsne.modality_mixing(joint.X, joint.modality, 3, "cosine"))
     # the raw panels have no mixing score (one modality)
     assert not ((scores.panel == "raw_audio") & (scores.score == "modality_mixing")).any()
+    # the table as read: one row per panel (its title), numbers, "no mixing" as NaN (a dash)
+    titles = {pn.name: pn.title for pn in panels}
+    view = tsne.scores_view(scores, titles)
+    assert list(view["panel"]) == [pn.title for pn in panels]
+    assert list(view.columns) == ["panel", "purity, embedding", "purity, t-SNE map",
+                                  "chance purity", "mixing, embedding", "mixing, t-SNE map"]
+    assert view.loc[2, "purity, embedding"] == got.loc["knn_purity", "value"]
+    assert np.isnan(view.loc[0, "mixing, embedding"])
+    # the figure: at most 8 inches wide, 10-point text, one legend outside the maps
+    fig = tsne.plot_tsne(points, scores, titles, ds.class_names)
+    assert fig.get_size_inches()[0] <= 8.0
+    (legend,) = fig.legends
+    assert min(t.get_fontsize() for t in legend.get_texts()) >= 10
+    assert [t.get_text() for t in legend.get_texts()][:len(ds.class_names)] == list(
+        ds.class_names)
+    maps = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(maps) == 3 and all(ax.title.get_fontsize() >= 10 for ax in maps)
 
 
 def test_tsne_map_keeps_well_separated_classes_apart():

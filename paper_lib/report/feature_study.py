@@ -1,7 +1,9 @@
-"""The forum paper's S-DCCA feature study (seed 004, Table I), redone with the features at hand.
+"""Table I of Zeng 2019 (the S-DCCA forum paper, seed 004): its feature study, redone with the
+features at hand.
 
-The forum paper trained S-DCCA (= C-DCCA here) on every pairing of two audio features (SoundNet,
-VGGish) and two visual features (I3D, Inception) of VEGAS and reported the MAP of each pairing.
+The forum paper (by the TNN-C-CCA paper's authors) trained S-DCCA (= C-DCCA here) on every
+pairing of two audio features (SoundNet, VGGish) and two visual features (I3D, Inception) of
+VEGAS and reported the MAP of each pairing.
 We cannot extract those CNN features here, so we keep the **study design** (one method, every
 audio x visual feature pairing, the same folds) and derive alternative features from what the
 built dataset holds:
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -32,13 +35,14 @@ import pandas as pd
 
 from paper_lib.data.dataset import PairedDataset, Split
 from paper_lib.experiment import Config, run_configs, summarise
+from paper_lib.metrics.cross_modal import DIRECTION_LABELS
 from paper_lib.paper import reference
+from paper_lib.report.tables import MISSING, mean_std
 
 # [choice] 50 principal components for the visual PCA variant (the brief's suggestion; a tenth of
 # the pixel width, the usual size of a compact image code); the audio view is already small.
 PCA_COMPONENTS = 50
 AS_BUILT = "as_built"
-PAPER_HEADER = "paper, VEGAS (S-DCCA, forum paper Table I)"
 #: the paper's feature names, for its table
 PAPER_FEATURES = {"soundnet": "SoundNet", "vggish": "VGGish", "i3d": "I3D",
                   "inception": "Inception V3"}
@@ -250,22 +254,32 @@ def variant_labels(ds: PairedDataset) -> dict[str, dict[str, str]]:
             "visual": {v.key: v.label for v in visual_variants(ds)}}
 
 
-def study_grid(summary: pd.DataFrame, header: str | None = None) -> pd.DataFrame:
-    """Audio features x visual features, cells ``A→V / V→A`` MAP (the paper's Table I layout).
+def features_view(labels: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """The feature choices of each view, for reading: view, features (in the study's order)."""
+    return pd.DataFrame([{"view": view, "features": label}
+                         for view, d in labels.items() for label in d.values()])
 
-    ``header`` (e.g. "ours, avdigits") becomes a top column level saying whose numbers they are.
-    """
+
+def _bold(cells: list[str], values: pd.Series) -> list[str]:
+    """``cells`` with the one(s) of the largest value in bold."""
+    top = values.max()
+    return [f"**{c}**" if v == top and c != MISSING else c
+            for c, v in zip(cells, values, strict=True)]
+
+
+def study_view(summary: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """:func:`summarise_study` for reading: one row per pairing (audio, visual features in the
+    study's order), MAP mean ± std over folds per direction, the best pairing of each direction
+    in bold."""
     wide = summary.pivot_table(index=["audio_features", "visual_features"], columns="direction",
-                               values="mean", sort=False)
-    cells = wide["a2v"].map("{:.4f}".format) + " / " + wide["v2a"].map("{:.4f}".format)
-    grid = cells.unstack("visual_features")
-    order = list(dict.fromkeys(summary["visual_features"]))
-    grid = grid.loc[list(dict.fromkeys(summary["audio_features"])), order]
-    grid.columns.name = "visual features →"
-    grid.index.name = "audio features"
-    if header is not None:
-        grid.columns = pd.MultiIndex.from_product([[header], grid.columns])
-    return grid
+                               values=["mean", "std"], sort=False)
+    out = pd.DataFrame({"audio features": wide.index.get_level_values(0),
+                        "visual features": wide.index.get_level_values(1)})
+    for d in ("a2v", "v2a"):
+        means, stds = wide[("mean", d)].reset_index(drop=True), wide[("std", d)]
+        cells = [mean_std(m, s, digits) for m, s in zip(means, stds, strict=True)]
+        out[f"MAP {DIRECTION_LABELS[d]}"] = _bold(cells, means)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,34 +298,44 @@ def paper_table() -> pd.DataFrame:
                          "source": rep["source"]})
 
 
-def paper_grid(paper: pd.DataFrame) -> pd.DataFrame:
-    """The paper's table in :func:`study_grid` layout, headed as the paper's (never ours)."""
-    return study_grid(paper.rename(columns={"value": "mean"}), header=PAPER_HEADER)
+def paper_view(paper: pd.DataFrame) -> pd.DataFrame:
+    """:func:`paper_table` for reading: one row per pairing, the published MAP per direction
+    (numbers: :meth:`~paper_lib.pipeline.notebook.NotebookRun.table` bolds the best)."""
+    wide = paper.pivot_table(index=["audio_features", "visual_features"], columns="direction",
+                             values="value", sort=False)
+    return pd.DataFrame({"audio features": wide.index.get_level_values(0),
+                         "visual features": wide.index.get_level_values(1),
+                         **{f"MAP {DIRECTION_LABELS[d]}": wide[d].to_numpy()
+                            for d in ("a2v", "v2a")}})
 
 
 # ---------------------------------------------------------------------------------------------
 # figure
 # ---------------------------------------------------------------------------------------------
-def plot_study(summary: pd.DataFrame, title: str) -> plt.Figure:
-    """Heat maps of MAP (mean over folds) per pairing, one per direction."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 0.9 * summary["audio_features"].nunique() + 2.2))
-    for ax, (direction, name) in zip(axes, (("a2v", "A→V"), ("v2a", "V→A")), strict=True):
-        grid = summary[summary.direction == direction].pivot_table(
-            index="audio_features", columns="visual_features", values="mean", sort=False)
-        lo, hi = float(summary["mean"].min()), float(summary["mean"].max())
-        im = ax.imshow(grid.to_numpy(), cmap="viridis", vmin=lo, vmax=hi)
-        ax.set_xticks(range(grid.shape[1]), labels=grid.columns, rotation=20, ha="right",
-                      fontsize=8)
-        ax.set_yticks(range(grid.shape[0]), labels=grid.index, fontsize=8)
+def plot_study(summary: pd.DataFrame) -> plt.Figure:
+    """Heat maps of MAP (mean over folds) per pairing, A→V and V→A side by side on one colour
+    scale; 8 inches wide, 10-point text, feature names wrapped under the columns."""
+    audio = list(dict.fromkeys(summary["audio_features"]))
+    visual = list(dict.fromkeys(summary["visual_features"]))
+    lo, hi = float(summary["mean"].min()), float(summary["mean"].max())
+    fig, axes = plt.subplots(1, 2, figsize=(8.0, 1.0 * len(audio) + 2.6), sharey=True)
+    for ax, d in zip(axes, ("a2v", "v2a"), strict=True):
+        grid = (summary[summary.direction == d]
+                .pivot_table(index="audio_features", columns="visual_features", values="mean")
+                .reindex(index=audio, columns=visual))
+        im = ax.imshow(grid.to_numpy(), cmap="viridis", vmin=lo, vmax=hi, aspect="auto")
+        ax.set_xticks(range(len(visual)), labels=[textwrap.fill(v, 11) for v in visual],
+                      fontsize=10)
+        ax.set_yticks(range(len(audio)), labels=[textwrap.fill(a, 16) for a in audio],
+                      fontsize=10)
         for (i, j), value in np.ndenumerate(grid.to_numpy()):
             bright = value > (lo + hi) / 2                 # viridis is light at the top
-            ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=9,
+            ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=11,
                     color="black" if bright else "white")
-        ax.set_xlabel("visual features")
-        ax.set_ylabel("audio features")
-        ax.set_title(f"{name} MAP")
-        fig.colorbar(im, ax=ax, fraction=0.04)
-    fig.suptitle(title)
-    fig.tight_layout()
+        ax.set_xlabel("visual features", fontsize=10)
+        ax.set_title(f"{DIRECTION_LABELS[d]} MAP", fontsize=11)
+    axes[0].set_ylabel("audio features", fontsize=10)
+    bar = fig.colorbar(im, ax=list(axes), fraction=0.04, pad=0.02)
+    bar.ax.tick_params(labelsize=10)
     plt.close(fig)
     return fig

@@ -57,7 +57,7 @@ def machine(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def comparison(df: pd.DataFrame, question: str) -> pd.DataFrame:
     """The rows of one question, for reading: implementation, size, time, memory, ratio to ours,
-    agreement with ours and the note."""
+    agreement with ours and the note (numbers unrounded: the book's table formats them)."""
     rows = df[df["question"] == question]
     if rows.empty:
         raise ValueError(f"no benchmark rows for question {question!r}")
@@ -65,15 +65,124 @@ def comparison(df: pd.DataFrame, question: str) -> pd.DataFrame:
     out = pd.DataFrame({
         "implementation": rows["implementation"],
         "size": rows[size].map(lambda v: f"{int(v):,}" if pd.notna(v) else ""),
-        "median (s)": rows["median_s"].round(4),
-        "peak memory (MB)": rows["peak_mb"].round(1),
-        "× ours": rows["ratio_to_ours"].round(2),
+        "median (s)": rows["median_s"].astype(float),
+        "peak memory (MB)": rows["peak_mb"].astype(float),
+        "× ours": rows["ratio_to_ours"].astype(float),
         "agrees with ours": rows["agrees"].map(_agreement),
         "note": rows["note"].fillna(""),
     })
     if "threads" in rows.columns:
         out.insert(2, "threads", rows["threads"].map(lambda v: "" if pd.isna(v) else int(v)))
     return out.reset_index(drop=True)
+
+
+def comparison_view(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`comparison` narrowed for the page: the size and thread columns only where they
+    vary within the question (else the caption states them, :func:`constants`), the key columns
+    (implementation, time, ratio) first, the note last."""
+    out = table.copy()
+    for column in ("size", "threads"):
+        if column in out.columns and out[column].nunique(dropna=False) <= 1:
+            out = out.drop(columns=column)
+    key = ["implementation", *(c for c in ("size", "threads") if c in out.columns),
+           "median (s)", "× ours", "peak memory (MB)", "agrees with ours", "note"]
+    return out[key]
+
+
+def view_best(view: pd.DataFrame) -> dict[str, str] | None:
+    """Which columns of a :func:`comparison_view` set their best in bold: the lowest time and
+    memory when every row solves the same problem (one size), none when sizes differ."""
+    if "size" in view.columns:
+        return None
+    return {"median (s)": "min", "peak memory (MB)": "min"}
+
+
+def constants(df: pd.DataFrame, question: str) -> str:
+    """What every row of one question shares, as a phrase: the problem size (both sizes for a
+    query x gallery problem) and the threads, e.g. "5,620 queries × 5,620 gallery items, 1
+    thread"; "" when they vary."""
+    rows = df[df["question"] == question]
+    parts = []
+    if "n_queries" in rows.columns and "n_gallery" in rows.columns:
+        if rows["n_queries"].nunique() == 1 and rows["n_gallery"].nunique() == 1:
+            parts.append(f"{int(rows['n_queries'].iloc[0]):,} queries × "
+                         f"{int(rows['n_gallery'].iloc[0]):,} gallery items")
+    elif "n" in rows.columns and rows["n"].nunique() == 1:
+        dims = ""
+        if {"d_audio", "d_visual"} <= set(rows.columns) and rows["d_audio"].nunique() == 1:
+            dims = (f", audio {int(rows['d_audio'].iloc[0]):,}-d, visual "
+                    f"{int(rows['d_visual'].iloc[0]):,}-d")
+        parts.append(f"N = {int(rows['n'].iloc[0]):,} clips{dims}")
+    if "threads" in rows.columns and rows["threads"].nunique() == 1:
+        t = int(rows["threads"].iloc[0])
+        parts.append(f"{t} thread{'s' if t != 1 else ''}")
+    return ", ".join(parts)
+
+
+#: what each question of each benchmark compares, for its table's caption (one sentence)
+QUESTIONS: dict[tuple[str, str], str] = {
+    ("metrics", "map"):
+        "MAP over the full ranking of a score matrix, computed by our kernel, by two plain "
+        "sorts that compute no metric (the floor any ranking metric pays), by a naive numpy "
+        "ranking, and by scikit-learn and torchmetrics called once per query",
+    ("metrics", "map+pr+p@k"):
+        "MAP, the precision-recall curve and P@10 together (what every evaluation of the book "
+        "needs), from one value sort per row against three separate calls and against "
+        "scikit-learn's per-query MAP alone",
+    ("metrics", "report"):
+        "the whole retrieval report of the book (MAP, MRR and precision, recall, nDCG and "
+        "true-pair recall at several cut-offs) from one value sort per row",
+    ("metrics", "growth"):
+        "MAP of n × n score matrices of growing n, ours against scikit-learn's per-query loop",
+    ("cluster_cca", "fit"):
+        "the Cluster-CCA fit, both variants, against the two Gram matrices every such fit must "
+        "form (the floor) and against a plain numpy version (the previous implementation)",
+    ("cluster_cca", "pairs"):
+        "Cluster-CCA against CCA on the explicit list of all within-class pairs (what its "
+        "definition literally asks for), at growing N, while the pairs fit in memory",
+    ("cluster_cca", "kcca"):
+        "kernel CCA with the exact kernel map against its Nyström approximation, at growing N, "
+        "while an exact fit stays affordable",
+    ("cluster_cca", "paired_cca"):
+        "plain paired CCA (not Cluster-CCA, which neither library has): ours against cca-zoo "
+        "and, on a subsample, scikit-learn's iterative CCA",
+    ("cluster_cca", "growth"):
+        "our Cluster-CCA fit at growing N",
+    ("tnn", "fit_10_epochs"):
+        "training TNN-C-CCA for 10 epochs in the paper's setting (batch-all mining), with 1 and "
+        "2 threads, against the previous loss path and against a fit whose Cluster-CCA stage "
+        "comes from the in-process memo",
+    ("tnn", "epoch_growth"):
+        "the seconds per TNN-C-CCA epoch at growing N",
+}
+
+
+def question_caption(frames: dict[str, pd.DataFrame], benchmark: str, question: str) -> str:
+    """The caption of one comparison table: what it compares, on what, and how to read it."""
+    what = QUESTIONS.get((benchmark, question),
+                         f"the implementations of benchmark {benchmark}, question {question}")
+    shared = constants(frames[benchmark], question)
+    rows = frames[benchmark][frames[benchmark]["question"] == question]
+    varies = rows[size_column(rows)].nunique() > 1
+    return (f"Benchmark {benchmark}, question {question}: {what}"
+            f"{f' ({shared})' if shared else ''}. Median wall time, its ratio to ours "
+            f"(× ours: above 1 is slower than ours), peak memory of one call, and whether the "
+            f"result agrees with ours"
+            f"{'; the fastest time and the lowest memory in bold' if not varies else ''}.")
+
+
+def machine_view(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """:func:`machine` turned for the page: one row per fact (CPU, cores, versions, BLAS), one
+    column per benchmark file."""
+    facts = machine(frames).set_index("benchmark").T
+    facts.index = [_FACT_NAMES.get(str(i), str(i).replace("_", " ")) for i in facts.index]
+    facts.columns = [f"bench_{c}.csv" for c in facts.columns]
+    return facts.rename_axis("machine").reset_index().astype(str)
+
+
+_FACT_NAMES = {"cpu": "CPU", "cores_available": "cores available", "python": "Python",
+               "numpy": "numpy", "torch": "torch", "torch_threads": "torch threads",
+               "blas": "BLAS and OpenMP libraries (threads)"}
 
 
 def comparisons(frames: dict[str, pd.DataFrame], benchmark: str,
@@ -128,9 +237,44 @@ def _memory_slope(rows: pd.DataFrame, size: str) -> float:
     return round(growth_slope(rows[size][ok], mem[ok]), 2)
 
 
+def growth_view(growth: pd.DataFrame) -> pd.DataFrame:
+    """:func:`growth_table` for the page: implementation first, the question as "benchmark:
+    question", the sizes as one range, then the time at the largest size and the slopes."""
+    return pd.DataFrame({
+        "implementation": growth["implementation"],
+        "benchmark: question": growth["benchmark"] + ": " + growth["question"],
+        "n": [f"{a:,}–{b:,}" for a, b in zip(growth["n from"], growth["n to"], strict=True)],
+        "time at largest n (s)": growth["time at largest (s)"].astype(float),
+        "time slope": growth["time slope"].astype(float),
+        "memory slope": growth["memory slope"].astype(float)})
+
+
+def compact(value: float) -> str:
+    """A tick label of a log axis, short: 500, 2k, 200k, 1.5M, 0.02."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:g}{suffix}"
+    return f"{value:g}"
+
+
+def _log_ticks(axis: Any, values: np.ndarray) -> None:
+    """Labelled ticks at 1 (and 2, 5 when the data span at most two decades) × each power of
+    ten, in :func:`compact` form; no minor labels (they collide)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    finite = values[np.isfinite(values) & (values > 0)]
+    decades = np.log10(finite.max() / finite.min()) if finite.size else 0.0
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0,) if decades > 2 else (1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: compact(v)))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def plot_growth(frames: dict[str, pd.DataFrame]) -> Any:
-    """One log-log panel per (benchmark, question) with growth series: median time against n,
-    each implementation with its fitted slope in the legend."""
+    """One log-log panel per (benchmark, question) with growth series, two per row and 8 inches
+    wide: median time against n, each implementation with its fitted slope in a legend under
+    its panel (10-point text)."""
+    import textwrap
+
     import matplotlib.pyplot as plt
 
     panels: dict[tuple[str, str], list[tuple[str, pd.DataFrame, str]]] = {}
@@ -142,19 +286,28 @@ def plot_growth(frames: dict[str, pd.DataFrame]) -> Any:
         raise ValueError("no growth series in the benchmarks")
     n_cols = min(2, len(panels))
     n_rows = int(np.ceil(len(panels) / n_cols))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(6.2 * n_cols, 4.2 * n_rows), squeeze=False)
+    longest = max(len(series) for series in panels.values())
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(8.0, (3.0 + 0.6 * longest) * n_rows),
+                             squeeze=False)
     for ax, ((name, question), series) in zip(axes.flat, panels.items(), strict=False):
         for impl, rows, size in series:
             slope = growth_slope(rows[size], rows["median_s"])
-            ax.loglog(rows[size], rows["median_s"], marker="o", label=f"{impl} (slope {slope:.2f})")
+            ax.loglog(rows[size], rows["median_s"], marker="o",
+                      label=f"{textwrap.fill(impl, 34)}\nslope {slope:.2f}")
         ax.set_title(f"{name}: {question}", fontsize=11)
-        ax.set_xlabel("n (log scale)")
-        ax.set_ylabel("median wall time, s (log scale)")
+        ax.set_xlabel("n (log scale)", fontsize=10)
+        ax.set_ylabel("median wall time (s)", fontsize=10)
+        ax.tick_params(labelsize=10)
+        for axis, values in ((ax.xaxis, np.concatenate([r[z] for _, r, z in series])),
+                             (ax.yaxis, np.concatenate([r["median_s"] for _, r, _ in series]))):
+            _log_ticks(axis, np.asarray(values, float))
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8.5, loc="upper left")
+        ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False,
+                  handlelength=1.5)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     fig.tight_layout()
+    plt.close(fig)
     return fig
 
 
@@ -173,6 +326,7 @@ class Target:
 
 
 _OPS = {"<=": operator.le, ">=": operator.ge}
+_SYMBOLS = {"<=": "≤", ">=": "≥"}
 
 
 def _row(df: pd.DataFrame, question: str, impl_prefix: str, threads: int | None = None
@@ -226,7 +380,8 @@ def targets(frames: dict[str, pd.DataFrame], chosen: tuple[Target, ...] = TARGET
     its benchmark has not been run."""
     rows = []
     for t in chosen:
-        row: dict[str, Any] = {"target": t.what, "bound": f"{t.op} {t.bound:g} {t.unit}"}
+        row: dict[str, Any] = {"target": t.what,
+                               "bound": f"{_SYMBOLS[t.op]} {t.bound:g} {t.unit}"}
         df = frames.get(t.benchmark)
         try:
             value = t.value(df) if df is not None else None

@@ -26,6 +26,7 @@ from paper_lib.data.dataset import PairedDataset
 from paper_lib.experiment.grid import Config, run_configs
 from paper_lib.experiment.result import SplitResult
 from paper_lib.metrics.cross_modal import DIRECTION_LABELS, intra_modal_report
+from paper_lib.report.tables import MISSING, mean_std
 
 
 @dataclass(frozen=True)
@@ -71,71 +72,133 @@ def run_related(ds: PairedDataset, systems: Sequence[System], *, folds: Sequence
     return run_configs(ds, configs, folds=folds, seeds=(seed,), cache=True, log=log)
 
 
-def _cell(values: pd.Series) -> str:
-    return f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0.0:.3f}"
+#: the protocol table's metrics (record names) and their headers
+PROTOCOL_METRICS: tuple[tuple[str, str], ...] = (
+    ("pair_r@1", "R@1"), ("pair_r@5", "R@5"), ("pair_r@10", "R@10"), ("map", "MAP"),
+    ("ndcg@30", "nDCG@30"))
+#: how the index kinds of :func:`index_comparison` read
+INDEX_NAMES = {"exact": "exact (inner product)", "ivf": "IVF (approximate)",
+               "hnsw": "HNSW (approximate)"}
 
 
-def protocol_table(records: pd.DataFrame, systems: Sequence[System]) -> pd.DataFrame:
-    """One row per system, one column per protocol and direction: mean ± std over folds."""
-    columns = [("pair_r@1", "R@1"), ("pair_r@5", "R@5"), ("pair_r@10", "R@10"),
-               ("map", "MAP"), ("ndcg@30", "nDCG@30")]
+def systems_view(systems: Sequence[System]) -> pd.DataFrame:
+    """The systems compared: name, what each learns from, the protocol its own paper reports."""
+    return pd.DataFrame([{"system": s.name, "learns from": s.learns_from,
+                          "its paper's protocol": s.protocol} for s in systems])
+
+
+def _std(values: pd.Series) -> float:
+    return float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def protocol_summary(records: pd.DataFrame, systems: Sequence[System]) -> pd.DataFrame:
+    """Mean, std (ddof = 1; 0 for one fold) and number of folds of every protocol's metric
+    (:data:`PROTOCOL_METRICS`) per system and direction, from the runner's records; a metric
+    not in the records is absent (no row)."""
     rows = []
     for s in systems:
         sub = records[records["method"] == s.method]
-        row: dict[str, Any] = {"system": s.name, "learns from": s.learns_from}
-        for metric, label in columns:
-            for d in ("a2v", "v2a"):
+        for d in ("a2v", "v2a"):
+            for metric, _ in PROTOCOL_METRICS:
                 values = sub[(sub["metric"] == metric) & (sub["direction"] == d)]["value"]
-                row[f"{label} {DIRECTION_LABELS[d]}"] = _cell(values) if len(values) else "—"
-        rows.append(row)
+                if len(values):
+                    rows.append({"system": s.name, "direction": d, "metric": metric,
+                                 "mean": float(values.mean()), "std": _std(values),
+                                 "n": int(len(values))})
+    return pd.DataFrame(rows, columns=["system", "direction", "metric", "mean", "std", "n"])
+
+
+def _summary_view(summary: pd.DataFrame, metrics: Sequence[tuple[str, str]],
+                  directions: Sequence[str], label: dict[str, str]) -> pd.DataFrame:
+    """One row per system and direction (directions grouped), one column per metric: mean ± std
+    on one line, the best mean of each direction in bold, :data:`MISSING` where not measured."""
+    systems = list(dict.fromkeys(summary["system"]))
+    rows = []
+    for d in directions:
+        part = summary[summary["direction"] == d]
+        best = part.groupby("metric")["mean"].max()
+        for system in systems:
+            row: dict[str, Any] = {"system": system, "direction": label.get(d, d)}
+            for metric, header in metrics:
+                hit = part[(part["system"] == system) & (part["metric"] == metric)]
+                if hit.empty:
+                    row[header] = MISSING
+                    continue
+                mean, std = float(hit["mean"].iloc[0]), float(hit["std"].iloc[0])
+                cell = mean_std(mean, std)
+                row[header] = f"**{cell}**" if mean == best[metric] else cell
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
-def intra_modal_table(results: Sequence[SplitResult], systems: Sequence[System],
-                      ks: tuple[int, ...] = (30,)) -> pd.DataFrame:
-    """A→A and V→V retrieval (leave-one-out, class relevance) from each fit's test embeddings:
-    MAP and nDCG@30, mean ± std over folds."""
+def protocol_view(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`protocol_summary` for reading: system, direction (A→V rows, then V→A), then the
+    true-pair Recall@1/5/10, class MAP and class nDCG@30, each mean ± std over folds, the best
+    of each direction in bold."""
+    return _summary_view(summary, PROTOCOL_METRICS, ("a2v", "v2a"), DIRECTION_LABELS)
+
+
+def intra_modal_records(results: Sequence[SplitResult], systems: Sequence[System],
+                        ks: tuple[int, ...] = (30,)) -> pd.DataFrame:
+    """A→A and V→V retrieval (leave-one-out, class relevance) of each fit's test embeddings:
+    one row per system, direction and fold with its MAP and nDCG@k."""
     names = {s.method: s.name for s in systems}
     rows: list[dict[str, Any]] = []
     for res in results:
         if res.method not in names:
             continue
-        for view, Z in (("A→A", res.Z_audio), ("V→V", res.Z_visual)):
+        for view, Z in (("a2a", res.Z_audio), ("v2v", res.Z_visual)):
             report = intra_modal_report(Z, res.labels, ks=ks, metric=res.metric)
-            rows.append({"system": names[res.method], "direction": view, "fold": res.split.name,
-                         **report})
-    per_fold = pd.DataFrame(rows)
-    metrics = ["map", *(f"ndcg@{k}" for k in ks)]
-    table = (per_fold.groupby(["system", "direction"], sort=False)[metrics]
-             .agg(_cell).reset_index())
-    return table.rename(columns={"map": "MAP", **{f"ndcg@{k}": f"nDCG@{k}" for k in ks}})
+            rows.extend({"system": names[res.method], "direction": view, "fold": res.split.name,
+                         "metric": metric, "value": float(value)}
+                        for metric, value in report.items())
+    return pd.DataFrame(rows, columns=["system", "direction", "fold", "metric", "value"])
+
+
+def intra_modal_view(per_fold: pd.DataFrame) -> pd.DataFrame:
+    """:func:`intra_modal_records` for reading: system, direction (A→A rows, then V→V), MAP and
+    nDCG@k, mean ± std over folds, the best of each direction in bold."""
+    summary = (per_fold.groupby(["system", "direction", "metric"], sort=False)["value"]
+               .agg(mean="mean", std=_std, n="count").reset_index())
+    metrics = [(m, "MAP" if m == "map" else m.replace("ndcg", "nDCG"))
+               for m in dict.fromkeys(per_fold["metric"])]
+    return _summary_view(summary, metrics, ("a2a", "v2v"), {"a2a": "A→A", "v2v": "V→V"})
 
 
 def plot_protocols(records: pd.DataFrame, systems: Sequence[System]) -> Any:
-    """One panel per system: Recall@K of the true partner and class precision@K against K
-    (mean over folds, both directions). A system made to find *the* partner climbs the first
-    curve; one made to find *the class* keeps the second high."""
-    fig, axes = plt.subplots(1, len(systems), figsize=(3.0 * len(systems), 3.2), sharey=True,
-                             squeeze=False)
-    for ax, s in zip(axes[0], systems, strict=True):
+    """One panel per system (two per row, 8 inches wide): Recall@K of the true partner and class
+    precision@K against K (mean over folds, both directions), one shared legend below. A system
+    made to find *the* partner climbs the first curve; one made to find *the class* keeps the
+    second high."""
+    n_cols = min(2, len(systems))
+    n_rows = -(-len(systems) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(8.0, 3.0 * n_rows + 0.8), sharey=True,
+                             sharex=True, squeeze=False)
+    for ax, s in zip(axes.flat, systems, strict=False):
         sub = records[records["method"] == s.method]
         for metric, colour in (("pair_r", "tab:blue"), ("p", "tab:orange")):
             for d, style in (("a2v", "-"), ("v2a", "--")):
                 means = [sub[(sub["metric"] == f"{metric}@{k}") & (sub["direction"] == d)]
                          ["value"].mean() for k in KS]
                 label = ("true-pair recall" if metric == "pair_r" else "class precision")
-                ax.plot(KS, means, style, color=colour, marker="o", ms=3,
+                ax.plot(KS, means, style, color=colour, marker="o", ms=4,
                         label=f"{label} {DIRECTION_LABELS[d]}")
         ax.set_xscale("log")
         ax.set_xticks(KS, [str(k) for k in KS])
-        ax.set_title(s.name, fontsize=10)
-        ax.set_xlabel("K", fontsize=9)
+        ax.tick_params(labelsize=10)
+        ax.set_title(s.name, fontsize=11)
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("mean over queries and folds", fontsize=9)
+    for ax in axes[-1]:
+        ax.set_xlabel("K (results read)", fontsize=10)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("mean over queries, folds", fontsize=10)
     axes[0][0].set_ylim(0, 1.02)
+    for ax in list(axes.flat)[len(systems):]:
+        ax.set_visible(False)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=10, frameon=False)
+    fig.tight_layout(rect=(0, 0.1 / n_rows + 0.02, 1, 1))
+    plt.close(fig)
     return fig
 
 
@@ -194,6 +257,15 @@ def index_comparison(Z: np.ndarray, queries: np.ndarray, k: int = 10,
                      f"recall@{k} vs exact": recall_at_k_vs_exact(built[kind], built["exact"],
                                                                   queries, k)})
     return pd.DataFrame(rows)
+
+
+def index_view(indexes: pd.DataFrame) -> pd.DataFrame:
+    """:func:`index_comparison` for reading: the index kinds by name, the key columns first."""
+    out = indexes.copy()
+    out["index"] = [INDEX_NAMES.get(k, k) for k in out["index"]]
+    recall = [c for c in out.columns if c.startswith("recall@")]
+    rest = [c for c in out.columns if c not in ("index", *recall)]
+    return out[["index", *recall, *rest]]
 
 
 def clustered_collection(n_items: int, n_queries: int, dim: int = 10, n_clusters: int = 10,

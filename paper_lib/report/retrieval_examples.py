@@ -13,6 +13,7 @@ Directions: A→V (an audio query ranks the visual test embeddings) and V→A (t
 
 from __future__ import annotations
 
+import base64
 import html
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,7 +22,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from paper_lib._optional import require
 from paper_lib.data.dataset import PairedDataset, Split
 from paper_lib.experiment import SplitResult
 from paper_lib.metrics.retrieval import rank_gallery
@@ -114,13 +114,40 @@ def fold_precision_at_k(results: dict[str, SplitResult], k: int = DEFAULT_K) -> 
 
 
 def results_grid(table: pd.DataFrame, direction: str, query_clip: str) -> pd.DataFrame:
-    """Methods x ranks text grid for one query: ``clip id (class) ✓/✗``."""
+    """One query's results for reading, ranks as rows and methods as columns (narrow enough for
+    the page): cells ``clip id (class) ✓/✗``; the first column is the rank."""
     sub = table[(table.direction == direction) & (table.query_clip == query_clip)]
     if sub.empty:
         raise ValueError(f"no results for query {query_clip!r} in direction {direction!r}")
     cell = sub["clip_id"] + " (" + sub["class"] + ") " + np.where(sub["relevant"], "✓", "✗")
-    grid = sub.assign(cell=cell).pivot(index="method", columns="rank", values="cell")
-    return grid.loc[list(dict.fromkeys(sub["method"]))]
+    grid = sub.assign(cell=cell).pivot(index="rank", columns="method", values="cell")
+    methods = list(dict.fromkeys(sub["method"]))
+    grid = grid[methods].rename(columns=_method_title)
+    grid.columns.name = None
+    return grid.reset_index()
+
+
+def context_view(context: pd.DataFrame, k: int = DEFAULT_K) -> pd.DataFrame:
+    """The fold-wide P@k and MAP and the relevant share of the shown examples, for reading: one
+    row per method (display names), one column per number and direction."""
+    rows = []
+    for method in dict.fromkeys(context["method"]):
+        sub = context[context["method"] == method].set_index("direction")
+        row: dict[str, Any] = {"method": _method_title(method)}
+        for prefix, column in ((f"P@{k}", f"p@{k}"), ("MAP", "map")):
+            for d in DIRECTIONS:
+                row[f"{prefix} {DIRECTIONS[d]}"] = (float(sub.loc[d, column]) if d in sub.index
+                                                    else float("nan"))
+        for d in DIRECTIONS:
+            row[f"relevant / shown {DIRECTIONS[d]}"] = (
+                f"{int(sub.loc[d, 'relevant'])} / {int(sub.loc[d, 'shown'])}"
+                if d in sub.index else "—")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _method_title(method: str) -> str:
+    return METHOD_TITLES.get(method, method)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,48 +167,67 @@ def has_media(ds: PairedDataset) -> bool:
     return media.get("waveforms") is not None and media.get("images") is not None
 
 
-def _frame(ax: plt.Axes, relevant: bool) -> None:
+def _frame(ax: plt.Axes, colour: str, width: float = 4) -> None:
     for spine in ax.spines.values():
         spine.set_visible(True)
-        spine.set_color(RELEVANT_COLOUR if relevant else IRRELEVANT_COLOUR)
-        spine.set_linewidth(4)
+        spine.set_color(colour)
+        spine.set_linewidth(width)
     ax.set_xticks([])
     ax.set_yticks([])
 
 
+#: the width of the retrieval figures (inches): the book's text column at its PNG resolution
+FIGURE_WIDTH = 8.0
+#: the font size of every text in the retrieval figures (points)
+FONT_SIZE = 10
+
+
 def _method_grid(table: pd.DataFrame, direction: str, query_clip: str,
-                 draw: Callable[[plt.Axes, dict[str, Any]], None], title: str, cell_size: tuple[float, float]) -> plt.Figure:
-    """Rows = methods, columns = ranks; ``draw(ax, record)`` fills a cell; coloured frames."""
+                 draw: Callable[[plt.Axes, str], Any], draw_query: Callable[[plt.Axes], Any],
+                 query_title: str, cell_height: float) -> plt.Figure:
+    """Rows = methods, columns = ranks, with the query on the left: ``draw(ax, clip_id)`` fills a
+    result's cell, ``draw_query(ax)`` the query's; each result is framed green (relevant) or red, titled with its rank, class and score.
+
+    The figure's first ``methods × k`` axes are the results, row by row; the last is the query.
+    """
     sub = table[(table.direction == direction) & (table.query_clip == query_clip)]
+    if sub.empty:
+        raise ValueError(f"no results for query {query_clip!r} in direction {direction!r}")
     methods = list(dict.fromkeys(sub["method"]))
     k = int(sub["rank"].max())
-    fig, axes = plt.subplots(len(methods), k, figsize=(cell_size[0] * k + 1.2,
-                                                       cell_size[1] * len(methods) + 0.6),
-                             squeeze=False)
+    fig = plt.figure(figsize=(FIGURE_WIDTH, cell_height * len(methods) + 0.2))
+    # the query's column, a gap for the method names, then one column per rank
+    grid = fig.add_gridspec(len(methods), k + 2, width_ratios=[1.0, 0.32] + [1.0] * k,
+                            left=0.01, right=0.99, bottom=0.02, top=0.93, wspace=0.12,
+                            hspace=0.5)
+    axes = np.array([[fig.add_subplot(grid[i, j + 2]) for j in range(k)]
+                     for i in range(len(methods))])
     for i, method in enumerate(methods):
         for r in sub[sub.method == method].to_dict("records"):
             ax = axes[i, int(r["rank"]) - 1]
-            draw(ax, r)
-            _frame(ax, bool(r["relevant"]))
-            ax.set_title(f"#{r['rank']} {r['class']} ({r['score']:.2f})", fontsize=7)
-        axes[i, 0].set_ylabel(METHOD_TITLES.get(method, method), fontsize=9)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+            draw(ax, str(r["clip_id"]))
+            _frame(ax, RELEVANT_COLOUR if r["relevant"] else IRRELEVANT_COLOUR)
+            ax.set_title(f"#{r['rank']} {r['class']} {r['score']:.2f}", fontsize=FONT_SIZE)
+        axes[i, 0].set_ylabel(_method_title(method), fontsize=FONT_SIZE)
+    query = fig.add_subplot(grid[len(methods) // 2, 0])
+    draw_query(query)
+    _frame(query, "black", 2)
+    query.set_title(query_title, fontsize=FONT_SIZE)
     plt.close(fig)
     return fig
 
 
 def image_grid(ds: PairedDataset, table: pd.DataFrame, query_clip: str) -> plt.Figure:
-    """A→V: the retrieved images (rows = methods, columns = ranks, green/red = relevant or not)."""
+    """A→V: the query's sound (its log-mel spectrogram, left) and the images each method
+    retrieves for it (rows = methods, columns = ranks, framed green/red = relevant or not)."""
     images = (ds.media or {})["images"]
 
-    def draw(ax: plt.Axes, r: dict[str, Any]) -> None:
-        ax.imshow(np.asarray(images[row_of(ds, r["clip_id"])]), cmap="gray_r")
+    def draw(ax: plt.Axes, clip_id: str) -> None:
+        ax.imshow(np.asarray(images[row_of(ds, clip_id)]), cmap="gray_r")
 
     qclass = ds.class_names[ds.labels[row_of(ds, query_clip)]]
     return _method_grid(table, "a2v", query_clip, draw,
-                        f"A→V: images retrieved for the sound of {query_clip} (class {qclass})",
-                        (1.3, 1.5))
+                        lambda ax: spectrogram(ax, ds, query_clip), f"query: {qclass}", 1.55)
 
 
 def waveform(ds: PairedDataset, row: int) -> tuple[np.ndarray, int]:
@@ -194,43 +240,78 @@ def waveform(ds: PairedDataset, row: int) -> tuple[np.ndarray, int]:
     return media.waveform, media.sample_rate
 
 
-def spectrogram_grid(ds: PairedDataset, table: pd.DataFrame, query_clip: str) -> plt.Figure:
-    """V→A: log-mel spectrograms of the retrieved clips (rows = methods, columns = ranks)."""
+def spectrogram(ax: plt.Axes, ds: PairedDataset, clip_id: str) -> float:
+    """Draw a clip's log-mel spectrogram (time →, 64 mel bands ↑) over exactly its own duration
+    (the padding removed: no blank part), with the duration in the corner; returns it (s)."""
     from paper_lib.extract.logmel import log_mel
 
-    sub = table[(table.direction == "v2a") & (table.query_clip == query_clip)]
-    longest = max(waveform(ds, row_of(ds, c))[0].size / waveform(ds, row_of(ds, c))[1]
-                  for c in sub["clip_id"])
+    wav, rate = waveform(ds, row_of(ds, clip_id))
+    seconds = wav.size / rate
+    ax.imshow(log_mel(wav, rate).T, origin="lower", aspect="auto", cmap="magma",
+              extent=(0.0, seconds, 0, 64))
+    ax.set_xlim(0.0, seconds)
+    ax.text(0.96, 0.04, f"{seconds:.1f} s", transform=ax.transAxes, ha="right", va="bottom",
+            color="white", fontsize=FONT_SIZE)
+    return seconds
 
-    def draw(ax: plt.Axes, r: dict[str, Any]) -> None:
-        wav, rate = waveform(ds, row_of(ds, r["clip_id"]))
-        # one time axis for every cell, so clip lengths compare
-        ax.imshow(log_mel(wav, rate).T, origin="lower", aspect="auto", cmap="magma",
-                  extent=(0.0, wav.size / rate, 0, 64))
-        ax.set_xlim(0.0, longest)
+
+def spectrogram_grid(ds: PairedDataset, table: pd.DataFrame, query_clip: str) -> plt.Figure:
+    """V→A: the query's image (left) and the log-mel spectrograms of the sounds each method
+    retrieves for it (rows = methods, columns = ranks, framed green/red), each panel spanning
+    its own clip's duration."""
+    images = (ds.media or {})["images"]
+
+    def draw_query(ax: plt.Axes) -> None:
+        ax.imshow(np.asarray(images[row_of(ds, query_clip)]), cmap="gray_r")
 
     qclass = ds.class_names[ds.labels[row_of(ds, query_clip)]]
-    return _method_grid(table, "v2a", query_clip, draw,
-                        f"V→A: log-mel spectrograms (time →, 64 mel bands ↑) of the sounds "
-                        f"retrieved for the image of {query_clip} (class {qclass})", (1.5, 1.3))
+    return _method_grid(table, "v2a", query_clip, lambda ax, c: spectrogram(ax, ds, c),
+                        draw_query, f"query: {qclass}", 1.3)
+
+
+def _audio_tag(wav: np.ndarray, rate: int) -> str:
+    """An embedded audio player (WAV as a data URI) that fills its table cell."""
+    from paper_lib.report.data_overview import wav_bytes
+
+    data = base64.b64encode(wav_bytes(wav, rate)).decode("ascii")
+    return (f'<audio controls preload="none" style="width:100%;min-width:0" '
+            f'src="data:audio/wav;base64,{data}"></audio>')
+
+
+def query_player_html(ds: PairedDataset, query_clip: str) -> str:
+    """One line: the query clip, its class and a player of its sound."""
+    row = row_of(ds, query_clip)
+    wav, rate = waveform(ds, row)
+    return (f'<p><b>Query</b> <code>{html.escape(query_clip)}</code> (class '
+            f'<b>{html.escape(ds.class_names[ds.labels[row]])}</b>), its sound:</p>'
+            f'<div style="max-width:24em">{_audio_tag(wav, rate)}</div>')
 
 
 def audio_players_html(ds: PairedDataset, table: pd.DataFrame, query_clip: str,
                        direction: str = "v2a") -> str:
-    """An HTML table (rows = methods, columns = ranks) of embedded audio players with ✓/✗."""
-    from paper_lib.report.data_overview import wav_bytes
+    """The retrieved sounds as a grid that fits the page: ranks as rows, methods as columns,
+    each cell framed green/red (relevant or not) with the class, ✓/✗, the score and a player.
 
-    Audio = require("IPython.display", extra="book", package="ipython").Audio
-
+    A CSS grid of ``div`` elements, not an HTML table: it lays out players, it is not a table
+    of results (the book numbers and captions every table)."""
     sub = table[(table.direction == direction) & (table.query_clip == query_clip)]
-    cells = []
-    for method in dict.fromkeys(sub["method"]):
-        tds = [f"<th>{html.escape(METHOD_TITLES.get(method, method))}</th>"]
-        for r in sub[sub.method == method].to_dict("records"):
-            wav, rate = waveform(ds, row_of(ds, r["clip_id"]))
+    methods = list(dict.fromkeys(sub["method"]))
+    cells = ["<div><b>rank</b></div>"]
+    cells += [f"<div><b>{html.escape(_method_title(m))}</b></div>" for m in methods]
+    for rank in sorted(sub["rank"].unique()):
+        cells.append(f"<div><b>#{int(rank)}</b></div>")
+        for method in methods:
+            hit = sub[(sub.method == method) & (sub["rank"] == rank)]
+            if hit.empty:
+                cells.append("<div>—</div>")
+                continue
+            r = hit.iloc[0]
+            wav, rate = waveform(ds, row_of(ds, str(r["clip_id"])))
             colour = RELEVANT_COLOUR if r["relevant"] else IRRELEVANT_COLOUR
-            player = Audio(wav_bytes(wav, rate))._repr_html_()
-            tds.append(f'<td style="border:3px solid {colour}">#{r["rank"]} '
-                       f'{html.escape(r["class"])} {"✓" if r["relevant"] else "✗"}<br>{player}</td>')
-        cells.append("<tr>" + "".join(tds) + "</tr>")
-    return "<table>" + "".join(cells) + "</table>"
+            cells.append(f'<div class="rx-result" style="border:3px solid {colour};'
+                         f'padding:2px 4px;min-width:0">'
+                         f'{html.escape(str(r["class"]))} {"✓" if r["relevant"] else "✗"} '
+                         f'({r["score"]:.2f})<br>{_audio_tag(wav, rate)}</div>')
+    return (f'<div class="rx-players" style="display:grid;grid-template-columns:3em '
+            f'repeat({len(methods)},minmax(0,1fr));gap:4px;align-items:center;max-width:100%">'
+            + "".join(cells) + "</div>")

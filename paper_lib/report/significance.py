@@ -30,6 +30,7 @@ fit per fold anyway ([choice]).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,8 +42,10 @@ from scipy import stats
 from paper_lib._optional import require
 from paper_lib.experiment import DIRECTIONS, SplitResult
 from paper_lib.methods.registry import get_method
+from paper_lib.metrics.cross_modal import DIRECTION_LABELS
 from paper_lib.metrics.retrieval import average_precision, per_class_ap
 from paper_lib.paper import SOTA_BASELINES
+from paper_lib.report.tables import MISSING, p_value
 
 #: the methods of the per-class heat map (CCA, C-CCA, S-DCCA, TNN-C-CCA)
 PER_CLASS_METHODS: tuple[str, ...] = ("cca", "c_cca", "c_dcca", "tnn_c_cca")
@@ -90,12 +93,13 @@ def per_class_summary(per_fit: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_per_class(summary: pd.DataFrame, dataset: str) -> plt.Figure:
-    """Heat map of mean per-class AP: methods x classes, one panel per direction."""
+    """Heat map of mean per-class AP: methods x classes (in class order), one panel per
+    direction, each cell's value printed on it; 8 inches wide, 10-point text."""
     methods = list(dict.fromkeys(summary["method"]))
     classes = (summary[["class_id", "class_name"]].drop_duplicates().sort_values("class_id"))
     sns = require("seaborn", extra="book")
-    height = 1.2 + 0.32 * len(methods)                   # per panel: room for every method row
-    fig, axes = plt.subplots(2, 1, figsize=(max(6.0, 0.75 * len(classes) + 2.5), 2 * height))
+    height = 1.3 + 0.36 * len(methods)                   # per panel: room for every method row
+    fig, axes = plt.subplots(2, 1, figsize=(8.0, 2 * height))
     for ax, d in zip(axes, DIRECTIONS, strict=True):
         grid = (summary[summary["direction"] == d]
                 .pivot(index="method", columns="class_id", values="ap_mean")
@@ -104,10 +108,12 @@ def plot_per_class(summary: pd.DataFrame, dataset: str) -> plt.Figure:
         grid.columns = list(classes["class_name"])
         # seaborn's annotated heat map: each cell's value printed in a colour readable on it
         sns.heatmap(grid, ax=ax, vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f",
-                    annot_kws={"fontsize": 7}, cbar_kws={"label": "AP"})
-        ax.set_xticklabels(ax.get_xticklabels(), rotation=45, ha="right")
-        ax.set_title(f"{'A→V' if d == 'a2v' else 'V→A'}: mean AP of each query class")
-    fig.suptitle(f"Per-class AP on {dataset} (mean over folds and seeds)")
+                    annot_kws={"fontsize": 10}, cbar_kws={"label": "AP", "pad": 0.02})
+        ax.set_xticklabels(ax.get_xticklabels(), rotation=45, ha="right", fontsize=10)
+        ax.set_yticklabels(ax.get_yticklabels(), fontsize=10)
+        ax.collections[0].colorbar.ax.tick_params(labelsize=10)
+        ax.set_title(f"{DIRECTION_LABELS[d]}: mean AP of each query class ({dataset})",
+                     fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -283,3 +289,76 @@ def glue_values(table: pd.DataFrame, prefix: str = "per_class_significance"
             out[f"{key}_low"] = float(r["ci_low"])
             out[f"{key}_high"] = float(r["ci_high"])
     return out
+
+
+# -- the tables as read ----------------------------------------------------------------------------
+_FIT_TESTS = ("Wilcoxon signed-rank", "paired t-test")
+_QUERY_TESTS = ("sign test", "bootstrap CI of the mean")
+_SIGN_NOTE = re.compile(r"^(\d+) queries better, (\d+) worse, (\d+) ties")
+
+
+def interval(low: float, high: float, digits: int = 4) -> str:
+    """A confidence interval on one line, ``[low, high]``, or :data:`MISSING`."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return MISSING
+    return f"[{low:.{digits}f},\u00a0{high:.{digits}f}]"
+
+
+def _comparisons(table: pd.DataFrame, tests: tuple[str, ...]
+                 ) -> list[tuple[tuple[str, str, str], dict[str, pd.Series]]]:
+    """``((a, b, direction), {test: row})`` in the table's order, for the given tests."""
+    out: dict[tuple[str, str, str], dict[str, pd.Series]] = {}
+    for _, r in table[table["test"].isin(tests)].iterrows():
+        out.setdefault((r["method_a"], r["method_b"], r["direction"]), {})[r["test"]] = r
+    return list(out.items())
+
+
+def _against(a: str, b: str, table: pd.DataFrame) -> dict[str, str]:
+    """The comparison's first column: the other method (the first method stated in the header
+    when every row has the same one), else "A − B"."""
+    firsts = table["method_a"].unique()
+    if len(firsts) == 1:
+        return {f"{get_method(a).paper_name} minus": get_method(b).paper_name}
+    return {"comparison": f"{get_method(a).paper_name} − {get_method(b).paper_name}"}
+
+
+def fit_level_view(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """The fit-level tests of :func:`significance_table` for reading, one row per comparison and
+    direction: the mean MAP difference, its t-based 95 % CI, the p-values of the paired t-test
+    and of the Wilcoxon test (:func:`~paper_lib.report.tables.p_value`), and the folds paired."""
+    rows = []
+    for (a, b, d), tests in _comparisons(table, _FIT_TESTS):
+        t, w = tests.get("paired t-test"), tests.get("Wilcoxon signed-rank")
+        first = t if t is not None else w
+        assert first is not None
+        rows.append({**_against(a, b, table), "direction": DIRECTION_LABELS[d],
+                     "mean Δ MAP": float(first["mean_diff"]),
+                     "95 % CI (t)": (interval(float(t["ci_low"]), float(t["ci_high"]), digits)
+                                     if t is not None else MISSING),
+                     "p, paired t": p_value(float(t["p_value"])) if t is not None else MISSING,
+                     "p, Wilcoxon": p_value(float(w["p_value"])) if w is not None else MISSING,
+                     "folds": int(first["n"])})
+    return pd.DataFrame(rows)
+
+
+def query_level_view(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """The query-level tests of :func:`significance_table` for reading, one row per comparison
+    and direction: the mean per-query AP difference, its bootstrap 95 % CI, the sign test's
+    p-value, and how many queries the first method ranks better, worse and equally well."""
+    rows = []
+    for (a, b, d), tests in _comparisons(table, _QUERY_TESTS):
+        sign, boot = tests.get("sign test"), tests.get("bootstrap CI of the mean")
+        first = boot if boot is not None else sign
+        assert first is not None
+        counts = _SIGN_NOTE.match(str(sign["note"])) if sign is not None else None
+        rows.append({**_against(a, b, table), "direction": DIRECTION_LABELS[d],
+                     "mean Δ AP": float(first["mean_diff"]),
+                     "95 % CI (bootstrap)": (interval(float(boot["ci_low"]),
+                                                      float(boot["ci_high"]), digits)
+                                             if boot is not None else MISSING),
+                     "p, sign test": p_value(float(sign["p_value"])) if sign is not None
+                     else MISSING,
+                     "better / worse / tied": (" / ".join(counts.groups()) if counts
+                                               else MISSING),
+                     "queries": int(first["n"])})
+    return pd.DataFrame(rows)

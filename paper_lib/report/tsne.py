@@ -238,28 +238,52 @@ def _panel_caption(name: str, scores: pd.DataFrame) -> str:
 
 def plot_tsne(points: pd.DataFrame, scores: pd.DataFrame, titles: dict[str, str],
               class_order: Sequence[str]) -> plt.Figure:
-    """One map per panel: colour = class, marker = modality; k-NN scores under each title."""
+    """One map per panel, two per row, 8 inches wide: colour = class, marker = modality; the k-NN
+    scores under each title; one shared legend below the maps (10-point text)."""
     names = list(dict.fromkeys(points["panel"]))
     cmap = plt.get_cmap("tab10" if len(class_order) <= 10 else "tab20")
     colours = {c: cmap(i % cmap.N) for i, c in enumerate(class_order)}
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4.4), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
+    n_cols = min(2, len(names))
+    n_rows = -(-len(names) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(8.0, 3.9 * n_rows + 0.9), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
         sub = points[points.panel == name]
         for modality, marker in MARKERS.items():
             part = sub[sub.modality == modality]
-            ax.scatter(part.x, part.y, s=12, marker=marker, alpha=0.75, linewidths=0,
+            ax.scatter(part.x, part.y, s=14, marker=marker, alpha=0.75, linewidths=0,
                        c=[colours[c] for c in part["class"]])
-        ax.set_title(f"{titles.get(name, name)}\n{_panel_caption(name, scores)}", fontsize=9)
-        ax.set_xlabel("t-SNE 1")
-        ax.set_ylabel("t-SNE 2")
+        ax.set_title(f"{titles.get(name, name)}\n{_panel_caption(name, scores)}", fontsize=10)
+        ax.set_xlabel("t-SNE 1", fontsize=10)
+        ax.set_ylabel("t-SNE 2", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
-    handles = [Line2D([], [], ls="", marker="s", color=colours[c], label=c) for c in class_order]
-    handles += [Line2D([], [], ls="", marker=m, color="grey", label=mod)
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    handles = [Line2D([], [], ls="", marker="s", ms=8, color=colours[c], label=c)
+               for c in class_order]
+    handles += [Line2D([], [], ls="", marker=m, ms=8, color="grey", label=mod)
                 for mod, m in MARKERS.items()]
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 12), fontsize=8,
-               frameon=False, bbox_to_anchor=(0.5, -0.06))
-    fig.suptitle("t-SNE of one test fold (colour = class, marker = modality)")
-    fig.tight_layout()
+    n_legend_rows = -(-len(handles) // 6)
+    fig.legend(handles=handles, loc="lower center", ncol=6, fontsize=10, frameon=False,
+               handletextpad=0.3, columnspacing=1.2)
+    fig.tight_layout(rect=(0, 0.055 * n_legend_rows / n_rows + 0.01, 1, 1))
     plt.close(fig)
     return fig
+
+
+def scores_view(scores: pd.DataFrame, titles: dict[str, str]) -> pd.DataFrame:
+    """:func:`tsne_tables`' scores for reading: one row per panel (its title), the k-NN purity
+    and modality mixing measured in the embedding and in the t-SNE map, and chance purity."""
+    def value(panel: str, space: str, score: str) -> float:
+        hit = scores[(scores.panel == panel) & (scores.space == space) & (scores.score == score)]
+        return float("nan") if hit.empty else float(hit["value"].iloc[0])
+
+    rows = []
+    for panel in dict.fromkeys(scores["panel"]):
+        rows.append({"panel": titles.get(panel, panel),
+                     "purity, embedding": value(panel, "embedding", "knn_purity"),
+                     "purity, t-SNE map": value(panel, "map_2d", "knn_purity"),
+                     "chance purity": value(panel, "any", "chance_purity"),
+                     "mixing, embedding": value(panel, "embedding", "modality_mixing"),
+                     "mixing, t-SNE map": value(panel, "map_2d", "modality_mixing")})
+    return pd.DataFrame(rows)

@@ -34,9 +34,10 @@ def render_demo_corpus(ds: PairedDataset, video_dir: Path, per_class: int = 1,
                        suffix: str = ".mp4") -> pd.DataFrame:
     """Write the first ``per_class`` clips of each class as ``video_dir/<class>/<clip><suffix>``.
 
-    The audio track is the stored 16 kHz waveform (int16 PCM scaled to [-1, 1], zero-padded to
-    the dataset's 2 s); the video
-    track shows the clip's image for the same duration. Returns one row per file.
+    The audio track is the stored 16 kHz waveform (int16 PCM scaled to [-1, 1]) over the clip's
+    own length (``waveform_lengths``: the storage's zero padding is cut off, so a 1 s recording
+    is a 1 s video, not 1 s of sound and 1 s of digital silence); the video track shows the
+    clip's image for the same duration. Returns one row per file.
     """
     from paper_lib.extract.render import write_clip
 
@@ -52,6 +53,9 @@ def render_demo_corpus(ds: PairedDataset, video_dir: Path, per_class: int = 1,
             stem = str(ds.clip_ids[i]).removeprefix(f"{name}_")     # the extracted id: class_stem
             path = video_dir / name / f"{stem}{suffix}"
             waveform = np.asarray(media["waveforms"][i])
+            lengths = media.get("waveform_lengths")
+            if lengths is not None:                              # drop the storage's padding
+                waveform = waveform[: int(lengths[i])]
             if np.issubdtype(waveform.dtype, np.integer):        # avdigits stores int16 PCM
                 waveform = waveform.astype(np.float32) / 32768.0
             write_clip(path, image=image, waveform=waveform, sample_rate=rate)
@@ -124,37 +128,72 @@ def throughput(report: Any, n_workers: int) -> pd.DataFrame:
         "workers": n_workers, "cores available": available_cores()}])
 
 
+def videos_view(videos: pd.DataFrame) -> pd.DataFrame:
+    """:func:`render_demo_corpus`' rows for reading: class, clip, file, length and file size."""
+    return pd.DataFrame({"class": videos["class"], "clip": videos["clip"],
+                         "file": videos["file"], "length (s)": videos["seconds"].astype(float),
+                         "file size (kB)": videos["bytes"].astype(float) / 1000.0})
+
+
+def stages_view(stages: pd.DataFrame) -> pd.DataFrame:
+    """:func:`stage_timings` for reading: stage, wall time, its share of the total, and the
+    seconds of video per second of wall time."""
+    return pd.DataFrame({"stage": stages["stage"], "wall time (s)": stages["seconds"],
+                         "share of the total": stages["share"],
+                         "video s per wall s": stages["video s per wall s"]})
+
+
+def throughput_view(runs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`throughput`'s rows (one per engine) for reading: the engine first, the realtime
+    factor next, then the counts."""
+    first = ["engine", "video s per wall s", "wall time (s)", "seconds of video"]
+    return runs[[*first, *(c for c in runs.columns if c not in first)]]
+
+
+#: the text size of the pipeline figure (points)
+FONT_SIZE = 10
+
+
 def plot_pipeline(files: list[Path], out_dir: Path, max_seconds: float = 10.0) -> Any:
-    """One row per clip: the sampled frames, the log-mel spectrogram cut into 0.96 s patches,
-    and the two uint8 feature arrays written to ``vgg/`` and ``inception/``."""
-    fig, axes = plt.subplots(len(files), 4, figsize=(11, 2.3 * len(files)),
-                             gridspec_kw={"width_ratios": [1.2, 2.2, 2.2, 2.2]}, squeeze=False)
-    for row, f in zip(axes, files, strict=True):
+    """For each clip, two rows, 8 inches wide: the sampled frames and the log-mel spectrogram
+    cut into 0.96 s patches (drawn over the decoded audio's own length, in seconds); then the
+    two uint8 feature arrays written to ``vgg/`` and ``inception/``."""
+    fig = plt.figure(figsize=(8.0, 4.6 * len(files)))
+    grid = fig.add_gridspec(2 * len(files), 2, width_ratios=[1.0, 2.4], hspace=0.8,
+                            wspace=0.25, left=0.08, right=0.98, top=0.97, bottom=0.04)
+    for i, f in enumerate(files):
         clip = decode_clip(f, max_seconds)
         frames = np.concatenate(list(clip.frames), axis=1)            # side by side
-        row[0].imshow(frames)
-        row[0].set_title(f"{f.stem}: frames at "
-                         + ", ".join(f"{t:.2f}" for t in clip.frame_times) + " s", fontsize=8)
+        ax = fig.add_subplot(grid[2 * i, 0])
+        ax.imshow(frames)
+        ax.set_title(f"{f.parent.name}_{f.stem}: frames at\n"
+                     + ", ".join(f"{t:.2f}" for t in clip.frame_times) + " s",
+                     fontsize=FONT_SIZE)
+        ax.set_xticks([])
+        ax.set_yticks([])
         logmel = log_mel(clip.audio, 16_000)
-        row[1].imshow(logmel.T, origin="lower", aspect="auto", cmap="magma")
+        seconds = logmel.shape[0] * 0.01                    # 10 ms frames
+        ax = fig.add_subplot(grid[2 * i, 1])
+        ax.imshow(logmel.T, origin="lower", aspect="auto", cmap="magma",
+                  extent=(0.0, seconds, 0, logmel.shape[1]))
+        ax.set_xlim(0.0, seconds)
         for k in range(1, logmel.shape[0] // EXAMPLE_FRAMES + 1):
-            row[1].axvline(k * EXAMPLE_FRAMES, color="w", lw=1, ls="--")
-        row[1].set_title("log-mel (10 ms frames × 64 bands), 0.96 s patches", fontsize=8)
-        row[1].set_xlabel("frame (10 ms)", fontsize=8)
-        row[1].set_ylabel("mel band", fontsize=8)
+            ax.axvline(k * EXAMPLE_FRAMES * 0.01, color="w", lw=1.2, ls="--")
+        ax.set_title("log-mel spectrogram, cut into 0.96 s patches", fontsize=FONT_SIZE)
+        ax.set_xlabel("time (s)", fontsize=FONT_SIZE)
+        ax.set_ylabel("mel band", fontsize=FONT_SIZE)
+        ax.tick_params(labelsize=FONT_SIZE)
         clip_id = f"{f.parent.name}_{f.stem}"                  # paper_lib.data.from_video's ids
         audio = np.load(out_dir / "vgg" / f"{clip_id}.npy")
         visual = np.load(out_dir / "inception" / f"{clip_id}.npy")
-        for ax, arr, what in ((row[2], audio, "vgg/"), (row[3], visual, "inception/")):
+        for col, (arr, what) in enumerate(((audio, "vgg/"), (visual, "inception/"))):
+            ax = fig.add_subplot(grid[2 * i + 1, col])
             ax.imshow(arr, aspect="auto", cmap="viridis", vmin=0, vmax=255,
                       interpolation="nearest")
-            ax.set_title(f"{what}: {arr.shape[0]} × {arr.shape[1]} uint8", fontsize=8)
-            ax.set_ylabel("row (second)", fontsize=8)
-            ax.set_xlabel("dimension", fontsize=8)
+            ax.set_title(f"{what}: {arr.shape[0]} × {arr.shape[1]} uint8", fontsize=FONT_SIZE)
+            ax.set_ylabel("second", fontsize=FONT_SIZE)
+            ax.set_xlabel("dimension", fontsize=FONT_SIZE)
             ax.set_yticks(range(arr.shape[0]))
-        for ax in row:
-            ax.tick_params(labelsize=7)
-        row[0].set_xticks([])
-        row[0].set_yticks([])
-    fig.tight_layout()
+            ax.tick_params(labelsize=FONT_SIZE)
+    plt.close(fig)
     return fig
