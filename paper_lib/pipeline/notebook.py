@@ -136,8 +136,9 @@ class NotebookRun:
         reader's view, with display names and formatted cells) as a Markdown table with every
         row and no index (``digits`` decimals, the ``best`` value of chosen columns in bold),
         its caption, the setting (:meth:`setting` of ``over`` and ``data``), the paper artefact
-        it ``reproduces`` (``None``: not in the paper) and links to its files. Label: ``present.label("tbl", notebook, name)``."""
-        from paper_lib.report.tables import markdown_table   # the book extra (matplotlib)
+        it ``reproduces`` (``None``: not in the paper) and links to its files. Label:
+        ``present.label("tbl", notebook, name)``."""
+        from paper_lib.report.tables import markdown_table  # the book extra (matplotlib)
 
         self.save_table(df, name)
         view = df if shown is None else shown
