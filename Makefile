@@ -8,11 +8,12 @@ PROFILE ?= full
 DATA_DIR ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: book test reproduce html lint clean help setup wheel-check bench
+.PHONY: book test reproduce html lint clean help setup wheel-check bench browser
 
 help:
 	@echo "make book  - set up .venv, run every notebook (DATASET=$(DATASET) PROFILE=$(PROFILE)), build _build/html"
 	@echo "make test  - set up .venv, run ruff, the import contracts, mypy and the test-suite"
+	@echo "make browser - install headless Chromium for the browser test (Debian's chromium, as root; never fails)"
 	@echo "make bench - set up .venv, run the benchmarks (benchmarks/bench_*.py) into results/bench_*.csv (about 10 min)"
 	@echo "make wheel-check - build the wheel and sdist, install the wheel in fresh environments (core, then [book]) and smoke-test it"
 	@echo "make clean - remove build outputs (keeps .venv and the data cache)"
@@ -48,6 +49,14 @@ test: $(STAMP)
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 	@# the docstrings' Examples (shown in the API reference)
 	$(PY) -m pytest -q --doctest-modules paper_lib
+
+# headless Chromium for the browser test (tests/test_browser.py drives it over the DevTools
+# protocol: no WebDriver needed), from Debian's packages (as root, e.g. in CI). Never fails: where
+# it cannot be installed, the browser test skips and says what is missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	  >/dev/null; } || echo "make browser: could not install chromium; the browser test will skip" >&2
 
 # every benchmark (one process per question) into results/bench_*.csv, read by the Performance
 # chapter; torchmetrics is a comparison only, installed here and not part of the pinned set
