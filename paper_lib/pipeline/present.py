@@ -102,8 +102,8 @@ def figure_block(image: str, name: str, caption: str, alt: str,
 
 
 def table_block(markdown: str, name: str, caption: str,
-                links: Sequence[tuple[str, str]]) -> str:
+                links: Sequence[tuple[str, str]] = ()) -> str:
     """A numbered table: the pipe table ``markdown``, its label ``name``, and its caption with
-    the links to its files (a colon fence: a backtick fence could not hold the roles)."""
-    return (f":::{{table}} {caption} {downloads(links)}\n:name: {name}\n:align: left\n\n"
-            f"{markdown}\n:::")
+    the links to its files, if any (a colon fence: a backtick fence could not hold the roles)."""
+    files = f" {downloads(links)}" if links else ""
+    return f":::{{table}} {caption}{files}\n:name: {name}\n:align: left\n\n{markdown}\n:::"
