@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 #: the repository root (the package is installed in editable mode by the Makefile)
+#:
 #: :meta hide-value:
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -62,7 +62,8 @@ def test_notebook_captions_state_their_tie_to_the_paper(quick_book):
     untied: list[str] = []
     for page in sorted((html / "notebooks").glob("*.html")):
         article = _article(page)
-        captions = [c.get_text(" ", strip=True)
+        # Sphinx's smart quotes print "paper’s"
+        captions = [c.get_text(" ", strip=True).replace("\u2019", "'")
                     for c in article.find_all(["caption", "figcaption"])]
         untied += [f"{page.name}: {c[:60]!r}" for c in captions
                    if not any(tie in c for tie in TIES)]

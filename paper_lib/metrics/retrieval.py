@@ -80,6 +80,7 @@ DEFAULT_CHUNK: int = 1024
 #: "Objects that sound", 100 a deep cut-off for the precision/recall trade-off.
 DEFAULT_KS: tuple[int, ...] = (1, 5, 10, 30, 100)
 #: the recall levels r = 0.0, 0.1, ..., 1.0 of the 11-point interpolated curve
+#:
 #: :meta hide-value:
 RECALL_LEVELS_11: np.ndarray = np.arange(11) / 10.0
 

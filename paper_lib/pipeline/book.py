@@ -169,7 +169,7 @@ _CHOICE_LINES = 6
 def choice_explanation(lines: list[str], index: int) -> str:
     """The explanation of the ``[choice]`` marker on ``lines[index]``: its text, continued over
     the following comment or docstring lines (never code, never a blank line) up to the end of
-    the sentence, the end of a bracket or :data:`_CHOICE_LINES` lines."""
+    the sentence, the end of a bracket or six lines."""
     match = _CHOICE.search(lines[index])
     assert match is not None
     parts = [match.group(1).strip()]

@@ -582,7 +582,7 @@ def plot_bars(summary: pd.DataFrame, *, title: str | None = None,
               xlabel: str | None = None) -> plt.Figure:
     """Twin panels (A→V, V→A) of bars, sized for the text column: our mean ± std per cell (one
     bar per setting, or bars grouped by method and coloured by setting when the settings repeat
-    across methods, see :func:`_bar_layout`); the paper's value of a cell, where it has one, as a
+    across methods, see ``_bar_layout``); the paper's value of a cell, where it has one, as a
     black diamond labelled with ``paper_dataset``. One legend below both panels. ``xlabel``
     replaces the x label drawn by default (the knob shared by the settings, if any)."""
     cells, ticks, knob, groups = _bar_layout(summary)

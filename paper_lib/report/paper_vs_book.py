@@ -166,7 +166,7 @@ def comparison_view(comp: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
     """The rows of one paper table of :func:`comparison` for reading: one row per method and
     setting (in the paper's order, methods by their printed names; the setting column named
     after the setting, e.g. "margin", and absent for a plain table), then per direction (A→V,
-    V→A) the paper's number, ours (``mean ± std`` on one line, :data:`MISSING` where this build
+    V→A) the paper's number, ours (``mean ± std`` on one line, :data:`~paper_lib.report.tables.MISSING` where this build
     has none) and their difference Δ = ours − paper (NaN where there is no ours)."""
     tables = set(comp["table"])
     if len(tables) > 1:

@@ -34,6 +34,7 @@ from paper_lib.paper import SOTA_BASELINES
 #: the common recall grid of the raw curves: 0, 0.01, ..., 1
 #: [choice] 101 levels: finer than any test fold's recall steps that matter to the eye, coarse
 #: enough for a small CSV (10 methods x 2 directions x 101 points).
+#:
 #: :meta hide-value:
 RECALL_GRID: np.ndarray = np.linspace(0.0, 1.0, 101)
 #: the columns of the tidy PR-curve table

@@ -111,7 +111,7 @@ def protocol_summary(records: pd.DataFrame, systems: Sequence[System]) -> pd.Dat
 def _summary_view(summary: pd.DataFrame, metrics: Sequence[tuple[str, str]],
                   directions: Sequence[str], label: dict[str, str]) -> pd.DataFrame:
     """One row per system and direction (directions grouped), one column per metric: mean ± std
-    on one line, the best mean of each direction in bold, :data:`MISSING` where not measured."""
+    on one line, the best mean of each direction in bold, :data:`~paper_lib.report.tables.MISSING` where not measured."""
     systems = list(dict.fromkeys(summary["system"]))
     rows = []
     for d in directions:

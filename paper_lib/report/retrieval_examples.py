@@ -274,8 +274,10 @@ def _audio_tag(wav: np.ndarray, rate: int) -> str:
     from paper_lib.report.data_overview import wav_bytes
 
     data = base64.b64encode(wav_bytes(wav, rate)).decode("ascii")
-    return (f'<audio controls preload="none" style="width:100%;min-width:0" '
-            f'src="data:audio/wav;base64,{data}"></audio>')
+    # a <source> with its type (as IPython's Audio writes it): a bare src data URI with
+    # preload="none" stayed without a source in headless Chromium (networkState 3)
+    return ('<audio controls style="width:100%;min-width:0">'
+            f'<source src="data:audio/wav;base64,{data}" type="audio/wav"></audio>')
 
 
 def query_player_html(ds: PairedDataset, query_clip: str) -> str:

@@ -298,7 +298,7 @@ _SIGN_NOTE = re.compile(r"^(\d+) queries better, (\d+) worse, (\d+) ties")
 
 
 def interval(low: float, high: float, digits: int = 4) -> str:
-    """A confidence interval on one line, ``[low, high]``, or :data:`MISSING`."""
+    """A confidence interval on one line, ``[low, high]``, or :data:`~paper_lib.report.tables.MISSING`."""
     if not (np.isfinite(low) and np.isfinite(high)):
         return MISSING
     return f"[{low:.{digits}f},\u00a0{high:.{digits}f}]"

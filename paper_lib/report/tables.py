@@ -36,7 +36,7 @@ _NBSP = "\u00a0"
 
 
 def mean_std(mean: float, std: float, digits: int = 3) -> str:
-    """``mean ± std`` on one line, or :data:`MISSING` when the mean is not a number."""
+    """``mean ± std`` on one line, or :data:`~paper_lib.report.tables.MISSING` when the mean is not a number."""
     if mean is None or not np.isfinite(mean):
         return MISSING
     spread = "" if std is None or not np.isfinite(std) else f"{_NBSP}±{_NBSP}{std:.{digits}f}"
@@ -52,7 +52,7 @@ def p_value(p: float) -> str:
 
 def number(value: Any, digits: int = 3) -> str:
     """One cell: floats with ``digits`` decimals, integers as they are, text escaped for a
-    pipe table, missing values as :data:`MISSING`."""
+    pipe table, missing values as :data:`~paper_lib.report.tables.MISSING`."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
     if isinstance(value, bool | np.bool_):
