@@ -19,7 +19,8 @@ On every page it checks (the names of :data:`CHECKS`):
 - ``audio``: every ``<audio>`` element has its metadata (``readyState >= 1``) or, when the browser
   does not load it, can play its source's type;
 - ``width``: the page is no wider than the viewport (``scrollWidth <= clientWidth`` at 1280 px;
-  a table in its own scroll container is fine);
+  a table in its own scroll container is fine, but not its caption cut at that container's
+  edge);
 - ``text``: no build-machine path (``/work/``, ``/tmp/``, ``/home/``, ``/root/``,
   ``site-packages``) and no Python repr (``PosixPath(``, ``<matplotlib``, ``array([``,
   ``dtype=``) in the text a reader can see (folded cells opened), code written by the authors
@@ -146,6 +147,11 @@ _SETTLE_AND_MEASURE = r"""
               network: a.networkState, type: type, can_play: type ? a.canPlayType(type) : ''};
     }),
     scroll_width: root.scrollWidth, client_width: root.clientWidth, wide: wide,
+    // a caption reaching past the scroll container of its (wide) table: its end is hidden
+    clipped_captions: [...document.querySelectorAll('table caption')].filter(c => {
+        const box = c.closest('.pst-scrollable-table-container');
+        return box && c.getBoundingClientRect().right > box.getBoundingClientRect().right + 1; })
+      .map(c => c.textContent.trim().slice(0, 60)),
     height: root.scrollHeight,
     icon: !!document.querySelector('link[rel~="icon"]'),
   };
@@ -359,6 +365,8 @@ class PageReport:
         if m and m["scroll_width"] > m["client_width"]:
             width = [f"{m['scroll_width']} px wide in a {m['client_width']} px viewport"
                      + (f"; widest: {', '.join(m['wide'])}" if m["wide"] else "")]
+        width += [f"table caption cut at its table's scroll edge: {t!r}"
+                  for t in m.get("clipped_captions", [])]
         return {
             "console": self.console,
             "requests": self.requests,

@@ -67,6 +67,9 @@ def stage(dataset: str, profile: str) -> Path:
             if path.is_file() and not path.name.startswith("."):
                 rel = Path(STAGED_RESULTS) / results.name / path.relative_to(results)
                 wanted[rel] = path.read_bytes()
+    # the book's style sheet(s): Jupyter Book loads every _static/*.css of the book's root
+    for css in sorted((paths.REPO_ROOT / BOOK_DIR / "_static").glob("*.css")):
+        wanted[Path("_static") / css.name] = css.read_bytes()
     wanted[Path(BOOK_DIR) / "build_report.md"] = build_report().encode()
     wanted[Path(BOOK_DIR) / "choices_index.md"] = choices_index().encode()
     for rel, data in wanted.items():
@@ -271,6 +274,9 @@ def build(dataset: str, profile: str, strict: bool = True, log: Callable[[str], 
     if stamp.is_file() and stamp.read_text() == digest:
         log(f"book: unchanged, HTML is current at {out}")
         return out
+    # Sphinx 7.4 does not overwrite a static file that exists in its output: an edited style
+    # sheet would be ignored by an incremental build, so the copied static files go first
+    shutil.rmtree(paths.build_dir() / "jb" / "_build" / "html" / "_static", ignore_errors=True)
     jb = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(jb), "build", str(src), "--path-output", str(paths.build_dir() / "jb")]
     if strict:
