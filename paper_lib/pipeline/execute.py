@@ -149,8 +149,7 @@ def run_notebook(source: Path, output: Path, parameters: dict[str, Any],
                 os.replace(tmp_out, failed)
                 tb = _ANSI.sub("", "\n".join(exc.traceback))
                 raise NotebookFailed(source.stem, f"cell {exc.exec_count}: {tb}", failed) from None
-            _fold_parameter_cells(tmp_out)
-            _add_files_cell(tmp_out, source.stem)
+            _prepare_page(tmp_out, source.stem)
     return time.perf_counter() - t0
 
 
@@ -170,29 +169,26 @@ def _environment(entries: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _fold_parameter_cells(path: Path) -> None:
-    """Remove the ``parameters`` cell (the defaults) and papermill's ``injected-parameters``
-    cell (the values passed) from the book's page (``remove-cell``): the page states the
-    resolved parameters it ran with in one line instead
-    (:func:`paper_lib.pipeline.present.parameters_line`, shown by ``start``)."""
+#: the heading of the cell that closes every page with links to its notebook and source
+FILES_HEADING = "Files of this page"
+
+
+def _prepare_page(path: Path, stem: str) -> None:
+    """Make the executed notebook a book page, in one read and one write:
+
+    - remove the ``parameters`` cell (the defaults) and papermill's ``injected-parameters``
+      cell (the values passed) from the page (``remove-cell``): the page states the resolved
+      parameters it ran with in one line instead
+      (:func:`paper_lib.pipeline.present.parameters_line`, shown by ``start``);
+    - close the page with links to download its executed notebook and its jupytext source
+      (both staged beside the page, :func:`paper_lib.pipeline.book.stage`).
+    """
     nbformat = require("nbformat", extra="book")
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
         if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
             tags.append("remove-cell")
-    nbformat.write(nb, path)
-
-
-#: the heading of the cell that closes every page with links to its notebook and source
-FILES_HEADING = "Files of this page"
-
-
-def _add_files_cell(path: Path, stem: str) -> None:
-    """Close the page with links to download its executed notebook and its jupytext source
-    (both staged beside the page, :func:`paper_lib.pipeline.book.stage`)."""
-    nbformat = require("nbformat", extra="book")
-    nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_markdown_cell(
         f"**{FILES_HEADING}:** {{download}}`executed notebook ({stem}.ipynb) <{stem}.ipynb>` · "
         f"{{download}}`source ({stem}.py, jupytext) <{stem}.py>`. Re-run it with "
