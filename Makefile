@@ -20,13 +20,17 @@ help:
 
 setup: $(STAMP)
 
-# The venv is (re)built whenever the pinned requirements or the package metadata change.
+# The venv is (re)built whenever the pinned requirements or the package metadata change. The
+# set-up's wall time goes into the venv (setup.json), where the build report reads it to state the
+# time of a `make book` from a fresh clone against its budget (paper_lib.pipeline.book).
 $(STAMP): requirements.txt pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
-	@touch $@
+	@start=$$(date +%s); \
+	{ test -x $(PY) || $(PYTHON) -m venv $(VENV); } && \
+	$(PY) -m pip install --quiet --upgrade pip && \
+	$(PY) -m pip install --quiet -r requirements.txt && \
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . && \
+	echo "{\"seconds\": $$(( $$(date +%s) - start ))}" > $(VENV)/setup.json && \
+	touch $@
 
 # The quick profile runs first (cached after the first time) so that the build report records
 # the wall time of both profiles; then the book is built from the chosen profile.

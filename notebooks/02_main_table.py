@@ -14,13 +14,13 @@
 # %% [markdown]
 # # Main comparison: MAP A→V and V→A over 5 folds
 #
-# The paper's main result compares TNN-C-CCA with six CCA-based methods (CCA, KCCA, DCCA, C-CCA,
-# C-KCCA, C-DCCA/S-DCCA), two variants of its own (lstm_C-CCA, TNN-C-CCA with random triplets)
-# and four state-of-the-art systems (UGACH, UCAL, ACMR, AGAH), by mean average precision (MAP)
-# over the full ranking of a test fold, in both directions, averaged over five class-balanced
-# folds. This notebook fits all thirteen on every fold of this build's dataset (the four
-# state-of-the-art systems built from their own papers: see the method chapter), adds the
-# published Cluster-CCA (Rasiwasia et al. 2014) as an extra row, and shows
+# The paper's main result compares TNN-C-CCA (batch-all) with six CCA-based methods (CCA, KCCA,
+# DCCA, C-CCA (β = 0.2), C-KCCA, C-DCCA/S-DCCA), two variants of its own (lstm_C-CCA, TNN-C-CCA
+# with random triplets) and four state-of-the-art systems (UGACH, UCAL, ACMR, AGAH), by mean
+# average precision (MAP) over the full ranking of a test fold, in both directions, averaged over
+# five class-balanced folds. This notebook fits all thirteen on every fold of this build's dataset
+# (the four state-of-the-art systems built from their own papers: see the method chapter), adds
+# C-CCA (Rasiwasia), the published Cluster-CCA (Rasiwasia et al. 2014), as an extra row, and shows
 # our numbers **beside** the paper's, never in the same column. For a dataset the paper did not
 # use, the paper's VEGAS numbers are shown as a labelled reference, not as a target.
 
@@ -40,6 +40,7 @@ from paper_lib.experiment import fits_label, run_configs
 from paper_lib.paper import SOTA_BASELINES, reference
 from paper_lib.pipeline.notebook import start
 from paper_lib.report import main_table as mt
+from paper_lib.report import paper_vs_book as pvb
 
 run = start("main_table", dataset=dataset, profile=profile, seed=seed, folds=folds,
             data_dir=data_dir, epochs=epochs, seeds=seeds)
@@ -58,9 +59,9 @@ run.glue("main_table_n_folds", len(fold_list))
 run.glue("main_table_n_seeds", len(fit_seeds))
 run.glue("main_table_epochs", p.epochs)
 display(Markdown(f"**{ds.name}**: {len(configs)} methods x {len(fold_list)} folds x "
-                 f"{len(fit_seeds)} seed(s) {fit_seeds}, d = {mt.PAPER_DIM}, "
-                 f"{p.epochs} epochs for the deep methods; the closed-form CCA and C-CCA ignore "
-                 f"the seed and are fitted once per fold."))
+                 f"{len(fit_seeds)} seed(s) {fit_seeds}, k = {mt.PAPER_DIM}, "
+                 f"{p.epochs} epochs for the deep methods; the closed-form CCA and both C-CCA "
+                 f"variants ignore the seed and are fitted once per fold."))
 
 # %% [markdown]
 # ## MAP, ours beside the paper's
@@ -71,8 +72,9 @@ display(Markdown(f"**{ds.name}**: {len(configs)} methods x {len(fold_list)} fold
 # dataset named above. *Paper*: the numbers the paper reports (the dataset they were reported on
 # and their source are in the caption; a dash where the paper's number is not in this book's data
 # manifest, as for the four state-of-the-art baselines).
-# *C-CCA variant* names the Cluster-CCA inside each C-* row (`beta`: the authors' β-mixed
-# cross-covariance, β = 0.2; `rasiwasia`: the published one); *d* is the number of canonical
+# *Cluster-CCA variant* names the Cluster-CCA inside each C-* row (β = 0.2: the authors' mix of the
+# paired and the within-class cross-covariance, $\Sigma_{xy}^{(\beta)}$; Rasiwasia: the published
+# one, $\Sigma_{xy}^{\mathrm{cl}}$; see {doc}`../book/notation`); *k* is the number of canonical
 # directions kept ("9 of 10" when directions with a numerically zero correlation were dropped),
 # or the code length of a hashing method (UGACH, AGAH: "64 bits"); *ranking* is the score the
 # gallery is ranked by: cosine similarity, or the Hamming distance of binary codes, whose many
@@ -93,6 +95,8 @@ top = mt.best_of(table, table["method"])
 run.glue("main_table_best", str(top["paper_name"]))
 run.glue("main_table_best_a2v", float(top["ours_map_a2v_mean"]))
 run.glue("main_table_best_v2a", float(top["ours_map_v2a_mean"]))
+for key, value in pvb.order_glue(table, p.epochs, "main_table_order").items():
+    run.glue(key, value)  # the numbers and words of "Why the order differs from the paper's"
 run.table(table, "main_table", mt.table_caption(table),
           reproduces="main comparison of MAP A→V and V→A of every method", over=over,
           shown=mt.display_table(table), digits=4)
@@ -112,19 +116,60 @@ run.figure(mt.plot_main_table(table, ds.name), "main_table",
 # {glue:text}`main_table_tnn_c_cca_a2v_mean:.4f` (A→V) and
 # {glue:text}`main_table_tnn_c_cca_v2a_mean:.4f` (V→A), against
 # {glue:text}`main_table_c_cca_a2v_mean:.4f` / {glue:text}`main_table_c_cca_v2a_mean:.4f` for the
-# C-CCA it is built on; the strongest state-of-the-art baseline of this build is
+# C-CCA (β = 0.2) it is built on; the strongest state-of-the-art baseline of this build is
 # {glue:text}`main_table_best_sota` ({glue:text}`main_table_best_sota_a2v:.4f` /
 # {glue:text}`main_table_best_sota_v2a:.4f`); the paper reports {glue:text}`main_table_tnn_c_cca_a2v_paper:.4f` /
 # {glue:text}`main_table_tnn_c_cca_v2a_paper:.4f` and
 # {glue:text}`main_table_c_cca_a2v_paper:.4f` / {glue:text}`main_table_c_cca_v2a_paper:.4f`.
 # The best row of this build is {glue:text}`main_table_best`
-# ({glue:text}`main_table_best_a2v:.4f` / {glue:text}`main_table_best_v2a:.4f`). The default
-# dataset feeds raw pixels and pooled log-mel statistics, where the paper feeds features of
-# networks pretrained on other data; methods that learn their own features end to end from the
-# raw inputs can then overtake those built on a linear CCA stage, so the paper's ordering need
-# not hold here (the paper-vs-book page compares the orderings).
+# ({glue:text}`main_table_best_a2v:.4f` / {glue:text}`main_table_best_v2a:.4f`).
 # With {glue:text}`main_table_n_folds` folds and {glue:text}`main_table_n_seeds` seed(s) the
 # standard deviations are rough; notebook 13 tests the key differences formally.
+
+# %% [markdown]
+# ## Why the order differs from the paper's
+#
+# Of the {glue:text}`main_table_order_n_pairs` pairs among the
+# {glue:text}`main_table_order_n_common` methods with a MAP on both sides,
+# {glue:text}`main_table_order_n_reversed` are in the reverse of the paper's order here (by the
+# mean of A→V and V→A). In short (MAP A→V, this build's against the paper's; every swapped
+# pair, both directions and the full reasons are on {doc}`30_paper_vs_book`):
+#
+# - **What reproduces.** C-CCA (β = 0.2) above CCA:
+#   {glue:text}`main_table_order_c_cca_vs_cca_verdict`
+#   ({glue:text}`main_table_order_c_cca_a2v_ours:.3f` against
+#   {glue:text}`main_table_order_cca_a2v_ours:.3f`; paper
+#   {glue:text}`main_table_order_c_cca_a2v_paper:.3f` against
+#   {glue:text}`main_table_order_cca_a2v_paper:.3f`). TNN-C-CCA (batch-all) above the
+#   C-CCA (β = 0.2) it starts from: {glue:text}`main_table_order_tnn_c_cca_vs_c_cca_verdict`
+#   ({glue:text}`main_table_order_tnn_c_cca_a2v_ours:.3f` against
+#   {glue:text}`main_table_order_c_cca_a2v_ours:.3f`; paper
+#   {glue:text}`main_table_order_tnn_c_cca_a2v_paper:.3f` against
+#   {glue:text}`main_table_order_c_cca_a2v_paper:.3f`), with the deep methods trained for
+#   {glue:text}`main_table_order_epochs` epochs here, {glue:text}`main_table_order_epochs_vs`
+#   the paper's {glue:text}`main_table_order_paper_epochs`.
+# - **KCCA and C-KCCA** reach {glue:text}`main_table_order_kcca_a2v_ours:.3f` and
+#   {glue:text}`main_table_order_c_kcca_a2v_ours:.3f` here against the paper's
+#   {glue:text}`main_table_order_kcca_a2v_paper:.3f` and
+#   {glue:text}`main_table_order_c_kcca_a2v_paper:.3f`: on avdigits the two views share only the
+#   class (each spoken digit is paired with a random image of the same digit), and an RBF kernel
+#   on its low-level features (pooled log-mel statistics, raw pixels) separates the ten digits
+#   well; this book sets the kernel width by a heuristic, and the paper's kernel settings are
+#   not known here (the authors publish no kernel-CCA code).
+# - **DCCA** reaches {glue:text}`main_table_order_dcca_a2v_ours:.3f` here against the paper's
+#   {glue:text}`main_table_order_dcca_a2v_paper:.3f` ({glue:text}`main_table_order_dcca_vs_cca_ours_a2v_rel`
+#   CCA here, {glue:text}`main_table_order_dcca_vs_cca_paper_a2v_rel` it in the paper): this
+#   book's DCCA (z-scored inputs, tanh layers, Adam, the sum of the canonical correlations as
+#   objective) is its own network, not the authors'.
+# - **lstm_C-CCA** ranks {glue:text}`main_table_order_lstm_c_cca_rank_ours` of
+#   {glue:text}`main_table_order_n_common` here, {glue:text}`main_table_order_lstm_c_cca_rank_paper`
+#   in the paper: the paper does not say how its LSTMs are trained, and this book trains each as a
+#   supervised digit classifier, so the class labels shape its clip features end to end.
+# - **The regime.** Raw pixels and pooled log-mel statistics, where the paper feeds VGGish and
+#   Inception V3 features of VEGAS's videos, computed by networks pretrained on other, larger
+#   data. Even CCA, with no choice of this book's beyond its ridge, scores
+#   {glue:text}`main_table_order_cca_a2v_ours:.3f` here against
+#   {glue:text}`main_table_order_cca_a2v_paper:.3f` in the paper.
 
 # %% [markdown]
 # ## Other metrics of the same ranking

@@ -2,12 +2,16 @@
 
 A crash or an exception mid-write leaves the previous file (or no file), never half a file.
 :func:`atomic_directory` does the same for a folder of files (a saved model, a search index).
+The caches read their entries back with :func:`read_json_entry` / :func:`discard_entry`: an entry
+that cannot be read (a disk error, an edit by hand) is reported once, naming the file, removed,
+and recomputed by the caller.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -83,6 +87,63 @@ def atomic_directory(target: str | Path, *, overwrite: bool = False) -> Iterator
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def check_writable_file(target: str | Path, name: str) -> Path:
+    """Check, before any work, that a file can be written at ``target``: not an existing folder,
+    and its folder exists (or can be made) and is writable. ``UserError`` naming the argument
+    ``name`` otherwise.
+
+    >>> check_writable_file("/", "out")
+    Traceback (most recent call last):
+    ...
+    paper_lib.errors.UserError: out: '/' is a folder; give a file name
+    """
+    from paper_lib.errors import UserError
+
+    path = Path(target).expanduser()
+    if path.is_dir():
+        raise UserError(f"{name}: {str(target)!r} is a folder; give a file name")
+    folder = path.parent
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        raise UserError(f"{name}: cannot make the folder of {str(target)!r} "
+                        f"({str(existing)!r} is not a folder)")
+    if not os.access(existing, os.W_OK | os.X_OK) or (path.exists()
+                                                      and not os.access(path, os.W_OK)):
+        raise UserError(f"{name}: {str(target)!r} is not writable (permission denied)")
+    return path
+
+
+_log = logging.getLogger("paper_lib.cache")
+
+
+def discard_entry(*paths: str | Path, reason: str) -> None:
+    """Remove an unreadable cache entry (all its files), saying so once on the log."""
+    present = [Path(p) for p in paths if Path(p).exists()]
+    if present:
+        _log.warning("cache: discarding unreadable entry %s (%s); it is recomputed",
+                     ", ".join(str(p) for p in present), reason)
+    for path in present:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def read_json_entry(path: str | Path) -> dict[str, Any] | None:
+    """The JSON object stored at ``path``; ``None`` if there is none, and ``None`` after
+    :func:`discard_entry` if the file is not a readable JSON object (empty, truncated, edited)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        discard_entry(path, reason=f"{type(exc).__name__}: {exc}")
+        return None
+    if not isinstance(obj, dict):
+        discard_entry(path, reason=f"a JSON {type(obj).__name__}, not an object")
+        return None
+    return obj
 
 
 def write_bytes(target: str | Path, data: bytes) -> Path:

@@ -27,7 +27,8 @@ def _parse_param(text: str) -> tuple[str, Any]:
         value: Any = ast.literal_eval(raw)
     except (ValueError, SyntaxError):
         value = raw
-    return name.strip(), value
+    # `-p margins=0.1,0.5` reads as a tuple, which papermill would inject as its text
+    return name.strip(), list(value) if isinstance(value, tuple) else value
 
 
 def _add_pipeline_args(p: argparse.ArgumentParser) -> None:
@@ -40,6 +41,8 @@ def _add_pipeline_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", action="append", metavar="NOTEBOOK",
                    help="run only this notebook (repeatable), e.g. --only 01_data_overview")
     p.add_argument("--force", action="store_true", help="re-execute even if nothing changed")
+    p.add_argument("--cell-timeout", type=float, default=None, metavar="SECONDS",
+                   help="fail a notebook whose cell runs longer than this (default: 7200)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="notebooks executed side by side (default: one per available core; "
                         "each gets its share of the cores as threads)")
@@ -82,7 +85,8 @@ def _pipeline(args: argparse.Namespace, build_book: bool) -> int:
 
     try:
         reproduce(args.dataset, args.profile, args.data_dir, extra=dict(args.param),
-                  only=args.only, force=args.force, workers=args.workers)
+                  only=args.only, force=args.force, workers=args.workers,
+                  **({} if args.cell_timeout is None else {"cell_timeout": args.cell_timeout}))
     except NotebookFailed as exc:
         print(exc.traceback, file=sys.stderr)
         print(f"error: {exc}", file=sys.stderr)

@@ -35,6 +35,7 @@ EXTRA_ONLY_PACKAGES = {"paper_lib.report": "book"}
 USED_WITHOUT_IMPORT = {
     "ipykernel": "the python3 kernel papermill starts (paper_lib.pipeline.execute)",
     "jupyter-book": "the `jupyter-book` command of the book build (paper_lib.pipeline.book)",
+    "sphinx-exercise": "the Sphinx extension of the teaching chapters' exercises (_config.yml)",
 }
 
 

@@ -230,4 +230,32 @@ def test_the_build_report_states_the_last_run_against_its_budget(isolated_dirs):
     atomic.write_json(folder / execute.RUN_RECORD, {
         "seconds": 1.0, "workers": 1, "threads_per_worker": 2, "executed": 1, "cached": 0,
         "notebooks_in_book": 21, "notebook_seconds": 1.0})
-    assert "budget" not in build_report()
+    assert "budget for the whole" not in build_report()
+
+
+def test_the_build_report_states_make_book_against_its_budget(isolated_dirs, tmp_path,
+                                                                monkeypatch):
+    """Set-up + the last complete run of each profile, from the records only (no clock time)."""
+    from paper_lib import atomic
+    from paper_lib.pipeline import book
+
+    monkeypatch.setattr(book.sys, "prefix", str(tmp_path))
+    assert "is not stated: this build has no record of the environment's set-up" \
+        in book.build_report()
+    atomic.write_json(tmp_path / book.SETUP_RECORD, {"seconds": 100})
+    for profile, seconds in (("quick", 120.0), ("full", 450.0)):
+        atomic.write_json(execute.executed_dir("avdigits", profile) / execute.RUN_RECORD, {
+            "seconds": seconds, "workers": 2, "threads_per_worker": 1, "executed": 21,
+            "cached": 0, "notebooks_in_book": 21, "notebook_seconds": seconds})
+    report = book.build_report()
+    assert "the set-up took 100 s" in report and "670 s in all" in report
+    assert "budget of 720 s on the 2-core build machine, within it." in report
+    assert book.build_report() == report                      # stable: an unchanged rebuild
+    atomic.write_json(tmp_path / book.SETUP_RECORD, {"seconds": 300})
+    assert "870 s in all" in book.build_report()
+    assert "over it by 1.21× already" in book.build_report()
+    # a partial run of a profile (--only) is not a make book
+    atomic.write_json(execute.executed_dir("avdigits", "full") / execute.RUN_RECORD, {
+        "seconds": 5.0, "workers": 2, "threads_per_worker": 1, "executed": 1, "cached": 20,
+        "notebooks_in_book": 21, "notebook_seconds": 5.0})
+    assert "no record of a complete run of both profiles" in book.build_report()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,33 @@ def test_no_executed_cell_prints_a_path_or_a_stray_value(quick_book):
                         or plain_only:
                     stray.append(f"{nb_path.name} cell {i}: {text[:80]!r}")
     assert not stray, "\n".join(stray)
+
+
+HANGS = '''# %% tags=["parameters"]
+x = 1
+
+# %%
+import time
+time.sleep(120)
+'''
+
+
+def test_item9_a_hung_cell_fails_its_notebook_at_the_cell_timeout(tmp_path):
+    """Issue 14, item 9: a hung kernel is a clear failure after the timeout, not a wait for CI."""
+    source = tmp_path / "98_hangs.py"
+    source.write_text(HANGS)
+    output = tmp_path / "out" / "98_hangs.ipynb"
+    t0 = time.perf_counter()
+    with pytest.raises(NotebookFailed) as err:
+        run_notebook(source, output, {"x": 5}, cell_timeout=3)
+    assert time.perf_counter() - t0 < 60
+    assert "ran longer than the cell timeout (3 s" in err.value.traceback, err.value.traceback
+    assert not output.exists()
+
+
+def test_the_cell_timeout_must_be_positive():
+    from paper_lib.errors import ParamError
+    from paper_lib.pipeline.execute import reproduce
+
+    with pytest.raises(ParamError, match="cell-timeout: must be a positive number"):
+        reproduce("synthetic", "quick", cell_timeout=0)

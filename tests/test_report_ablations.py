@@ -254,7 +254,7 @@ def test_summary_view_sets_our_best_per_method_and_direction_in_bold() -> None:
     assert ab.best_cells(s1, across_methods=True) == {("c_cca", "d=10", "a2v"),
                                                       ("c_cca", "d=20", "v2a")}
     view = ab.summary_view(s1)
-    assert list(view["method"]) == ["CCA", "C-CCA", "C-CCA"]               # display names
+    assert list(view["method"]) == ["CCA", "C-CCA (β = 0.2)", "C-CCA (β = 0.2)"]  # display names
     assert not view.loc[view["method"] == "CCA", "MAP A→V (ours)"].iloc[0].startswith("**")
     renamed = ab.summary_view(s1, names={"c_cca": "C-CCA (β)"})
     assert list(renamed["method"]) == ["CCA", "C-CCA (β)", "C-CCA (β)"]

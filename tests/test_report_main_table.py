@@ -14,7 +14,7 @@ from paper_lib.paper import PAPER_METHODS, SOTA_BASELINES, load_reported, refere
 from paper_lib.paths import REPO_ROOT
 from paper_lib.pipeline.params import resolve
 from paper_lib.report import main_table as mt
-from paper_lib.report.tables import markdown_table, mean_std
+from paper_lib.report.tables import MISSING, markdown_table, mean_std
 
 METRICS = ("map", "p@10", "ndcg@30", "mrr", "pair_r@10")
 
@@ -163,7 +163,7 @@ def test_display_table_formats_mean_pm_std():
     # key columns first, display names, no code names, no per-row source or dataset
     assert list(shown.columns[:5]) == ["method", "ours MAP A→V", "ours MAP V→A",
                                        "paper MAP A→V", "paper MAP V→A"]
-    assert list(shown.columns[5:]) == ["fits", "d", "ranking", "C-CCA variant"]
+    assert list(shown.columns[5:]) == ["fits", "k", "ranking", "Cluster-CCA variant"]
     assert list(shown["method"]) == list(table["paper_name"])
     assert not any("source" in c or "reported on" in c or "status" in c for c in shown.columns)
     r = table.iloc[0]
@@ -284,4 +284,36 @@ def test_the_table_says_how_many_splits_and_seeds_and_which_cluster_cca():
                         reference("main_comparison", "vegas"), methods=("cca",))
     assert one.loc[0, "fits"] == "1 split × 1 seed"
     shown = mt.display_table(one)
-    assert shown.loc[0, "fits"] == "1 split × 1 seed" and "C-CCA variant" in shown.columns
+    assert shown.loc[0, "fits"] == "1 split × 1 seed" and "Cluster-CCA variant" in shown.columns
+    # the variants by the book's one name each, never the code's
+    full = mt.display_table(table).set_index(table["method"])["Cluster-CCA variant"]
+    assert full["c_cca"] == "β = 0.2" and full["c_cca_rasiwasia"] == "Rasiwasia"
+    assert full["cca"] == MISSING
+    assert full["c_cca"].split()[0] not in ("beta", "rasiwasia")
+    caption = mt.table_caption(table)
+    assert "C-CCA variant" not in caption and "Cluster-CCA variant" in caption
+
+
+def test_the_why_the_order_differs_section_quotes_only_glued_keys():
+    """Every {glue:text} key of the main-table page's prose is glued by the page: the section
+    "Why the order differs from the paper's" reads its numbers and words from
+    :func:`paper_lib.report.paper_vs_book.order_glue` on the main table."""
+    import re
+
+    from paper_lib.report import paper_vs_book as pvb
+
+    source = (REPO_ROOT / "notebooks" / "02_main_table.py").read_text()
+    assert "## Why the order differs from the paper's" in source
+    assert "{doc}`30_paper_vs_book`" in source
+    quoted = set(re.findall(r"\{glue:text\}`([a-z0-9_]+)", source))
+    order = {k for k in quoted if k.startswith("main_table_order_")}
+    assert len(order) >= 10
+    table = mt.main_table(_records(), reference("main_comparison", "vegas"))
+    glued = pvb.order_glue(table, 2, "main_table_order")
+    assert order <= set(glued), sorted(order - set(glued))
+    section = source.split("## Why the order differs from the paper's")[1].split("# %%")[0]
+    bullets = [line for line in section.splitlines() if line.startswith("# - ")]
+    assert 3 <= len(bullets) <= 6
+    assert "C-CCA (β = 0.2)" in section
+    # never a bare "C-CCA" (TNN-C-CCA and lstm_C-CCA are other methods' names)
+    assert not re.findall(r"(?<![-\w])C-CCA(?! \()", section)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from paper_lib.methods.registry import get_method
 from paper_lib.report import paper_vs_book as pvb
 from paper_lib.report.tables import MISSING, markdown_table, mean_std
 
@@ -76,7 +77,8 @@ def test_comparison_view_shows_every_cell_of_an_artefact_with_both_numbers_and_d
     view = pvb.comparison_view(main)
     assert list(view.columns) == ["method", "paper A→V", "ours A→V", "Δ A→V",
                                   "paper V→A", "ours V→A", "Δ V→A"]
-    assert list(view["method"]) == ["CCA", "C-CCA", "TNN-C-CCA (batch-all)", "KCCA"]
+    assert list(view["method"]) == [get_method(m).paper_name
+                                    for m in ("cca", "c_cca", "tnn_c_cca", "kcca")]
     assert 2 * len(view) == len(main)                     # every reported number, none dropped
     c = view.iloc[1]
     assert c["paper V→A"] == 0.64 and c["Δ V→A"] == pytest.approx(0.52 - 0.64)
@@ -126,3 +128,145 @@ def test_agreement_view_is_readable_and_p_values_are_never_zero(tmp_path):
     assert list(view["p-value"]) == ["1.0e-60", "0.031", MISSING]      # never "0.0000"
     assert pvb.method_name("tnn_c_cca") == "TNN-C-CCA (batch-all)"
     assert pvb.method_name("nope") == "nope" and pvb.method_name("") == ""
+
+
+# -- why the order differs -----------------------------------------------------------------------
+def _main(rows: dict[str, tuple[float, float, float, float]]) -> pd.DataFrame:
+    """A hand-made main table: method -> (ours A→V, ours V→A, paper A→V, paper V→A)."""
+    return pd.DataFrame([{"method": m, "ours_map_a2v_mean": oa, "ours_map_v2a_mean": ov,
+                          "paper_map_a2v": pa, "paper_map_v2a": pv}
+                         for m, (oa, ov, pa, pv) in rows.items()])
+
+
+_TABLE = {
+    #              ours a2v, v2a   paper a2v, v2a
+    "cca":        (0.40, 0.42,     0.32, 0.32),
+    "kcca":       (0.66, 0.70,     0.29, 0.27),     # reversed against CCA: the kernel rose
+    "c_cca":      (0.62, 0.64,     0.65, 0.64),     # kept above CCA
+    "tnn_c_cca":  (0.45, 0.66,     0.72, 0.74),     # below C-CCA A→V only
+    "lstm_c_cca": (0.70, 0.71,     0.67, 0.71),
+    "ugach":      (0.30, 0.30,     np.nan, np.nan),  # no paper number: left out
+}
+
+
+def test_a_kept_order_holds_and_a_reversal_is_found_with_its_reason():
+    table = _main(_TABLE)
+    found = {f.key: f for f in pvb.order_findings(table, epochs=10)}
+    kept = found["c_cca_vs_cca"]
+    assert kept.verdict == pvb.HOLDS and kept.reason == ""
+    assert kept.ours["a2v"] == (0.62, 0.40) and kept.paper["v2a"] == (0.64, 0.32)
+    assert kept.gap("ours", "a2v") == pytest.approx(0.22)
+    kernel = found["kcca_vs_cca"]
+    assert kernel.verdict == pvb.DOES_NOT_HOLD and kernel.reason == "kernel"
+    assert kernel.gap("paper", "a2v") == pytest.approx(-0.03)
+    # the wording follows the numbers, direction by direction
+    assert found["tnn_c_cca_vs_c_cca"].verdict == "holds for V→A only"
+    assert found["lstm_c_cca_vs_tnn_c_cca"].reason == "lstm_supervised"
+    # pairs with a method missing from the table (c_kcca, dcca) are left out
+    assert not {"c_kcca_vs_c_cca", "dcca_vs_cca"} & set(found)
+
+
+def test_verdicts_flip_with_the_numbers():
+    rows = dict(_TABLE) | {"c_cca": (0.30, 0.31, 0.65, 0.64)}        # now below CCA both ways
+    f = {f.key: f for f in pvb.order_findings(_main(rows))}["c_cca_vs_cca"]
+    assert f.verdict == pvb.DOES_NOT_HOLD and f.reason == "regime"
+    rows = dict(_TABLE) | {"tnn_c_cca": (0.70, 0.70, 0.72, 0.74)}    # now above both ways
+    f = {f.key: f for f in pvb.order_findings(_main(rows))}["tnn_c_cca_vs_c_cca"]
+    assert f.verdict == pvb.HOLDS and f.reason == ""
+
+
+def test_short_training_is_the_reason_only_when_the_deep_methods_had_fewer_epochs():
+    rows = dict(_TABLE) | {"tnn_c_cca": (0.45, 0.46, 0.72, 0.74)}
+    short = {f.key: f for f in pvb.order_findings(_main(rows), epochs=2)}
+    full = {f.key: f for f in pvb.order_findings(_main(rows), epochs=pvb.PAPER_EPOCHS)}
+    assert short["tnn_c_cca_vs_c_cca"].reason == "short_training"
+    assert full["tnn_c_cca_vs_c_cca"].reason == "regime"
+    assert pvb.reversal_reason("cca", "c_kcca") == "kernel"
+    assert pvb.reversal_reason("cca", "dcca", epochs=1) == "dcca"
+    assert pvb.reversal_reason("c_cca", "cca", epochs=1) == "regime"    # CCA does not train
+
+
+def test_order_reversals_lists_exactly_the_swapped_pairs_with_both_maps():
+    table = _main(_TABLE)
+    rev = pvb.order_reversals(table, epochs=10)
+    assert list(rev.columns) == pvb.REVERSAL_COLUMNS
+    scores = pvb.common_scores(table).set_index("method")
+    assert "ugach" not in scores.index and len(scores) == 5
+    expected = set()                                   # brute force over the pairs
+    for a in scores.index:
+        for b in scores.index:
+            if scores.loc[a, "paper"] > scores.loc[b, "paper"] and \
+                    scores.loc[a, "ours"] <= scores.loc[b, "ours"]:
+                expected.add((a, b))
+    assert set(zip(rev["upper"], rev["lower"], strict=True)) == expected
+    row = rev[(rev["upper"] == "cca") & (rev["lower"] == "kcca")].iloc[0]
+    assert row["paper_upper"] == pytest.approx(0.32) and row["paper_lower"] == pytest.approx(0.28)
+    assert row["ours_upper"] == pytest.approx(0.41) and row["ours_lower"] == pytest.approx(0.68)
+    assert row["reason"] == "kernel"
+    swing = (rev["ours_lower"] - rev["ours_upper"]) - (rev["paper_lower"] - rev["paper_upper"])
+    assert list(swing) == sorted(swing, reverse=True)  # the largest swing first
+    view = pvb.reversals_view(rev)
+    assert view.loc[0, "reason"] in pvb.REASONS.values()
+    assert set(view["upper in the paper"]) <= {get_method(m).paper_name for m in scores.index}
+    assert "5 methods" not in pvb.reversals_caption(10) and "10 pairs" in pvb.reversals_caption(10)
+
+
+def test_order_glue_quotes_every_number_and_word_of_the_prose():
+    table = _main(_TABLE)
+    g = pvb.order_glue(table, 2, "x")
+    assert g["x_c_cca_vs_cca_verdict"] == "holds"
+    assert g["x_kcca_vs_cca_verdict"] == "does not hold in this build"
+    assert g["x_kcca_vs_cca_ours_a2v_rel"] == "above" and g["x_kcca_vs_cca_paper_a2v_rel"] == "below"
+    assert g["x_kcca_a2v_ours"] == 0.66 and g["x_kcca_a2v_paper"] == 0.29
+    assert "x_ugach_a2v_paper" not in g and "x_c_kcca_a2v_ours" not in g
+    assert g["x_n_common"] == 5 and g["x_n_pairs"] == 10
+    assert g["x_n_reversed"] == len(pvb.order_reversals(table, 2))
+    # ranks by the mean of both directions: lstm (0.705) first here, second in the paper
+    assert g["x_lstm_c_cca_rank_ours"] == 1 and g["x_lstm_c_cca_rank_paper"] == 2
+    assert g["x_tnn_c_cca_rank_paper"] == 1
+    assert g["x_best"] == get_method("lstm_c_cca").paper_name
+    assert g["x_epochs"] == 2 and g["x_epochs_vs"] == "fewer than" and g["x_paper_epochs"] == 10
+    assert pvb.order_glue(table, 10, "x")["x_epochs_vs"] == "as many as"
+    assert "x_epochs" not in pvb.order_glue(table, None, "x")
+    assert pvb.relation(0.1) == "above" and pvb.relation(-0.1) == "below"
+    assert pvb.relation(0.0) == "level with"
+
+
+def test_load_main_table_reads_the_csv_and_the_epochs_of_its_provenance(tmp_path):
+    import json
+
+    from paper_lib.errors import UserError
+
+    with pytest.raises(UserError, match="02_main_table"):
+        pvb.load_main_table(tmp_path)
+    (tmp_path / "main_table").mkdir()
+    _main(_TABLE).to_csv(tmp_path / "main_table" / "main_table.csv", index=False)
+    table, epochs = pvb.load_main_table(tmp_path)
+    assert epochs is None and list(table["method"]) == list(_TABLE)
+    (tmp_path / "main_table" / "provenance.json").write_text(
+        json.dumps({"parameters": {"epochs": 3}}))
+    assert pvb.load_main_table(tmp_path)[1] == 3
+
+
+def test_an_rbf_map_separates_rings_a_linear_read_out_cannot():
+    rng = np.random.default_rng(0)
+    n = 400
+    y = np.repeat([0, 1], n // 2)
+    radius = np.where(y == 0, 1.0, 3.0) + 0.2 * rng.normal(size=n)
+    angle = rng.uniform(0, 2 * np.pi, size=n)
+    X = np.c_[radius * np.cos(angle), radius * np.sin(angle)]
+    train, test = np.arange(n) % 2 == 0, np.arange(n) % 2 == 1
+    raw, rbf = pvb.linear_vs_rbf_accuracy(X[train], y[train], X[test], y[test])
+    assert raw < 0.7 and rbf > 0.95          # concentric rings: no line separates them
+
+
+def test_kernel_separability_has_one_row_per_view():
+    from paper_lib.data.registry import load_dataset
+
+    ds = load_dataset("synthetic", n_per_class=12, d_audio=16, d_visual=24, use_cache=False)
+    sep = pvb.kernel_separability(ds, fold=0)
+    assert list(sep["view"]) == ["audio", "visual"]
+    assert sep[["raw", "rbf"]].apply(lambda c: c.between(0, 1)).all().all()
+    assert (sep["n_train"] + sep["n_test"] == ds.n_clips).all()
+    view = pvb.separability_view(sep)
+    assert list(view.columns) == ["view", "accuracy, raw features", "accuracy, RBF feature map"]

@@ -145,10 +145,10 @@ def test_results_grid_marks_relevance():
     q = table["query_clip"].iloc[0]
     grid = rx.results_grid(table, "v2a", q)
     # ranks as rows, methods (display names) as columns: narrow enough for the page
-    assert list(grid.columns) == ["rank", *(rx.METHOD_TITLES[m] for m in rx.METHODS)]
+    assert list(grid.columns) == ["rank", "CCA", "C-CCA (β = 0.2)", "TNN-C-CCA (batch-all)"]
     assert list(grid["rank"]) == [1, 2, 3]
     sub = table[(table.direction == "v2a") & (table.method == "c_cca")].sort_values("rank")
-    for cell, (_, r) in zip(grid["C-CCA"], sub.iterrows(), strict=True):
+    for cell, (_, r) in zip(grid["C-CCA (β = 0.2)"], sub.iterrows(), strict=True):
         assert cell.startswith(r["clip_id"]) and cell.endswith("✓" if r["relevant"] else "✗")
 
 
@@ -158,7 +158,7 @@ def test_context_view_has_display_names_and_one_column_per_number_and_direction(
     context = rx.fold_precision_at_k(results, k=5).merge(rx.hits_summary(table),
                                                          on=["method", "direction"])
     view = rx.context_view(context, k=5)
-    assert list(view["method"]) == ["CCA", "C-CCA", "TNN-C-CCA"]
+    assert list(view["method"]) == ["CCA", "C-CCA (β = 0.2)", "TNN-C-CCA (batch-all)"]
     assert list(view.columns) == ["method", "P@5 A→V", "P@5 V→A", "MAP A→V", "MAP V→A",
                                   "relevant / shown A→V", "relevant / shown V→A"]
     row = context[(context.method == "c_cca") & (context.direction == "v2a")].iloc[0]

@@ -191,3 +191,100 @@ def test_train_test_view_and_summaries():
         assert T.mean_train_test_gap(tt, ridge) == pytest.approx(gap)
     with pytest.raises(KeyError):
         T.first_component_correlation(tt, "none", "train")
+
+
+# -- notation and knobs (issue 16) ---------------------------------------------------------------
+def test_ridge_figures_use_the_books_ridge_r(latent):
+    import matplotlib.pyplot as plt
+
+    _, X, Y, _ = latent
+    fig = T.plot_ridge_path(T.ridge_path(X, Y, [0.1, 1.0]), 0.8)
+    ax = fig.axes[0]
+    assert ax.get_xlabel().startswith("ridge r ") and "reg" not in ax.get_xlabel()
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "r = 0" in labels and not any("reg" in t for t in labels)
+    plt.close(fig)
+    tt = T.train_test_canonical_correlations(X[:400], Y[:400], X[400:], Y[400:], 2,
+                                             {"authors": 1e-4, "strong": 1.0})
+    fig = T.plot_train_test_correlations(tt, "toy")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["authors' ridge (r = 0.0001)", "strong ridge (r = 1)"]
+    assert fig.axes[0].get_xlabel() == "canonical component j"      # k is the number of them
+    plt.close(fig)
+
+
+def test_the_default_toy_is_the_toy_of_the_default_knobs():
+    toy, default = T.latent_toy(), T.default_latent_toy()
+    for a, b in zip(toy.covariances(), default.covariances(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # the knobs' defaults are the toy the chapter describes: noise 2.5/0.4 at 50° in x
+    psi = T.rotation(50) @ np.diag([2.5 ** 2, 0.4 ** 2]) @ T.rotation(50).T
+    np.testing.assert_allclose(default.noise_x, psi, atol=1e-12)
+    # the nuisance knob scales the loud axis only
+    strong = T.latent_toy(nuisance=2.0)
+    eig = np.linalg.eigvalsh(strong.noise_x)
+    np.testing.assert_allclose(eig, [0.4 ** 2, (2 * 2.5) ** 2])
+    with pytest.raises(ValueError):
+        T.latent_toy(nuisance=0.0)
+
+
+def test_knobs_check_their_values_and_register_themselves():
+    from paper_lib.errors import ParamError
+    from paper_lib.experiment.knobs import known_knobs
+
+    names = [knob.name for knob, _ in T.KNOBS]
+    assert all(n.startswith("cca2d_") for n in names) and len(set(names)) == len(names)
+    assert set(names) <= set(known_knobs())
+    assert T.CCA2D_RIDGES.resolve("quick", "1,0.01") == [0.01, 1.0]
+    # `-p cca2d_ridges=0.1,1` reaches the notebook as the text of a tuple (papermill)
+    assert T.CCA2D_RIDGES.resolve("quick", "(0.1, 1)") == [0.1, 1.0]
+    assert T.CCA2D_NOISE_ANGLE_X.resolve("full", 0) == 0.0
+    for knob, bad in ((T.CCA2D_RIDGES, "0,1"), (T.CCA2D_RIDGES, "a"),
+                      (T.CCA2D_NOISE_ANGLE_X, 120), (T.CCA2D_N_POINTS, 2),
+                      (T.CCA2D_NUISANCE, 0.0), (T.CCA2D_RIDGE, -1.0)):
+        with pytest.raises(ParamError):
+            knob.resolve("quick", bad)
+    table = T.knob_table({"cca2d_ridges": [0.01, 1.0]})
+    assert list(table.columns) == ["knob", "what it changes", "default", "this run"]
+    assert table.knob.tolist() == [f"`{n}`" for n in names]
+    row = table[table.knob == "`cca2d_ridges`"].iloc[0]
+    assert row["this run"] == "0.01,1" and row["default"] == "0.0001,0.001,0.01,0.1,1,10"
+    assert table[table.knob == "`cca2d_n_points`"].iloc[0]["this run"] == "500"
+
+
+def _page_numpy_cca(X: np.ndarray, Y: np.ndarray, r: float):
+    """The chapter's ten lines of numpy, as printed on the page."""
+    N = X.shape[0]
+    Xc, Yc = X - X.mean(axis=0), Y - Y.mean(axis=0)
+    S_xx = Xc.T @ Xc / N + r * np.eye(X.shape[1])
+    S_yy = Yc.T @ Yc / N + r * np.eye(Y.shape[1])
+    S_xy = Xc.T @ Yc / N
+
+    def inv_sqrt(S):
+        lam, E = np.linalg.eigh(S)
+        return E @ np.diag(lam ** -0.5) @ E.T
+
+    T_r = inv_sqrt(S_xx) @ S_xy @ inv_sqrt(S_yy)
+    U, s, Vt = np.linalg.svd(T_r)
+    return s, inv_sqrt(S_xx) @ U, inv_sqrt(S_yy) @ Vt.T
+
+
+@pytest.mark.parametrize("r", [0.0, 1e-4, 1.0, 50.0])
+def test_the_pages_numpy_cca_equals_the_library(latent, r):
+    _, X, Y, _ = latent
+    s, W_x, W_y = _page_numpy_cca(X, Y, r)
+    lib = CCA(n_components=2, reg=r, drop_zero_correlations=False).fit(X, Y)
+    assert T.max_difference_to_library(s, W_x, W_y, lib) < 1e-8
+    # a pair flipped as a whole is the same pair; a wrong direction is caught
+    assert T.max_difference_to_library(s, -W_x, -W_y, lib) < 1e-8
+    assert T.max_difference_to_library(s, W_x[:, ::-1], W_y, lib) > 1e-3
+    assert T.max_difference_to_library(s + 1e-3, W_x, W_y, lib) > 1e-4
+
+
+def test_the_numpy_cca_also_matches_on_more_dimensions():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 5))
+    Y = rng.normal(size=(300, 4)) + X[:, :4] @ rng.normal(size=(4, 4)) * 0.5
+    s, W_x, W_y = _page_numpy_cca(X, Y, 0.1)
+    lib = CCA(n_components=4, reg=0.1, drop_zero_correlations=False).fit(X, Y)
+    assert T.max_difference_to_library(s, W_x, W_y, lib) < 1e-8

@@ -25,15 +25,17 @@ def test_cca_follows_the_nuisance_and_cluster_cca_the_classes(nuisance_toy):
     _, train, test = nuisance_toy
     fits, diag, maps = T.compare_cca_and_ccca(train, test, n_components=2)
     first = diag[diag.component == 1].set_index("method")
+    ras = T.RASIWASIA_NAME
+    assert ras == "C-CCA (Rasiwasia)"
     assert first.loc["CCA", "nuisance_r"] > 0.9 and first.loc["CCA", "class_eta"] < 0.3
-    assert first.loc["C-CCA", "class_eta"] > 0.8 and first.loc["C-CCA", "nuisance_r"] < 0.3
+    assert first.loc[ras, "class_eta"] > 0.8 and first.loc[ras, "nuisance_r"] < 0.3
     m = maps.set_index(["method", "direction"])["map"]
     for d in ("a2v", "v2a"):
-        assert m["C-CCA", d] > m["CCA", d] + 0.3
+        assert m[ras, d] > m["CCA", d] + 0.3
     # the table is the cosine MAP of the fitted model's test embeddings
     S = fits[1].Z_audio @ fits[1].Z_visual.T / np.outer(
         np.linalg.norm(fits[1].Z_audio, axis=1), np.linalg.norm(fits[1].Z_visual, axis=1))
-    assert m["C-CCA", "a2v"] == pytest.approx(mean_average_precision(S, test.labels, test.labels))
+    assert m[ras, "a2v"] == pytest.approx(mean_average_precision(S, test.labels, test.labels))
 
 
 def test_nuisance_r_and_class_eta_equal_independent_computations():
@@ -115,7 +117,8 @@ def test_leading_components_equal_a_smaller_fit_and_the_experiment_runner():
                                    atol=1e-10)
         res = evaluate_split(ds, method, split, dim=3)
         for d in ("a2v", "v2a"):
-            assert ours[name, d] == pytest.approx(res.metrics[d]["map"], abs=1e-10)
+            assert ours[T.display_name(name), d] == pytest.approx(res.metrics[d]["map"],
+                                                                  abs=1e-10)
 
 
 def test_beta_one_is_plain_cca_on_the_toy(nuisance_toy):
@@ -159,23 +162,26 @@ def test_tables_for_reading(nuisance_toy):
     _, train, test = nuisance_toy
     _, diag, maps = T.compare_cca_and_ccca(train, test, n_components=2)
     dv = T.diagnostics_view(diag)
-    assert list(dv.columns) == ["method", "component", "nuisance R", "class η"]
+    assert list(dv.columns) == ["method", "component", "nuisance φ", "class η"]
     mv = T.map_view(maps)
     assert list(mv.columns) == ["method", T.MAP_A2V, T.MAP_V2A]
-    assert mv.method.tolist() == ["CCA", "C-CCA"]                  # the table's order
+    assert mv.method.tolist() == ["CCA", "C-CCA (Rasiwasia)"]      # the table's order
     m = maps.set_index(["method", "direction"])["map"]
-    assert mv[T.MAP_V2A].tolist() == [m["CCA", "v2a"], m["C-CCA", "v2a"]]
+    assert mv[T.MAP_V2A].tolist() == [m["CCA", "v2a"], m["C-CCA (Rasiwasia)", "v2a"]]
     sweep = T.beta_sweep(train, test, [0.0, 1.0], n_components=2)
     sv = T.beta_sweep_view(sweep)
     assert list(sv.columns)[:3] == ["β", T.MAP_A2V, T.MAP_V2A]
     assert set(T.BETA_SWEEP_DIGITS) <= set(sv.columns)
     spectrum = canonical_spectrum(train.audio, train.visual, train.labels, d=4).table
     wide = T.spectrum_view(spectrum)
-    assert list(wide.columns) == ["component", *dict.fromkeys(spectrum.estimator)]
+    # the estimators by their display names, in the spectrum's order
+    assert list(wide.columns) == ["component", "CCA", "C-CCA (β = 0.2)", "C-CCA (Rasiwasia)"]
     assert wide.component.tolist() == [1, 2, 3, 4]
     assert "-0.0000" not in markdown_table(wide, digits=4)
     ras = "C-CCA, Rasiwasia"
-    assert T.spectrum_at(spectrum, ras, 2) == pytest.approx(wide[ras].iloc[1], abs=1e-4)
+    assert T.spectrum_at(spectrum, T.RASIWASIA_NAME, 2) == T.spectrum_at(spectrum, ras, 2)
+    assert T.spectrum_at(spectrum, ras, 2) == pytest.approx(wide[T.display_name(ras)].iloc[1],
+                                                            abs=1e-4)
     with pytest.raises(KeyError):
         T.spectrum_at(spectrum, ras, 99)
     counts = T.pair_counts({"small": np.array([0, 0, 1]), "big": np.repeat([0, 1], 5)},
@@ -183,3 +189,83 @@ def test_tables_for_reading(nuisance_toy):
     assert counts.within_class_pairs.tolist() == [5, 50]
     cv = T.pair_counts_view(counts)
     assert cv.iloc[0, -1] == "1.5e-16" and cv.iloc[1, -1] == MISSING
+
+
+# -- one display name per Cluster-CCA variant, everywhere in the chapter --------------------------
+#: "C-CCA" not followed by one of the two variant qualifiers, and not part of a longer name
+#: (TNN-C-CCA, lstm_C-CCA)
+BARE_CCCA = r"(?<![\w-])C-CCA(?! \((?:Rasiwasia|β = 0\.2)\))"
+
+
+def _figure_texts(fig) -> list[str]:
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    return [t.get_text() for t in fig.findobj(Text) if t.get_text().strip()]
+
+
+def test_variant_labels_are_display_names_everywhere(nuisance_toy):
+    import re
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    assert (T.CCA_NAME, T.RASIWASIA_NAME, T.BETA_NAME) == (
+        "CCA", "C-CCA (Rasiwasia)", "C-CCA (β = 0.2)")
+    _, train, test = nuisance_toy
+    fits, diag, maps = T.compare_cca_and_ccca(train, test, n_components=2)
+    spec = canonical_spectrum(train.audio, train.visual, train.labels, d=4)
+    fold = T.leading_components_map(spec.models, test.audio, test.visual, test.labels, d=2)
+    assert fold.method.tolist()[::2] == ["CCA", "C-CCA (β = 0.2)", "C-CCA (Rasiwasia)"]
+    texts = [*T.map_view(maps).method, *T.diagnostics_view(diag).method,
+             *T.map_view(fold).method, *T.spectrum_view(spec.table).columns]
+    sv = T.singular_values(T.cluster_cross_covariance(train.audio, train.visual, train.labels))
+    for fig in (T.plot_toy_embeddings(fits, test), T.plot_component_diagnostics(diag),
+                T.plot_rank_limit(sv, 3, spec.table, 3, "toy")):
+        texts += _figure_texts(fig)
+        plt.close(fig)
+    assert "C-CCA (Rasiwasia)" in texts and "C-CCA (β = 0.2)" in texts
+    assert [t for t in texts if re.search(BARE_CCCA, t)] == []
+    # the notebook's prose and captions: no bare "C-CCA", no retired symbol names
+    source = (Path(__file__).parents[1] / "notebooks" / "21_teach_cluster_cca.py").read_text()
+    source = re.sub(r"[ \t]*\n#[ \t]*", " ", source)      # markdown lines joined, as rendered
+    assert re.findall(BARE_CCCA, source) == []
+    for retired in ("nuisance R", r"\kappa", r"\mu_", "Sigma_{xy}^{\\text", "$d$ ="):
+        assert retired not in source, retired
+
+
+def test_the_toy_follows_its_knobs():
+    import matplotlib.pyplot as plt
+
+    from paper_lib.errors import ParamError
+    from paper_lib.experiment.knobs import known_knobs
+    from paper_lib.report._teaching_common import figure_problems
+
+    # the knobs' defaults are the toy's: the chapter's default run is the toy of the tests above
+    world, train, test = T.make_toy(
+        n_classes=T.CCCA_N_CLASSES.default, nuisance_scale=T.CCCA_NUISANCE_SCALE.default,
+        class_scale=T.CCCA_CLASS_SCALE.default, n_per_class=T.CCCA_N_PER_CLASS.default, seed=0)
+    default = T.make_nuisance_world(seed=0)
+    np.testing.assert_array_equal(world.mixing_x, default.mixing_x)
+    np.testing.assert_array_equal(train.audio, T.sample_views(default, 100, seed=1).audio)
+    for knob in (T.CCCA_N_CLASSES, T.CCCA_NUISANCE_SCALE, T.CCCA_CLASS_SCALE,
+                 T.CCCA_N_PER_CLASS):
+        assert knob.name.startswith("ccca_") and known_knobs()[knob.name] is knob
+        assert knob.resolve("quick") == knob.resolve("full") == knob.default
+    with pytest.raises(ParamError, match="ccca_n_classes"):
+        T.CCCA_N_CLASSES.resolve("quick", 2)
+    with pytest.raises(ParamError, match="ccca_nuisance_scale"):
+        T.CCCA_NUISANCE_SCALE.resolve("quick", -1)
+    # five classes: wider views, C − 1 = 4 components, the rank limit moves, figures still fit
+    world, train, test = T.make_toy(n_classes=5, nuisance_scale=1.0, class_scale=2.5,
+                                    n_per_class=20, seed=0)
+    assert train.audio.shape == (100, 6) and world.n_classes == 5
+    sigma = T.cluster_cross_covariance(train.audio, train.visual, train.labels)
+    assert T.matrix_rank(sigma) == 4
+    fits, diag, _ = T.compare_cca_and_ccca(train, test, n_components=4)
+    assert diag.component.max() == 4
+    for fig in (T.plot_toy_embeddings(fits, test), T.plot_component_diagnostics(diag)):
+        assert figure_problems(fig) == []
+        plt.close(fig)
+    wide = T.make_nuisance_world(n_classes=8, seed=0)       # d_h + C − 1 = 9 latent factors
+    assert wide.mixing_x.shape == (9, 9)

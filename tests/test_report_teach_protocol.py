@@ -212,23 +212,76 @@ def test_chapter_figures_fit_the_text_column():
 
 def test_tables_for_reading():
     steps = T.steps_view(T.ap_steps())
-    assert list(steps.columns) == ["rank k", "rel_k", "hits in the top k", "P@k", "P@k · rel_k"]
-    assert steps["rank k"].tolist() == list(range(1, 11))
+    assert list(steps.columns) == ["rank j", "rel_j", "hits in the top j", "P@j", "P@j · rel_j"]
+    assert steps["rank j"].tolist() == list(range(1, 11))
     S, q, g = T.hand_toy()
     single = T.truncation_view(T.truncation_table(S, q, g, [1, 2, 10]))
-    assert list(single.columns) == ["k", T.FULL, T.TRUNCATED]
+    assert list(single.columns) == ["K", T.FULL, T.TRUNCATED]
     t1 = T.truncation_table(S, q, g, [1, 10])
     t2 = t1.copy()
-    t1.insert(0, "method", "C-CCA")
-    t2.insert(0, "method", "TNN-C-CCA")
+    t1.insert(0, "method", "C-CCA (β = 0.2)")
+    t2.insert(0, "method", "TNN-C-CCA (batch-all)")
     import pandas as pd
 
     wide = T.truncation_view(pd.concat([t1, t2], ignore_index=True))
-    assert list(wide.columns) == ["k", f"C-CCA: {T.TRUNCATED}", f"TNN-C-CCA: {T.TRUNCATED}"]
-    assert wide.k.tolist() == [1, 10]
+    assert list(wide.columns) == ["K", f"C-CCA (β = 0.2): {T.TRUNCATED}",
+                                  f"TNN-C-CCA (batch-all): {T.TRUNCATED}"]
+    assert wide.K.tolist() == [1, 10]
     ties = T.tie_view(T.tie_demo())
     assert ties.columns[0] == "gallery order" and len(ties) == 2
-    partner = T.partner_view(pd.DataFrame({"method": ["C-CCA"], "map_protocol": [0.5],
+    partner = T.partner_view(pd.DataFrame({"method": ["C-CCA (β = 0.2)"], "map_protocol": [0.5],
                                            "map_without_own_partner": [0.49]}))
     assert list(partner.columns) == ["method", "MAP A→V (protocol)",
                                      "MAP A→V without the own partner"]
+    rows = pd.DataFrame([T.random_ranking_row("toy", *T.toy_labels(10, 2), n_draws=50)])
+    random_view = T.random_ranking_view(rows)
+    assert list(random_view.columns) == [
+        "case", "G", "R (mean over queries)", "class share R/G",
+        "expected AP of a random ranking (exact)", "mean AP of simulated random rankings",
+        "AP when every score is tied"]
+    assert random_view["R (mean over queries)"].tolist() == ["2"]      # no trailing ".0"
+    leak = pd.DataFrame({"setting": list(T.LEAK_SETTINGS), "scaler_test_rows": [0, 8, 0],
+                         "c_cca_test_rows": [0, 0, 8], "map_a2v": [0.5, 0.51, 0.7]})
+    leak_view = T.leakage_view(leak, 0.5)
+    assert list(leak_view.columns) == ["setting", "held-out clips the scaler saw",
+                                       "held-out clips C-CCA (β = 0.2) saw", "MAP A→V"]
+    assert "50% of the held-out fold" in leak_view.setting.iloc[1]
+    # every name in the chapter's tables is a display name: no bare "C-CCA"
+    import re
+
+    for text in (*leak_view.setting, *T.pitfall_table().pitfall):
+        assert not re.search(r"(?<![-\w])C-CCA(?! \()", text), text
+
+
+def test_figure_axes_use_the_notation():
+    import matplotlib.pyplot as plt
+
+    fig = T.plot_ap_steps(T.ap_steps(), float(T.hand_ap()))
+    assert fig.axes[0].get_xlabel().startswith("rank j") and fig.axes[0].get_ylabel() == "P@j"
+    plt.close(fig)
+    S, q, g = T.hand_toy()
+    fig = T.plot_truncation({"a": T.truncation_table(S, q, g, [1, 5, 10])}, cutoff=5)
+    assert fig.axes[0].get_xlabel() == "cut-off K"
+    assert any("K = 5" in t.get_text() for t in fig.legends[0].get_texts())
+    plt.close(fig)
+
+
+def test_knobs_are_registered_and_checked():
+    from paper_lib.errors import ParamError
+    from paper_lib.experiment.knobs import known_knobs
+
+    knobs = known_knobs()
+    for knob in (T.PROTOCOL_CUTOFF, T.PROTOCOL_RANDOM_GALLERY, T.PROTOCOL_RANDOM_RELEVANT,
+                 T.PROTOCOL_FOLD, T.PROTOCOL_LEAK_SHARE):
+        assert knob.name.startswith("protocol_") and knobs[knob.name] is knob
+        assert knob.resolve("quick") == knob.resolve("full")
+    assert T.PROTOCOL_LEAK_SHARE.resolve("quick", 0.5) == 0.5
+    with pytest.raises(ParamError, match="protocol_leak_share"):
+        T.PROTOCOL_LEAK_SHARE.resolve("quick", 1.5)
+    with pytest.raises(ParamError, match="protocol_cutoff"):
+        T.PROTOCOL_CUTOFF.resolve("quick", 0)
+    with pytest.raises(ParamError, match="protocol_random_relevant"):
+        T.check_random_toy(5, 6)
+    with pytest.raises(ParamError, match="protocol_fold"):
+        T.check_fold(5, 5)
+    assert T.check_fold(4, 5) == 4

@@ -89,7 +89,10 @@ def test_batch_rows_and_pipeline_diagram():
         T.batch_rows(10, 11, seed=0)
     fig = T.plot_pipeline_diagram(128, 784)
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
-    assert "10–100–100–100–10" in texts and "128-d" in texts and "784-d" in texts
+    assert "10–100–100–100–10" in texts and "= 128 per clip" in texts and "= 784 per clip" in texts
+    # the book's notation and display names: k components, W_x and W_y, "C-CCA (β = 0.2)"
+    assert "k = 10" in texts and "W$_x$" in texts and "C-CCA (β = 0.2)" in texts
+    assert "d = 10" not in texts
 
 
 # -- what the chapter shows: readable tables and figures ------------------------------------------
@@ -149,3 +152,65 @@ def test_tables_for_reading():
     ov = T.optima_view(optima)
     assert ov["loss"].tolist() == ["with the hinge", "without the hinge"]
     assert set(T.OPTIMA_DIGITS) == set(ov.columns[1:])
+
+
+def test_triplet_figure_labels_the_segment_as_a_length_and_the_circle_by_its_squared_radius():
+    import matplotlib.pyplot as plt
+
+    fig = T.plot_triplet_geometry(0.5)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert T.SEGMENT_LABEL == "‖a − p‖" and T.SEGMENT_LABEL in texts
+    assert "‖a − p‖²" not in texts                       # a segment's length is not squared
+    assert any("radius²" in t and "‖a − p‖² + m" in t for t in texts)
+    plt.close(fig)
+
+
+def test_hinge_plot_shows_every_kink():
+    import matplotlib.pyplot as plt
+
+    fig = T.plot_hinge([0.5, 1.5, 3.0])
+    delta = fig.axes[0].get_lines()[0].get_xdata()
+    assert delta.min() < -3.0                            # the kink of m = 3 sits at Δ = −3
+    plt.close(fig)
+
+
+def test_training_history_draws_the_loss_beside_the_mean_hinge():
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    history = pd.DataFrame({"epoch": [1, 2, 3], "loss": [0.40, 0.39, 0.41],
+                            "mean_hinge": [0.3, 0.1, 0.05], "active_fraction": [0.8, 0.3, 0.1]})
+    fig = T.plot_training_history(history, "toy")
+    left = fig.axes[0].get_lines()
+    assert [list(line.get_ydata()) for line in left] == [[0.40, 0.39, 0.41], [0.3, 0.1, 0.05]]
+    assert list(fig.axes[1].get_lines()[0].get_ydata()) == [0.8, 0.3, 0.1]
+    plt.close(fig)
+
+
+def test_hinge_toy_far_class_position():
+    toy = T.make_hinge_toy(n_per_class=5, seed=0, far=2.0)
+    assert toy.audio.shape == (15, 2)
+    assert abs(toy.audio[toy.labels == 2, 0].mean() - 2.0) < 0.5
+    default = T.make_hinge_toy(seed=0)
+    np.testing.assert_array_equal(default.audio, T.make_hinge_toy(seed=0, far=6.0).audio)
+
+
+def test_the_chapters_knobs_are_prefixed_registered_and_checked():
+    from paper_lib.errors import ParamError
+    from paper_lib.pipeline.params import notebook_knobs
+
+    knobs = {k.name: k for k in (T.TRIPLET_MARGIN, T.TRIPLET_MARGINS, T.TRIPLET_BATCH_SIZE,
+                                 T.TRIPLET_TOY_PER_CLASS, T.TRIPLET_TOY_FAR)}
+    registered = notebook_knobs()
+    for name, knob in knobs.items():
+        assert name.startswith("triplet_") and registered[name] is knob
+    assert T.TRIPLET_MARGIN.resolve("full") == T.TRIPLET_MARGIN.resolve("quick") == 0.5
+    assert T.TRIPLET_BATCH_SIZE.resolve("quick") == 40
+    assert len(T.TRIPLET_MARGINS.resolve("quick")) == 11
+    # the command line gives a tuple, which reaches the parameter cell as its text
+    assert T.TRIPLET_MARGINS.resolve("quick", "(0.5, 2, 4)") == [0.5, 2.0, 4.0]
+    assert T.TRIPLET_MARGINS.resolve("quick", (0.5, 2)) == [0.5, 2.0]
+    with pytest.raises(ParamError, match="triplet_batch_size"):
+        T.TRIPLET_BATCH_SIZE.resolve("quick", 1)
+    with pytest.raises(ParamError, match="triplet_margin"):
+        T.TRIPLET_MARGIN.resolve("quick", -0.1)

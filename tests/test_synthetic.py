@@ -127,13 +127,16 @@ def test_cache_round_trip_equals_regeneration(tmp_cache: Path,
     assert len(list((tmp_cache / "datasets").glob("synthetic-*.npz"))) == 2
 
 
-def test_corrupt_cache_is_rebuilt_with_a_warning(tmp_cache: Path) -> None:
+def test_corrupt_cache_is_rebuilt_and_reported_once(tmp_cache: Path, caplog) -> None:
     kwargs = {"seed": 6, "n_per_class": 5, "d_visual": 16, "max_seconds": 3}
     first = make_synthetic(**kwargs)
     (path,) = (tmp_cache / "datasets").glob("synthetic-*.npz")
     path.write_bytes(b"not a zip file")
-    with pytest.warns(RuntimeWarning, match="rebuilding a bad dataset cache"):
+    with caplog.at_level("WARNING", logger="paper_lib.cache"):
         again = make_synthetic(**kwargs)
+    (record,) = caplog.records
+    assert str(path) in record.getMessage() and "not a readable dataset cache" in \
+        record.getMessage()
     assert arrays_equal(first, again)
     assert arrays_equal(cache.load_npz(path), first)               # rewritten whole
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -146,7 +145,7 @@ def load_cached(generator_name: str, params: Mapping[str, Any],
         try:
             return load_npz(target)
         except DataError as err:
-            warnings.warn(f"rebuilding a bad dataset cache: {err}", RuntimeWarning, stacklevel=2)
+            atomic.discard_entry(target, reason=str(err))
     ds = build_fn()
     if not isinstance(ds, PairedDataset):
         raise TypeError(f"build_fn for {generator_name!r} returned {type(ds).__name__}, "

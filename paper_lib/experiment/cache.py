@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,26 @@ def cache_key(ds: PairedDataset, method: str, split: Split, seed: int, dim: int,
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
+def _read_entry(arrays: Path, meta: Path, method: str, split: Split, seed: int
+                ) -> SplitResult | None:
+    """The stored result of ``split``, or ``None``: no entry, or one that cannot be read (it is
+    then discarded, naming its files, and the caller recomputes it)."""
+    info = atomic.read_json_entry(meta)
+    if info is None or not arrays.is_file():
+        return None
+    try:
+        with np.load(arrays, allow_pickle=False) as z:
+            if not np.array_equal(z["test"], split.test):
+                return None
+            return SplitResult(method, split, seed, z["Z_audio"],
+                               z["Z_visual"], z["labels"], info["metrics"], info["fit_seconds"],
+                               info["peak_rss_mb"], metric=info["metric"], estimator=None,
+                               effective_dim=info.get("effective_dim"))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        atomic.discard_entry(arrays, meta, reason=f"{type(exc).__name__}: {exc}")
+        return None
+
+
 def evaluate_split_cached(ds: PairedDataset, method: str, split: Split, *, seed: int = 0,
                           dim: int = 10, epochs: int = 10, metric: str = "cosine",
                           hyper: dict[str, Any] | None = None) -> SplitResult:
@@ -57,14 +78,9 @@ def evaluate_split_cached(ds: PairedDataset, method: str, split: Split, *, seed:
     is ``None`` for a result read from the cache)."""
     key = cache_key(ds, method, split, seed, dim, epochs, metric, hyper)
     arrays, meta = cache_root() / f"{key}.npz", cache_root() / f"{key}.json"
-    if arrays.is_file() and meta.is_file():
-        info = json.loads(meta.read_text())
-        with np.load(arrays, allow_pickle=False) as z:
-            if np.array_equal(z["test"], split.test):
-                return SplitResult(method, split, seed, z["Z_audio"], z["Z_visual"], z["labels"],
-                                   info["metrics"], info["fit_seconds"], info["peak_rss_mb"],
-                                   metric=info["metric"], estimator=None,
-                                   effective_dim=info.get("effective_dim"))
+    stored = _read_entry(arrays, meta, method, split, seed)
+    if stored is not None:
+        return stored
     res = evaluate_split(ds, method, split, seed=seed, dim=dim, epochs=epochs, metric=metric,
                          hyper=hyper)
     atomic.write_with(arrays, lambda p: np.savez(p, Z_audio=res.Z_audio, Z_visual=res.Z_visual,

@@ -145,7 +145,7 @@ def run_command(args: argparse.Namespace) -> int:
     from paper_lib import threads
     from paper_lib.data.registry import load_dataset
     from paper_lib.experiment.grid import Config, run_configs, summarise
-    from paper_lib.experiment.knobs import check_dataset, check_folds, int_list
+    from paper_lib.experiment.knobs import check_dataset, check_folds, int_list, integer
     from paper_lib.paper import PAPER_METHODS
 
     methods = [m for item in (args.method or [",".join(PAPER_METHODS)]) for m in item.split(",")
@@ -157,13 +157,16 @@ def run_command(args: argparse.Namespace) -> int:
         raise ParamError(f"dim: must be an integer >= 1, got {args.dim}")
     if args.epochs < 1:
         raise ParamError(f"epochs: must be an integer >= 1, got {args.epochs}")
-    seeds = int_list(minimum=0)("seeds", args.seeds) if args.seeds else [args.seed]
+    seed = integer(minimum=0)("seed", args.seed)
+    seeds = int_list(minimum=0, unique=True)("seeds", args.seeds) if args.seeds else [seed]
+    if args.out:
+        atomic.check_writable_file(args.out, "out")
     hyper = parse_settings(args.hyper)
     for m in methods:
         check_settings(m, hyper, args.dim, seeds[0], args.epochs)
     dataset = check_dataset(args.dataset)
     folds_text = check_folds(args.folds)
-    ds = load_dataset(dataset, data_dir=args.data_dir or None, seed=args.seed)
+    ds = load_dataset(dataset, data_dir=args.data_dir or None, seed=seed)
     n_avail = ds.n_folds
     folds = None if folds_text == "all" else [int(f) for f in folds_text.split(",")]
     if folds is not None and any(not 0 <= f < n_avail for f in folds):
@@ -171,6 +174,10 @@ def run_command(args: argparse.Namespace) -> int:
     narrow = min(ds.audio.shape[1], ds.visual.shape[1])
     if args.dim > narrow:
         raise ParamError(f"dim: {args.dim} is larger than the narrower view ({narrow} columns)")
+    smallest = min(ds.splits(folds), key=lambda split: split.train.size)
+    if args.dim > smallest.train.size:
+        raise ParamError(f"dim: {args.dim} is larger than the {smallest.train.size} training "
+                         f"rows of split {smallest.name}")
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

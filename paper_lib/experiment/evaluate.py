@@ -89,6 +89,24 @@ def build_estimator(method: str, dim: int, seed: int, epochs: int,
     return get_method(method).build(dim, seed, epochs, **dict(hyper or {}))
 
 
+def check_embedding(Z_audio: np.ndarray, Z_visual: np.ndarray, method: str, split: str) -> None:
+    """A fitted method's test embeddings must be scorable: finite, and neither view mapping every
+    test clip to one point (each query's scores would all tie, and MAP would only reflect the
+    gallery's row order). A degenerate embedding is reported as :class:`UserError` naming the
+    method, the split and the view, never scored."""
+    for Z, view in ((Z_audio, "audio"), (Z_visual, "visual")):
+        Z = np.asarray(Z)
+        where = f"{method} on {split}: the {view} test embedding"
+        if not np.isfinite(Z).all():
+            raise UserError(f"{where} contains NaN or inf values (a diverged or degenerate fit); "
+                            f"it is not scored.")
+        flat = Z.reshape(Z.shape[0], -1)
+        if flat.shape[0] > 1 and not (flat != flat[:1]).any():
+            raise UserError(f"{where} maps every test clip to the same point, so every score "
+                            f"would tie; it is not scored (a collapsed fit or an uninformative "
+                            f"view).")
+
+
 def evaluate_split(ds: PairedDataset, method: str | CrossModalEstimator, split: Split, *,
                    seed: int = 0, dim: int = 10, epochs: int = 10, metric: str = "cosine",
                    hyper: dict[str, Any] | None = None) -> SplitResult:
@@ -155,6 +173,7 @@ def evaluate_split(ds: PairedDataset, method: str | CrossModalEstimator, split: 
     seconds = time.perf_counter() - t0
     if Z_a is None or Z_v is None:
         raise RuntimeError(f"{type(est).__name__}.transform returned no embedding for a view")
+    check_embedding(Z_a, Z_v, name, split.name)
     S = audio_visual_scores(Z_a, Z_v, metric)             # (n_test, n_test): audio x visual
     metrics = {"a2v": retrieval_report(S, y_te, y_te),
                "v2a": retrieval_report(S.T, y_te, y_te)}

@@ -89,15 +89,19 @@ def integer(minimum: int = 1) -> Callable[[str, Any], int]:
     return check
 
 
-def int_list(minimum: int = 1) -> Callable[[str, Any], list[int]]:
-    """A non-empty list of integers >= ``minimum``."""
+def int_list(minimum: int = 1, *, unique: bool = False) -> Callable[[str, Any], list[int]]:
+    """A non-empty list of integers >= ``minimum`` (each at most once if ``unique``)."""
     one = integer(minimum)
 
     def check(name: str, value: Any) -> list[int]:
         items = as_list(name, value)
         if not items:
             raise ParamError(f"{name}: needs at least one value")
-        return [one(name, v) for v in items]
+        out = [one(name, v) for v in items]
+        twice = [v for i, v in enumerate(out) if v in out[:i]]
+        if unique and twice:
+            raise ParamError(f"{name}: {twice[0]} is given twice")
+        return out
     return check
 
 
@@ -116,6 +120,26 @@ def float_list(lo: float | None = None, hi: float | None = None
     return check
 
 
+def number(lo: float | None = None, hi: float | None = None) -> Callable[[str, Any], float]:
+    """One number within ``[lo, hi]`` (either bound optional; bools are not numbers).
+
+    >>> number(0, 90)("noise_angle", 30)
+    30.0
+    >>> number(0, 90)("noise_angle", 120)
+    Traceback (most recent call last):
+    ...
+    paper_lib.errors.ParamError: noise_angle: must be a number in [0, 90], got 120
+    """
+    def check(name: str, value: Any) -> float:
+        bounds = f"[{'' if lo is None else lo}, {'' if hi is None else hi}]"
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            raise ParamError(f"{name}: must be a number in {bounds}, got {value!r}")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise ParamError(f"{name}: must be a number in {bounds}, got {value!r}")
+        return float(value)
+    return check
+
+
 # -- the protocol's own parameters ---------------------------------------------------------------
 def check_folds(folds: Any) -> str:
     """``"all"`` or a comma list of fold numbers (``"0,2"``); returned without spaces."""
@@ -126,6 +150,10 @@ def check_folds(folds: Any) -> str:
     if not text or not all(p.isdigit() for p in parts):
         raise ParamError(f"folds: must be 'all' or a comma list of fold numbers like '0,2', "
                          f"got {folds!r}")
+    repeated = sorted({p for p in parts if parts.count(p) > 1}, key=int)
+    if repeated:
+        raise ParamError(f"folds: fold {repeated[0]} is given twice; each fold is one split "
+                         f"(got {folds!r})")
     return text
 
 

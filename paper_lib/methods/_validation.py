@@ -152,6 +152,30 @@ def _check_finite(A: np.ndarray, name: str, valid: np.ndarray | None = None) -> 
         raise UserError(f"{name} contains NaN or inf values {where}.")
 
 
+#: the largest feature magnitude a method accepts: beyond it, covariances, Gram matrices and
+#: squared distances overflow (1e300² is inf in float64) or lose every digit of the data's
+#: variation; features that large are a unit error, to be rescaled (e.g. z-scored) first
+MAX_ABS_VALUE = 1e15
+
+
+def _check_magnitude(A: np.ndarray, name: str) -> None:
+    """No value beyond :data:`MAX_ABS_VALUE` (NaN/inf are checked before)."""
+    peak = float(np.abs(A).max())
+    if peak > MAX_ABS_VALUE:
+        raise UserError(f"{name} has values up to {peak:.3g} in magnitude: beyond "
+                        f"{MAX_ABS_VALUE:.0e} the covariances and distances overflow; rescale the "
+                        f"features (e.g. z-score each column) first.")
+
+
+def _check_not_constant(A: np.ndarray, name: str) -> None:
+    """At ``fit``: the rows must not all be identical (a constant or all-zero view carries no
+    information, and any ranking built on it would only reflect the rows' order)."""
+    flat = A.reshape(A.shape[0], -1)
+    if flat.shape[0] > 1 and not (flat != flat[:1]).any():
+        what = "all zero" if not flat[:1].any() else "constant (every row is the same)"
+        raise UserError(f"{name} is {what}: it carries no information to fit on.")
+
+
 def check_views(X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None = None, *,
                 n_components: int | None = None, need_labels: bool = False,
                 ndim: int = 2, components_from_inputs: bool = True,
@@ -177,8 +201,10 @@ def check_views(X_audio: np.ndarray, X_visual: np.ndarray, y: np.ndarray | None 
         Xa, Xv = _as_media_array(X_audio, "X_audio"), _as_media_array(X_visual, "X_visual")
     else:
         Xa, Xv = _as_array(X_audio, "X_audio", ndim), _as_array(X_visual, "X_visual", ndim)
-    _check_finite(Xa, "X_audio")
-    _check_finite(Xv, "X_visual")
+    for A, name in ((Xa, "X_audio"), (Xv, "X_visual")):
+        _check_finite(A, name)
+        _check_magnitude(A, name)
+        _check_not_constant(A, name)
     if Xa.shape[0] != Xv.shape[0]:
         raise UserError(
             f"X_audio and X_visual must have the same number of rows (paired clips), "
@@ -260,6 +286,7 @@ def check_transform_view(X: Any, name: str, n_features: int, *,
     else:
         L = check_lengths(lengths, A.shape[0], A.shape[1])
         _check_finite(A, name, valid=np.arange(A.shape[1])[None, :] < L[:, None])
+    _check_magnitude(A, name)                 # NaN padding compares False: never flagged here
     return A
 
 
@@ -280,4 +307,5 @@ def _check_media_view(X: Any, name: str, n_features: int,
             f"{name} has rows of {int(np.prod(row))} values (shape {row}) but the model was "
             f"fitted on rows of {n_features}, got shape {A.shape}.")
     _check_finite(A, name)
+    _check_magnitude(A, name)
     return A

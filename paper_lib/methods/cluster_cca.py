@@ -4,11 +4,12 @@ Cluster-CCA replaces the one-to-one pairs of CCA by *all within-class pairs*: ev
 correspondence of every y ∈ Y_c. With M = Σ_c n_x,c n_y,c pairs (here n_x,c = n_y,c = n_c, the
 clips are paired), CCA on the expanded pair list has (Rasiwasia 2014, Sec. 3)
 
-    pair-weighted means   m_x = (1/M) Σ_c n_y,c Σ_{x∈X_c} x             (each x occurs n_y,c times)
-    Σ_xy = (1/M) Σ_c (Σ_{x∈X_c} x̃)(Σ_{y∈Y_c} ỹ)ᵀ                       (class sums, x̃ = x − m_x)
-    Σ_xx = (1/M) Σ_c n_y,c Σ_{x∈X_c} x̃ x̃ᵀ + κI,   Σ_yy likewise.
+    pair-weighted means   x̄^cl = (1/M) Σ_c n_y,c Σ_{x∈X_c} x            (each x occurs n_y,c times)
+    Σ_xy^cl = (1/M) Σ_c (Σ_{x∈X_c} x̃)(Σ_{y∈Y_c} ỹ)ᵀ                    (class sums, x̃ = x − x̄^cl)
+    Σ_xx = (1/M) Σ_c n_y,c Σ_{x∈X_c} x̃ x̃ᵀ + rI,   Σ_yy likewise (r = ``reg``, the ridge).
 
-Without centring, Σ_xy = (1/M) Σ_c n_x,c n_y,c μ_x,c μ_y,cᵀ (class means μ), the form in the paper.
+Without centring, Σ_xy^cl = (1/M) Σ_c n_x,c n_y,c x̄_c ȳ_cᵀ (class means x̄_c, ȳ_c), the form in
+the paper. (Notation: the book's notation page.)
 Everything comes from class sums and a weighted scatter: O(N·d²) time, O(d²) memory; the
 Σ n_c² explicit pairs are never built (for VEGAS, ~5·10⁷ pairs). Both come from
 ``_linalg.centred_scatter``, which makes no centred copy of the views.
@@ -18,9 +19,9 @@ per-view covariances (+ reg·I) and Σ_xy = β·(paired cross-covariance) + (1 �
 all-pairs cross-covariance), β = 0.2, all centred by the ordinary per-view means.
 
 Rank: the centred class sums are linearly dependent (Σ_c n_c S̃_c = 0 for the pair-weighted
-means), so Rasiwasia's Σ_xy has rank ≤ C − 1 and at most C − 1 canonical correlations are
+means), so Rasiwasia's Σ_xy^cl has rank ≤ C − 1 and at most C − 1 canonical correlations are
 non-zero; the solver drops the others (``cca.ZERO_CORRELATION_RTOL``), so a fit asking for
-d ≥ C directions keeps C − 1 and reports it as ``n_components_``. The "beta" variant's paired
+k ≥ C directions keeps C − 1 and reports it as ``n_components_``. The "beta" variant's paired
 term (β > 0) lifts that limit.
 """
 
@@ -59,7 +60,7 @@ def within_class_cross_covariance(S_a: np.ndarray, S_v: np.ndarray,
     """Σ_xy = (1/M) Σ_c (Σ_{x∈X_c} x̃)(Σ_{y∈Y_c} ỹ)ᵀ = S_aᵀ S_v / M, M = Σ_c n_c².
 
     The all-within-class-pairs cross-covariance from the centred class sums S_a (C, d_a) and
-    S_v (C, d_v) only (Rasiwasia 2014, eq. 3 with μ_x,c = S_x,c / n_c).
+    S_v (C, d_v) only (Rasiwasia 2014, eq. 3 with x̄_c = S_x,c / n_c).
     """
     M = float(np.sum(counts.astype(np.float64) ** 2))        # number of within-class pairs
     return S_a.T @ S_v / M
@@ -71,10 +72,10 @@ def rasiwasia_covariances(Xa: np.ndarray, Xv: np.ndarray, y: np.ndarray,
     index, counts = _class_index(y)
     w = counts[index].astype(np.float64)                     # (N,): row i appears n_c(i) times
     M = float(w.sum())                                       # M = Σ_c n_c · n_c
-    # m_x = (1/M) Σ_c n_c Σ_{x∈X_c} x  (pair-weighted means)
+    # x̄^cl = (1/M) Σ_c n_c Σ_{x∈X_c} x  (pair-weighted means)
     mean_a = w @ Xa / M
     mean_v = w @ Xv / M
-    # Σ_xx = (1/M) Σ_c n_c Σ_{x∈X_c} x̃ x̃ᵀ + κI (κ = reg): the scatter weighted by w_i = n_c(i),
+    # Σ_xx = (1/M) Σ_c n_c Σ_{x∈X_c} x̃ x̃ᵀ + rI (r = reg): the scatter weighted by w_i = n_c(i),
     # one view at a time (the weighted audio-visual cross block is not needed)
     G_aa, S_a = centred_scatter([Xa], [mean_a], index, counts.size, row_weights=w)
     G_vv, S_v = centred_scatter([Xv], [mean_v], index, counts.size, row_weights=w)
@@ -86,7 +87,7 @@ def rasiwasia_covariances(Xa: np.ndarray, Xv: np.ndarray, y: np.ndarray,
 
 def beta_covariances(Xa: np.ndarray, Xv: np.ndarray, y: np.ndarray, reg: float,
                      beta: float) -> Covariances:
-    """The authors' variant: Σ_xy = β·Σ_xy^paired + (1−β)·Σ_xy^within-class, ordinary Σ_xx, Σ_yy."""
+    """The authors' variant: Σ_xy^(β) = β·Σ_xy + (1−β)·Σ_xy^cl, ordinary Σ_xx, Σ_yy."""
     index, counts = _class_index(y)
     n, d_a = Xa.shape
     mean_a, mean_v = Xa.mean(axis=0), Xv.mean(axis=0)
@@ -132,7 +133,7 @@ class ClusterCCA(CovarianceCCABase):
         Weight of the one-to-one paired cross-covariance in the "beta" variant (authors: 0.2);
         ignored by "rasiwasia".
     reg : float, default=1e-4
-        Absolute ridge κ added to both view covariances (authors: 1e-4).
+        Absolute ridge r added to both view covariances (authors: 1e-4).
     random_state : int or None, default=None
         Unused (closed-form); kept for a uniform API.
     drop_zero_correlations : bool, default=True

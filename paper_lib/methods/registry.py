@@ -148,7 +148,7 @@ for _spec in (
     MethodSpec("cca", "CCA", "regularised linear CCA on the one-to-one pairs", _cca),
     MethodSpec("kcca", "KCCA", "RBF kernel CCA (exact, or Nystroem for large N)", _kcca),
     MethodSpec("dcca", "DCCA", "deep CCA (Andrew et al. 2013): two MLPs + linear CCA", _dcca),
-    MethodSpec("c_cca", "C-CCA", "Cluster-CCA, the authors' beta-mixed variant (beta=0.2)",
+    MethodSpec("c_cca", "C-CCA (β = 0.2)", "Cluster-CCA, the authors' beta-mixed variant (beta=0.2)",
                _c_cca("beta")),
     MethodSpec("c_cca_rasiwasia", "C-CCA (Rasiwasia)",
                "Cluster-CCA as published (Rasiwasia et al. 2014): all within-class pairs",
@@ -178,6 +178,17 @@ for _spec in (
 ):
     register_method(_spec)
 del _spec
+
+
+def display_name(name: str) -> str:
+    """The one name the book shows for method ``name``: its registered ``paper_name``, or the key
+    itself for a method that is not registered (e.g. a variant an ablation fits directly).
+
+    >>> display_name("c_cca"), display_name("c_cca_rasiwasia"), display_name("no_such_method")
+    ('C-CCA (β = 0.2)', 'C-CCA (Rasiwasia)', 'no_such_method')
+    """
+    spec = METHODS.get(name)
+    return spec.paper_name if spec is not None else name
 
 
 def get_method(name: str) -> MethodSpec:

@@ -121,10 +121,18 @@ def input_key(source: Path, parameters: dict[str, Any], data_key: str) -> str:
     return h.hexdigest()
 
 
+#: the default limit on one cell's execution, in seconds: generous (the longest cell of the full
+#: profile on the 2-core build machine takes about 3 minutes; a real dataset's far longer), but it
+#: turns a hung kernel into a clear failure instead of a build that waits for CI's own limit
+CELL_TIMEOUT_SECONDS = 7200.0
+
+
 def run_notebook(source: Path, output: Path, parameters: dict[str, Any],
-                 environment: dict[str, str] | None = None) -> float:
+                 environment: dict[str, str] | None = None,
+                 cell_timeout: float = CELL_TIMEOUT_SECONDS) -> float:
     """Execute one notebook with papermill, its kernel started with ``environment`` added to
-    this process's; return its wall time. Raises :class:`NotebookFailed`."""
+    this process's, each cell allowed ``cell_timeout`` seconds; return its wall time. Raises
+    :class:`NotebookFailed` (a failing or a timed-out cell)."""
     jupytext = require("jupytext", extra="book")
     papermill = require("papermill", extra="book")
     PapermillExecutionError = require("papermill.exceptions", extra="book").PapermillExecutionError
@@ -144,11 +152,18 @@ def run_notebook(source: Path, output: Path, parameters: dict[str, Any],
             try:
                 papermill.execute_notebook(
                     str(src_ipynb), str(tmp_out), parameters=parameters, kernel_name="python3",
-                    progress_bar=False, cwd=str(paths.REPO_ROOT), log_output=False)
+                    progress_bar=False, cwd=str(paths.REPO_ROOT), log_output=False,
+                    execution_timeout=int(cell_timeout))
             except PapermillExecutionError as exc:
                 os.replace(tmp_out, failed)
                 tb = _ANSI.sub("", "\n".join(exc.traceback))
                 raise NotebookFailed(source.stem, f"cell {exc.exec_count}: {tb}", failed) from None
+            except TimeoutError:          # nbclient's CellTimeoutError: a hung or too slow cell
+                if tmp_out.is_file():
+                    os.replace(tmp_out, failed)
+                raise NotebookFailed(
+                    source.stem, f"a cell ran longer than the cell timeout ({cell_timeout:.0f} s;"
+                    f" `--cell-timeout SECONDS` raises it)", failed) from None
             _prepare_page(tmp_out, source.stem)
     return time.perf_counter() - t0
 
@@ -263,8 +278,9 @@ def benchmarks_fingerprint() -> str:
 
 
 def _read_stamp(output: Path) -> dict[str, Any]:
-    path = output.with_suffix(".stamp.json")
-    return json.loads(path.read_text()) if path.is_file() else {}
+    """The notebook's execution stamp; ``{}`` if none, or an unreadable one (discarded, naming
+    the file: the notebook then runs again)."""
+    return atomic.read_json_entry(output.with_suffix(".stamp.json")) or {}
 
 
 def _estimate(output: Path) -> float:
@@ -274,8 +290,9 @@ def _estimate(output: Path) -> float:
     dataset_key = output.parent.name.rsplit("-", 1)[0]      # <dataset>-<profile>
     others = sorted(output.parent.parent.glob(f"{dataset_key}-*/{output.stem}.stamp.json"))
     for stamp in (output.with_suffix(".stamp.json"), *others):
-        if stamp.is_file():
-            return float(json.loads(stamp.read_text()).get("seconds", 0.0))
+        entry = atomic.read_json_entry(stamp)
+        if entry is not None:
+            return float(entry.get("seconds", 0.0))
     return 0.0
 
 
@@ -295,8 +312,10 @@ def resolve_workers(workers: int | None, n_jobs: int) -> int:
 
 def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, Any] | None = None,
               only: list[str] | None = None, force: bool = False,
-              log: Callable[[str], None] = print, workers: int | None = None) -> list[Outcome]:
+              log: Callable[[str], None] = print, workers: int | None = None,
+              cell_timeout: float = CELL_TIMEOUT_SECONDS) -> list[Outcome]:
     """Execute every notebook (or those named in ``only``) unless its cached output is current.
+    A cell that runs longer than ``cell_timeout`` seconds fails its notebook.
 
     Independent notebooks run on ``workers`` processes at once (default: one per available
     core), each kernel with ``cores // workers`` threads; ``workers=1`` runs them one after
@@ -310,6 +329,8 @@ def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, A
     check_extra(profile, extra or {})
     if workers is not None:
         threads.check_count(workers, "workers")
+    if not cell_timeout > 0:
+        raise ParamError(f"cell-timeout: must be a positive number of seconds, got {cell_timeout}")
     check_data_present(dataset, data_dir)
     all_sources = notebook_sources()
     sources = all_sources
@@ -334,7 +355,7 @@ def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, A
         # only notebook to execute
         alone = {name: resolve_workers(workers, threads.available_cores())
                  for name in runs_alone(sources)}
-        executed = _execute(jobs, deps, parameters, n_workers, log, alone)
+        executed = _execute(jobs, deps, parameters, n_workers, log, alone, cell_timeout)
         atomic.write_json(out_dir / RUN_RECORD, {
             "seconds": round(time.perf_counter() - t0, 2), "workers": n_workers,
             "threads_per_worker": threads.policy_threads(n_workers), "executed": len(executed),
@@ -346,7 +367,8 @@ def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, A
 
 def _execute(jobs: list[_Job], deps: dict[str, list[str]], parameters: dict[str, Any],
              n_workers: int, log: Callable[[str], None],
-             alone: dict[str, int] | None = None) -> list[Outcome]:
+             alone: dict[str, int] | None = None,
+             cell_timeout: float = CELL_TIMEOUT_SECONDS) -> list[Outcome]:
     """Run the jobs, each once its dependencies have finished, ``n_workers`` at a time; a
     notebook of ``alone`` runs by itself, with that many workers of its own
     (:func:`paper_lib.threads.own_workers_environment`)."""
@@ -376,7 +398,8 @@ def _execute(jobs: list[_Job], deps: dict[str, list[str]], parameters: dict[str,
         for name in pending:  # book order satisfies every dependency
             progress(name, "executing ...", [name])
             outcomes.append(_finish(by_name[name], run_notebook(
-                by_name[name].source, by_name[name].output, parameters, environment(name)),
+                by_name[name].source, by_name[name].output, parameters, environment(name),
+                cell_timeout),
                 parameters))
             progress(name, f"done in {outcomes[-1].seconds:.1f} s", [])
         return outcomes
@@ -394,7 +417,8 @@ def _execute(jobs: list[_Job], deps: dict[str, list[str]], parameters: dict[str,
                         pending.remove(name)
                         job = by_name[name]
                         running[pool.submit(run_notebook, job.source, job.output,
-                                            parameters, environment(name))] = name
+                                            parameters, environment(name),
+                                            cell_timeout)] = name
                         progress(name, "executing ...", list(running.values()))
                 if not running:
                     break

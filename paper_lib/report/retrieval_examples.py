@@ -24,6 +24,7 @@ import pandas as pd
 
 from paper_lib.data.dataset import PairedDataset, Split
 from paper_lib.experiment import SplitResult
+from paper_lib.methods.registry import display_name
 from paper_lib.metrics.retrieval import rank_gallery
 
 #: the columns of :func:`top_k_table`
@@ -31,7 +32,6 @@ EXAMPLE_COLUMNS = ["direction", "query_clip", "query_class", "method", "rank", "
                    "relevant", "score"]
 DIRECTIONS = {"a2v": "A→V", "v2a": "V→A"}
 METHODS = ("cca", "c_cca", "tnn_c_cca")
-METHOD_TITLES = {"cca": "CCA", "c_cca": "C-CCA", "tnn_c_cca": "TNN-C-CCA"}
 RELEVANT_COLOUR, IRRELEVANT_COLOUR = "#2ca02c", "#d62728"
 DEFAULT_K = 5
 # [choice] three query classes, spread over the class list: enough to see a pattern, few enough
@@ -122,7 +122,7 @@ def results_grid(table: pd.DataFrame, direction: str, query_clip: str) -> pd.Dat
     cell = sub["clip_id"] + " (" + sub["class"] + ") " + np.where(sub["relevant"], "✓", "✗")
     grid = sub.assign(cell=cell).pivot(index="rank", columns="method", values="cell")
     methods = list(dict.fromkeys(sub["method"]))
-    grid = grid[methods].rename(columns=_method_title)
+    grid = grid[methods].rename(columns=display_name)
     grid.columns.name = None
     return grid.reset_index()
 
@@ -133,7 +133,7 @@ def context_view(context: pd.DataFrame, k: int = DEFAULT_K) -> pd.DataFrame:
     rows = []
     for method in dict.fromkeys(context["method"]):
         sub = context[context["method"] == method].set_index("direction")
-        row: dict[str, Any] = {"method": _method_title(method)}
+        row: dict[str, Any] = {"method": display_name(method)}
         for prefix, column in ((f"P@{k}", f"p@{k}"), ("MAP", "map")):
             for d in DIRECTIONS:
                 row[f"{prefix} {DIRECTIONS[d]}"] = (float(sub.loc[d, column]) if d in sub.index
@@ -144,10 +144,6 @@ def context_view(context: pd.DataFrame, k: int = DEFAULT_K) -> pd.DataFrame:
                 if d in sub.index else "—")
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _method_title(method: str) -> str:
-    return METHOD_TITLES.get(method, method)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,7 +204,7 @@ def _method_grid(table: pd.DataFrame, direction: str, query_clip: str,
             draw(ax, str(r["clip_id"]))
             _frame(ax, RELEVANT_COLOUR if r["relevant"] else IRRELEVANT_COLOUR)
             ax.set_title(f"#{r['rank']} {r['class']} {r['score']:.2f}", fontsize=FONT_SIZE)
-        axes[i, 0].set_ylabel(_method_title(method), fontsize=FONT_SIZE)
+        axes[i, 0].set_ylabel(display_name(method), fontsize=FONT_SIZE)
     query = fig.add_subplot(grid[len(methods) // 2, 0])
     draw_query(query)
     _frame(query, "black", 2)
@@ -299,7 +295,7 @@ def audio_players_html(ds: PairedDataset, table: pd.DataFrame, query_clip: str,
     sub = table[(table.direction == direction) & (table.query_clip == query_clip)]
     methods = list(dict.fromkeys(sub["method"]))
     cells = ["<div><b>rank</b></div>"]
-    cells += [f"<div><b>{html.escape(_method_title(m))}</b></div>" for m in methods]
+    cells += [f"<div><b>{html.escape(display_name(m))}</b></div>" for m in methods]
     for rank in sorted(sub["rank"].unique()):
         cells.append(f"<div><b>#{int(rank)}</b></div>")
         for method in methods:

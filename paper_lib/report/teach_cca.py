@@ -1,10 +1,15 @@
-"""Chapter 20 (notebook ``20_teach_cca_2d``): CCA from first principles.
+"""Chapter 20 (notebook ``20_teach_cca_2d``): CCA from a two-dimensional picture.
 
 A two-dimensional toy with a known answer (:class:`LatentToy`: two views of one latent
 variable), the CCA / PCA / random directions and their projection correlations, the
 correlation landscape over all direction pairs, whitening, the uncorrelated canonical variates,
 the ridge path, and train-versus-test canonical correlations on the build's dataset. Every
 canonical correlation comes from ``paper_lib.methods.cca``.
+
+The chapter's knobs (``cca2d_*``, :class:`~paper_lib.experiment.knobs.Knob`) set the toy's size,
+the angles and strength of its nuisance noise and the ridges shown; the ``exercise_*``
+functions compute the numeric answers of the chapter's exercises (each checked against an
+independent computation in ``tests/test_teach_cca_exercises.py``).
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from paper_lib.errors import ParamError
+from paper_lib.experiment.knobs import Knob, as_list, integer, number
 from paper_lib.methods._linalg import center, inv_sqrt_spd
-from paper_lib.methods.cca import CCA
+from paper_lib.methods.cca import CCA, cca_from_covariances
 from paper_lib.report._teaching_common import (
     MAX_FIG_WIDTH,
     draw_direction,
@@ -104,16 +111,99 @@ class LatentToy:
         return z[:, None] * self.load_x + E_x, z[:, None] * self.load_y + E_y, z
 
 
+#: the toy's loadings: the shared signal lies along e₁ in view x and along e₂ in view y
+TOY_LOADING: float = 1.2
+#: standard deviations of each view's noise along its loud (nuisance) and its quiet axis
+TOY_NOISE_STD_X: tuple[float, float] = (2.5, 0.4)
+TOY_NOISE_STD_Y: tuple[float, float] = (2.2, 0.4)
+
+
+def _positive_list(name: str, value: object) -> list[float]:
+    """A non-empty list of numbers > 0 (the ridges of a log-scale axis), sorted.
+
+    ``-p cca2d_ridges=0.1,1`` reaches the notebook as the text of a tuple, ``"(0.1, 1)"``
+    (the command line reads the value as a Python literal, papermill writes a tuple as its
+    text), so brackets around a comma list are accepted."""
+    if isinstance(value, str):
+        value = value.strip().strip("()[]")
+    items = as_list(name, value)
+    if not items or any(isinstance(v, bool) or not isinstance(v, int | float) or not v > 0
+                        for v in items):
+        raise ParamError(f"{name}: expected a non-empty list of numbers > 0, got {value!r}")
+    return sorted(float(v) for v in items)
+
+
+# -- the chapter's knobs (``-p NAME=VALUE``; the quick profile uses the same values) ------------
+#: [choice] 500 pairs: enough for a clean picture, few enough to see single points
+CCA2D_N_POINTS = Knob("cca2d_n_points", 500, check=integer(minimum=3))
+#: angle (degrees) of the loud noise axis of view x; the shared signal lies at 0°
+CCA2D_NOISE_ANGLE_X = Knob("cca2d_noise_angle_x", 50.0, check=number(-90, 90))
+#: angle (degrees) of the loud noise axis of view y; the shared signal lies at 90°
+CCA2D_NOISE_ANGLE_Y = Knob("cca2d_noise_angle_y", -30.0, check=number(-90, 90))
+#: the nuisance strength: a factor on the standard deviation of both loud noise axes
+#: (1: 2.5 in x and 2.2 in y; the quiet axes keep 0.4, so every Ψ stays invertible)
+CCA2D_NUISANCE = Knob("cca2d_nuisance", 1.0, check=number(0.1, 10))
+#: the ridge r of the chapter's ten lines of numpy (and of their library cross-check)
+CCA2D_RIDGE = Knob("cca2d_ridge", 0.0, check=number(0, 1e6))
+#: the ridges r > 0 of the ridge-path figure (log axis)
+CCA2D_RIDGES = Knob("cca2d_ridges", [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0], check=_positive_list)
+
+
+#: the chapter's knobs, in the order the chapter uses them, and what each one changes
+KNOBS: tuple[tuple[Knob, str], ...] = (
+    (CCA2D_N_POINTS, "pairs drawn from the toy"),
+    (CCA2D_NOISE_ANGLE_X, "angle (°) of the loud noise axis of view x (signal at 0°)"),
+    (CCA2D_NOISE_ANGLE_Y, "angle (°) of the loud noise axis of view y (signal at 90°)"),
+    (CCA2D_NUISANCE, "nuisance strength: factor on the loud noise's standard deviation"),
+    (CCA2D_RIDGE, "ridge r of the ten lines of numpy"),
+    (CCA2D_RIDGES, "ridges r of the ridge-path figure"),
+)
+
+
+def _knob_text(value: object) -> str:
+    """A knob value as the command line takes it (``0.0001,0.01`` for a list)."""
+    if isinstance(value, list | tuple):
+        return ",".join(_knob_text(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def knob_table(used: dict[str, object]) -> pd.DataFrame:
+    """The chapter's knobs for reading: name (as ``-p NAME=VALUE`` takes it), what it changes,
+    its default and the value this run used (``used`` maps knob names to resolved values)."""
+    return pd.DataFrame({
+        "knob": [f"`{knob.name}`" for knob, _ in KNOBS],
+        "what it changes": [meaning for _, meaning in KNOBS],
+        "default": [_knob_text(knob.default) for knob, _ in KNOBS],
+        "this run": [_knob_text(used.get(knob.name, knob.default)) for knob, _ in KNOBS]})
+
+
+def latent_toy(noise_angle_x: float = 50.0, noise_angle_y: float = -30.0,
+               nuisance: float = 1.0) -> LatentToy:
+    """The chapter's toy: signal along e₁ in x and e₂ in y (loading
+    :data:`~paper_lib.report.teach_cca.TOY_LOADING`), each view's noise loud along a tilted axis
+    (``noise_angle_x``/``_y`` degrees, standard deviation ``nuisance`` × ``TOY_NOISE_STD_X[0]`` /
+    ``TOY_NOISE_STD_Y[0]``) and quiet (0.4) across it."""
+    if not nuisance > 0:
+        raise ValueError(f"nuisance must be > 0, got {nuisance}")
+
+    def noise(angle: float, stds: tuple[float, float]) -> np.ndarray:
+        R = rotation(angle)
+        return R @ np.diag([(nuisance * stds[0]) ** 2, stds[1] ** 2]) @ R.T
+
+    return LatentToy(np.array([TOY_LOADING, 0.0]), np.array([0.0, TOY_LOADING]),
+                     noise(noise_angle_x, TOY_NOISE_STD_X), noise(noise_angle_y, TOY_NOISE_STD_Y))
+
+
 def default_latent_toy() -> LatentToy:
-    """The chapter's toy: signal along e₁ in x and e₂ in y, strong noise along other axes.
+    """The chapter's toy with its default knobs: signal along e₁ in x and e₂ in y, strong
+    noise along other axes.
 
     [choice] loadings 1.2 and noise standard deviations 2.5 / 0.4 (x, long axis at 50°) and
     2.2 / 0.4 (y, long axis at −30°): the largest-variance (PCA) axis of each view is mostly
     noise, so PCA and CCA directions differ clearly; the canonical correlation is ≈ 0.86.
     """
-    psi_x = rotation(50) @ np.diag([2.5 ** 2, 0.4 ** 2]) @ rotation(50).T
-    psi_y = rotation(-30) @ np.diag([2.2 ** 2, 0.4 ** 2]) @ rotation(-30).T
-    return LatentToy(np.array([1.2, 0.0]), np.array([0.0, 1.2]), psi_x, psi_y)
+    return latent_toy(CCA2D_NOISE_ANGLE_X.default, CCA2D_NOISE_ANGLE_Y.default,
+                      CCA2D_NUISANCE.default)
 
 
 def projection_correlation(X: np.ndarray, Y: np.ndarray, w_x: np.ndarray,
@@ -194,8 +284,9 @@ def max_off_diagonal(R: pd.DataFrame) -> float:
 
 
 def ridge_path(X: np.ndarray, Y: np.ndarray, regs: Sequence[float]) -> pd.DataFrame:
-    """First canonical correlation of ``CCA(reg=r)`` (the SVD value, shrunk by the ridge) and the
-    sample correlation its directions actually reach, for every ridge ``r``."""
+    """First canonical correlation of ``CCA(reg=r)`` (the SVD value s₁(T_r), shrunk by the
+    ridge) and the sample correlation its directions actually reach, for every ridge ``r``
+    (columns reg (= r), rho_svd, sample_correlation)."""
     rows = []
     for r in regs:
         m = CCA(n_components=1, reg=float(r)).fit(X, Y)
@@ -206,15 +297,16 @@ def ridge_path(X: np.ndarray, Y: np.ndarray, regs: Sequence[float]) -> pd.DataFr
 
 
 def per_component_correlation(Z_a: np.ndarray, Z_v: np.ndarray) -> np.ndarray:
-    """corr(Z_a[:, k], Z_v[:, k]) for every component k, (d,)."""
-    return np.array([_pearson(Z_a[:, k], Z_v[:, k]) for k in range(Z_a.shape[1])])
+    """corr(Z_a[:, j], Z_v[:, j]) for every component j, (k,)."""
+    return np.array([_pearson(Z_a[:, j], Z_v[:, j]) for j in range(Z_a.shape[1])])
 
 
 def train_test_canonical_correlations(Xa_tr: np.ndarray, Xv_tr: np.ndarray, Xa_te: np.ndarray,
                                       Xv_te: np.ndarray, n_components: int,
                                       regs: dict[str, float]) -> pd.DataFrame:
-    """Fit CCA on training rows for each named ridge; per-component correlation of the variates
-    on the training rows and on the held-out rows (columns ridge, reg, component, part, corr)."""
+    """Fit CCA on training rows for each named ridge r; per-component correlation of the
+    variates on the training rows and on the held-out rows (columns ridge, reg (= r),
+    component, part, correlation)."""
     rows = []
     for name, reg in regs.items():
         m = CCA(n_components=n_components, reg=float(reg)).fit(Xa_tr, Xv_tr)
@@ -239,6 +331,148 @@ def mean_train_test_gap(table: pd.DataFrame, ridge: str) -> float:
     sub = table[table.ridge == ridge].pivot(index="component", columns="part",
                                             values="correlation")
     return float((sub["train"] - sub["test"]).mean())
+
+
+# -- the ten lines of numpy on the page, checked against the library ------------------------------
+def max_difference_to_library(s: np.ndarray, W_x: np.ndarray, W_y: np.ndarray,
+                              model: CCA) -> float:
+    """Largest absolute difference between a hand-made CCA (canonical correlations ``s`` and
+    directions ``W_x``, ``W_y`` in columns) and a fitted library ``model``, over the
+    ``model.n_components_`` pairs it kept. A pair of directions is defined up to a common sign:
+    each hand-made pair is flipped to agree with the library's audio column first."""
+    k = int(model.n_components_)
+    L_x, L_y = model.weights_audio_, model.weights_visual_
+    signs = np.sign(np.sum(W_x[:, :k] * L_x, axis=0))
+    signs[signs == 0] = 1.0
+    diffs = (np.abs(np.asarray(s)[:k] - model.correlations_),
+             np.abs(W_x[:, :k] * signs - L_x), np.abs(W_y[:, :k] * signs - L_y))
+    return max(float(d.max()) for d in diffs)
+
+
+# -- the exercises' numeric answers (tests/test_teach_cca_exercises.py checks each one) ----------
+def _angle_between(u: np.ndarray, v: np.ndarray) -> float:
+    """Angle in degrees, in [0, 90], between two directions (a direction has no sign)."""
+    c = abs(float(u @ v)) / float(np.linalg.norm(u) * np.linalg.norm(v))
+    return float(np.degrees(np.arccos(min(1.0, c))))
+
+
+def ridged(covariances: tuple[np.ndarray, np.ndarray, np.ndarray],
+           r: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Σ_xx + rI, Σ_yy + rI, Σ_xy): the covariances ridge CCA whitens with."""
+    S_xx, S_yy, S_xy = covariances
+    return S_xx + r * np.eye(S_xx.shape[0]), S_yy + r * np.eye(S_yy.shape[0]), S_xy
+
+
+def constrained_grid_max(covariances: tuple[np.ndarray, np.ndarray, np.ndarray], r: float,
+                         n_angles: int = 360) -> float:
+    """Exercise 1: the largest w_xᵀ Σ_xy w_y over two 2-d directions on the constraint ellipses
+    w_xᵀ(Σ_xx + rI)w_x = 1, w_yᵀ(Σ_yy + rI)w_y = 1, found by trying ``n_angles`` angles per
+    view (each unit vector u(θ) rescaled onto its ellipse): no whitening, no SVD."""
+    C_xx, C_yy, C_xy = ridged(covariances, r)
+    U = unit_vector(np.arange(int(n_angles)) * 180.0 / int(n_angles))     # (2, n)
+    scale_x = np.sqrt(np.einsum("in,ij,jn->n", U, C_xx, U))            # √(uᵀ C u) per angle
+    scale_y = np.sqrt(np.einsum("in,ij,jn->n", U, C_yy, U))
+    values = (U.T @ C_xy @ U) / np.outer(scale_x, scale_y)            # w = u / √(uᵀ C u)
+    return float(np.abs(values).max())               # −w has the opposite sign: take |.|
+
+
+def ridge_cca(covariances: tuple[np.ndarray, np.ndarray, np.ndarray], r: float,
+              k: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The library's CCA of covariance matrices with the ridge r: (W_x, W_y, s), all k kept."""
+    return cca_from_covariances(*ridged(covariances, r), k, zero_rtol=None)
+
+
+def exercise_large_ridge(covariances: tuple[np.ndarray, np.ndarray, np.ndarray],
+                         r: float) -> dict[str, float]:
+    """Exercise 2: for a large ridge r, T_r ≈ Σ_xy / r. Returns r·s₁(T_r), the top singular
+    value σ₁ of Σ_xy, and the angles (degrees) between the first CCA directions at this ridge
+    and the first PLS directions (the top singular vectors of Σ_xy), in view x and in view y;
+    for comparison, the same angles at r = 0."""
+    W_x, W_y, s = ridge_cca(covariances, r)
+    W_x0, W_y0, _ = ridge_cca(covariances, 0.0)
+    P, sigma, Qt = np.linalg.svd(covariances[2])
+    return {"r_times_s1": float(r * s[0]), "sigma1": float(sigma[0]),
+            "angle_x": _angle_between(W_x[:, 0], P[:, 0]),
+            "angle_y": _angle_between(W_y[:, 0], Qt[0]),
+            "angle_x_r0": _angle_between(W_x0[:, 0], P[:, 0]),
+            "angle_y_r0": _angle_between(W_y0[:, 0], Qt[0])}
+
+
+def hand_toy_covariances() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exercise 3's 2×2 toy: Σ_xx = diag(4, 1), Σ_yy = I, Σ_xy = [[0.8, 0.6], [0.15, −0.2]].
+
+    [choice] numbers made so that the hand computation is short. Σ_xx^{-1/2} = diag(1/2, 1)
+    gives T₀ = [[0.4, 0.3], [0.15, −0.2]], whose rows are orthogonal with norms 1/2 and 1/4, so
+    T₀ = diag(1/2, 1/4)·[[0.8, 0.6], [0.6, −0.8]]: s = (1/2, 1/4), U = I,
+    w_x = (1/2, 0), w_y = (0.8, 0.6). The joint covariance is positive definite (s₁ < 1)."""
+    return (np.diag([4.0, 1.0]), np.eye(2), np.array([[0.8, 0.6], [0.15, -0.2]]))
+
+
+def exercise_hand_toy(n_sample: int = 20_000, seed: int = 0) -> dict[str, float]:
+    """Exercise 3: the library's two canonical correlations and first directions of
+    :func:`hand_toy_covariances`, and the first canonical correlation of a CCA fitted on
+    ``n_sample`` pairs drawn from the joint Gaussian with these covariances."""
+    S_xx, S_yy, S_xy = hand_toy_covariances()
+    W_x, W_y, s = ridge_cca((S_xx, S_yy, S_xy), 0.0, k=2)
+    joint = np.block([[S_xx, S_xy], [S_xy.T, S_yy]])
+    Z = np.random.default_rng(seed).multivariate_normal(np.zeros(4), joint, size=int(n_sample))
+    sample = CCA(n_components=1, reg=0.0).fit(Z[:, :2], Z[:, 2:]).correlations_[0]
+    return {"rho1": float(s[0]), "rho2": float(s[1]),
+            "w_x1": float(W_x[0, 0]) + 0.0, "w_x2": float(W_x[1, 0]) + 0.0,   # no "-0.000"
+            "w_y1": float(W_y[0, 0]) + 0.0, "w_y2": float(W_y[1, 0]) + 0.0,
+            "sample_rho1": float(sample), "n_sample": float(n_sample)}
+
+
+#: exercise 4: how far (degrees) the x direction is tilted away from CCA's to show the cost
+EXERCISE_TILT: float = 30.0
+
+
+def exercise_noise_angle(noise_angle_x: float, noise_angle_y: float = -30.0,
+                         nuisance: float = 1.0, tilt: float = EXERCISE_TILT) -> dict[str, float]:
+    """Exercise 4: the population answer of the toy at one noise angle of view x: ρ₁ from the
+    closed form, the angles (degrees in [0, 180)) of the CCA direction and of the first
+    principal axis (PCA) of view x, and ``rho_tilted``: the population correlation when w_x is
+    turned by ``tilt`` degrees away from the CCA direction (w_y kept at CCA's, the best partner
+    of any w_x in this rank-one toy)."""
+    toy = latent_toy(noise_angle_x, noise_angle_y, nuisance)
+    S_xx, S_yy, S_xy = toy.covariances()
+    w_x, w_y = toy.analytic_directions()
+    t_x = rotation(tilt) @ w_x
+    tilted = float(t_x @ S_xy @ w_y) / np.sqrt(float(t_x @ S_xx @ t_x) * float(w_y @ S_yy @ w_y))
+    return {"rho1": toy.analytic_rho(), "cca_angle_x": direction_angle(w_x),
+            "pca_angle_x": direction_angle(np.linalg.eigh(S_xx)[1][:, -1]),
+            "rho_tilted": abs(float(tilted))}
+
+
+def exercise_ridge_population(toy: LatentToy, r: float) -> dict[str, float]:
+    """Exercise 5: the toy's population s₁(T_r) by the rank-one closed form
+    √(a_xᵀ(Σ_xx + rI)⁻¹a_x · a_yᵀ(Σ_yy + rI)⁻¹a_y), and the population correlation that the
+    ridge directions w_x ∝ (Σ_xx + rI)⁻¹a_x, w_y ∝ (Σ_yy + rI)⁻¹a_y actually reach."""
+    S_xx, S_yy, _ = toy.covariances()
+    C_xx, C_yy = S_xx + r * np.eye(S_xx.shape[0]), S_yy + r * np.eye(S_yy.shape[0])
+    w_x, w_y = np.linalg.solve(C_xx, toy.load_x), np.linalg.solve(C_yy, toy.load_y)
+    reported = np.sqrt(float(toy.load_x @ w_x) * float(toy.load_y @ w_y))
+    reached = (float(w_x @ toy.load_x) * float(toy.load_y @ w_y)
+               / np.sqrt(float(w_x @ S_xx @ w_x) * float(w_y @ S_yy @ w_y)))
+    return {"reported": float(reported), "reached": float(reached)}
+
+
+def constant_columns(X: np.ndarray) -> int:
+    """The number of features (columns) that take one value on every row."""
+    A = _check_2d(X, "X")
+    return int(np.sum(np.ptp(A, axis=0) == 0))
+
+
+def exercise_parameter_count(d_a: int, d_v: int) -> int:
+    """Exercise 6: the numbers CCA estimates: the entries of the symmetric Σ_xx and Σ_yy on and
+    above the diagonal and every entry of Σ_xy, d_a(d_a+1)/2 + d_v(d_v+1)/2 + d_a·d_v."""
+    return d_a * (d_a + 1) // 2 + d_v * (d_v + 1) // 2 + d_a * d_v
+
+
+def covariance_rank_bound(n_rows: int, n_features: int, n_constant: int) -> int:
+    """Exercise 6: the largest rank a centred covariance of ``n_rows`` rows can have, when
+    ``n_constant`` of its ``n_features`` features are constant: min(N − 1, d − constant)."""
+    return max(0, min(n_rows - 1, n_features - n_constant))
 
 
 # -- the tables as the chapter shows them ------------------------------------------------------
@@ -369,15 +603,16 @@ def plot_landscape(angles: np.ndarray, R: np.ndarray, table: pd.DataFrame) -> pl
 
 
 def plot_whitened(X: np.ndarray, Y: np.ndarray, z: np.ndarray) -> plt.Figure:
-    """Both views after whitening, with the singular directions of T = Σ_xx^{-1/2}Σ_xyΣ_yy^{-1/2}."""
+    """Both views after whitening, with the top singular vectors of
+    T₀ = Σ_xx^{-1/2}Σ_xyΣ_yy^{-1/2} (the ridge r = 0)."""
     X_w, Y_w = whiten(X), whiten(Y)
-    T = X_w.T @ Y_w / X.shape[0]                 # the whitened cross-covariance
-    U, S, Vt = np.linalg.svd(T)
+    T_0 = X_w.T @ Y_w / X.shape[0]               # the whitened cross-covariance (r = 0)
+    U, S, Vt = np.linalg.svd(T_0)
     fig, axes = plt.subplots(1, 2, figsize=(MAX_FIG_WIDTH, 4.4), layout="constrained")
     for ax, V, vec, view in ((axes[0], X_w, U[:, 0], "x"), (axes[1], Y_w, Vt[0], "y")):
         ax.scatter(V[:, 0], V[:, 1], c=z, cmap="coolwarm", s=6, alpha=0.6, rasterized=True)
         draw_direction(ax, np.zeros(2), vec, 3.0, "black",
-                       f"top singular vectors of T (largest singular value {S[0]:.3f})", lw=3)
+                       f"top singular vectors of T$_0$ (largest singular value s$_1$ = {S[0]:.3f})", lw=3)
         ax.set_aspect("equal", adjustable="datalim")
         ax.set_xlabel(f"whitened {view}$_1$")
         ax.set_ylabel(f"whitened {view}$_2$")
@@ -392,13 +627,14 @@ RIDGE_TITLE = ("Ridge: shrinks the reported correlation;\n"
 
 
 def plot_ridge_path(path: pd.DataFrame, rho_unregularised: float) -> plt.Figure:
-    """The first canonical correlation against the ridge ``reg``: the SVD value and the sample
-    correlation reached, beside the unregularised value (legend below the axes)."""
+    """The first canonical correlation against the ridge r (column ``reg``): the SVD value
+    s₁(T_r) and the sample correlation its directions reach, beside the value at r = 0 (legend
+    below the axes)."""
     fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
-    ax.semilogx(path.reg, path.rho_svd, "o-", label="SVD value (shrunk by the ridge)")
+    ax.semilogx(path.reg, path.rho_svd, "o-", label="SVD value s$_1$(T$_r$)")
     ax.semilogx(path.reg, path.sample_correlation, "s--", label="sample correlation reached")
-    ax.axhline(rho_unregularised, color="0.4", lw=1, ls=":", label="reg = 0")
-    ax.set_xlabel("ridge reg (added to Σ$_{xx}$ and Σ$_{yy}$)")
+    ax.axhline(rho_unregularised, color="0.4", lw=1, ls=":", label="r = 0")
+    ax.set_xlabel("ridge r (added to Σ$_{xx}$ and Σ$_{yy}$)")
     ax.set_ylabel("first canonical correlation")
     # for a large ridge r, T_r ≈ Σ_xy / r: the directions tend to those of the cross-covariance
     # alone (PLS), not to PCA's
@@ -408,8 +644,8 @@ def plot_ridge_path(path: pd.DataFrame, rho_unregularised: float) -> plt.Figure:
 
 
 def plot_train_test_correlations(table: pd.DataFrame, dataset: str) -> plt.Figure:
-    """Correlation of each pair of canonical variates on the training and the test rows, one
-    panel per ridge (legend below the panels)."""
+    """Correlation of the j-th pair of canonical variates on the training and the test rows, one
+    panel per ridge r (legend below the panels)."""
     ridges = list(dict.fromkeys(table.ridge))
     bottom = min(-0.05, float(table.correlation.min()) - 0.05)   # a test value may be < 0
     fig, axes = plt.subplots(1, len(ridges), figsize=(MAX_FIG_WIDTH, 3.9), sharey=True,
@@ -419,11 +655,11 @@ def plot_train_test_correlations(table: pd.DataFrame, dataset: str) -> plt.Figur
         for part, marker in (("train", "o-"), ("test", "s--")):
             s = sub[sub.part == part]
             ax.plot(s.component, s.correlation, marker, label=f"{part} rows")
-        ax.set_xlabel("canonical component k")
-        ax.set_title(f"{RIDGE_LABELS.get(name, f'ridge {name}')} (reg = {sub.reg.iloc[0]:.3g})",
+        ax.set_xlabel("canonical component j")
+        ax.set_title(f"{RIDGE_LABELS.get(name, f'ridge {name}')} (r = {sub.reg.iloc[0]:.3g})",
                      fontsize=11)
         ax.set_ylim(bottom, 1.05)
-    axes[0, 0].set_ylabel("corr of the k-th variates")
+    axes[0, 0].set_ylabel("corr of the j-th variates")
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=2)
     fig.suptitle(f"{dataset}: CCA fitted on the training rows of one fold", fontsize=12)
     return fig

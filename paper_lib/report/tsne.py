@@ -28,6 +28,7 @@ from paper_lib import threads
 from paper_lib.data.dataset import PairedDataset, Split
 from paper_lib.experiment import SplitResult
 from paper_lib.experiment.knobs import Knob, integer
+from paper_lib.methods.registry import display_name
 from paper_lib.metrics.similarity import Metric, similarity
 
 # [choice] k = 10 neighbours for purity and mixing: small against a class of a test fold
@@ -46,7 +47,6 @@ TSNE_POINTS = Knob("tsne_points", 1000, quick=300, check=integer(minimum=10))
 MARKERS = {"audio": "o", "visual": "^"}
 #: the methods whose embeddings are mapped (raw panels come first)
 EMBEDDING_METHODS = ("c_cca", "tnn_c_cca")
-METHOD_TITLES = {"c_cca": "C-CCA", "tnn_c_cca": "TNN-C-CCA", "cca": "CCA"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def build_panels(ds: PairedDataset, split: Split, results: dict[str, SplitResult
             raise ValueError(f"results[{method!r}] was evaluated on {res.split.name}, not "
                              f"{split.name}")
         panels.append(Panel(
-            method, f"{METHOD_TITLES.get(method, method)}: audio + visual "
+            method, f"{display_name(method)}: audio + visual "
                     f"({res.Z_audio.shape[1]}-d)",
             np.vstack([res.Z_audio[rows], res.Z_visual[rows]]), np.concatenate([labels, labels]),
             np.repeat(np.array(MODALITIES), n), np.concatenate([ids, ids]), EMBEDDING_METRIC))
