@@ -203,7 +203,8 @@ run.table(cost, "cost", "Cost of a fit on this machine: the number of fits, the 
           "process's start (maximum over the fits).", reproduces=None, over=over,
           shown=mt.cost_view(cost), digits={"wall time per fit (s)": 2,
                                             "wall time, all fits (s)": 1,
-                                            "peak memory (MB)": 0})
+                                            "peak memory (MB)": 0},
+          measurement=True)
 
 # %% tags=["remove-cell"]
 run.finish()

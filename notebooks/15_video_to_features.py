@@ -158,13 +158,14 @@ run.table(stages, "stage_timings",
           f"core (the best of three runs), its share of the total, and the seconds of video "
           f"the stage processes per second of wall time.",
           reproduces=None, shown=vf.stages_view(stages),
-          digits={"wall time (s)": 3, "share of the total": 3, "video s per wall s": 2})
+          digits={"wall time (s)": 3, "share of the total": 3, "video s per wall s": 2},
+          measurement=True)
 run.table(runs, "throughput",
           "The whole extraction (extract_corpus) in this process and on a Dask LocalCluster: "
           "seconds of video per second of wall time, wall time (including, for the cluster, "
           "starting its workers and loading each worker's networks), clips extracted and "
           "failed, workers and cores.",
-          reproduces=None, shown=vf.throughput_view(runs), digits=2)
+          reproduces=None, shown=vf.throughput_view(runs), digits=2, measurement=True)
 
 # %% [markdown]
 # In this build the whole stage processed {glue:text}`video_rate_serial` seconds of video per

@@ -161,7 +161,7 @@ run.table(indexes, "index_comparison",
           f"{collection.shape[1]}-d embeddings in Gaussian clusters, searched by "
           f"{len(queries):,} queries: the share of the exact index's k best items it finds "
           f"(recall@k against the exact index), and its build and search wall time.",
-          reproduces=None, shown=rs.index_view(indexes), digits=4)
+          reproduces=None, shown=rs.index_view(indexes), digits=4, measurement=True)
 
 # %% tags=["remove-cell"]
 run.finish()

@@ -29,8 +29,8 @@
 #
 # **Prerequisites.** Chapter 20 ({doc}`20_teach_cca_2d`): what a projection to a common space
 # is, the pipeline diagram of TNN-C-CCA and the dataset used in these chapters
-# ({ref}`the dataset box <teach-dataset-box>`). Chapter 21 ({doc}`21_teach_cluster_cca`): Cluster-CCA, the
-# C-CCA (β = 0.2) stage the networks start from, and its box "What MAP counts". From calculus:
+# ({ref}`the dataset box <teach-dataset-box>`). Chapter 21 ({doc}`21_teach_cluster_cca`):
+# Cluster-CCA, the C-CCA (β = 0.2) stage the networks start from, and its box "What MAP counts". From calculus:
 # the squared Euclidean distance and the gradient of a function of a vector; from machine
 # learning: what a minibatch and a gradient step are.
 #
@@ -49,8 +49,8 @@
 #
 # Re-run this chapter with other knobs, e.g.
 # `paper-lib reproduce --profile quick --only 22_teach_triplets -p triplet_margin=1.0`, then open
-# `_build/executed/avdigits-quick/22_teach_triplets.ipynb` (or
-# `paper-lib book --profile quick --only 22_teach_triplets -p triplet_margin=1.0` for this page).
+# `_build/executed/avdigits-quick/22_teach_triplets.ipynb` in Jupyter (the book's own page,
+# built from the full profile, is not changed).
 # The knobs: `triplet_margin` (the margin $m$ of the counts, the toy and the training run),
 # `triplet_margins` (the margins of the hinge figure), `triplet_batch_size` ($B$),
 # `triplet_toy_per_class` and `triplet_toy_far` (the hinge-less toy), and the common `epochs`.

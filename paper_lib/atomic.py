@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -29,6 +30,48 @@ def _current_umask() -> int:
 
 _UMASK = _current_umask()
 
+#: the temporaries of this module are named ``.<target name>.~pl<pid>.<random>[<suffix>]``, so
+#: that the next run can tell one left behind by a killed process (its pid is gone) from one that
+#: a process still running is writing (:func:`remove_stale_temporaries`)
+_TAG = "~pl"
+_TEMPORARY = re.compile(r"^\..+\." + re.escape(_TAG) + r"(\d+)\.[^/]*$")
+
+
+def temporary_prefix(name: str) -> str:
+    """The prefix of this process's temporaries for a target called ``name``."""
+    return f".{name}.{_TAG}{os.getpid()}."
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (on this machine)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:          # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Remove, under ``folder``, the temporary files and folders of this module that a killed
+    process left behind (their pid no longer exists); return what was removed. Those of a
+    process still running are kept."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed: list[Path] = []
+    for path in sorted(folder.rglob(f".*.{_TAG}*")):
+        match = _TEMPORARY.match(path.name)
+        if match is None or pid_alive(int(match.group(1))) or not path.exists():
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
@@ -39,8 +82,8 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix,
-                               dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(target.name),
+                               suffix=suffix or target.suffix, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -67,7 +110,8 @@ def atomic_directory(target: str | Path, *, overwrite: bool = False) -> Iterator
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} already exists")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(target.name), suffix=".tmp",
+                                dir=target.parent))
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp creates 0700; give the usual mode
@@ -76,7 +120,7 @@ def atomic_directory(target: str | Path, *, overwrite: bool = False) -> Iterator
             return
         if not overwrite:
             raise FileExistsError(f"{target} already exists")
-        old = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.old"
+        old = target.parent / f"{temporary_prefix(target.name)}{uuid.uuid4().hex[:8]}.old"
         os.rename(target, old)
         try:
             os.rename(tmp, target)

@@ -140,6 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:  # bad data, a bad parameter or argument: one clear line
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C: one line; what finished is kept (and cached)
+        progress = getattr(exc, "progress", "")
+        print(f"interrupted; {progress + '; ' if progress else ''}re-run to resume",
+              file=sys.stderr)
+        return 130
     # anything else is a bug: it surfaces with its traceback
     parser.error(f"unknown command {args.command!r}")
     return 2

@@ -6,6 +6,7 @@ issue 14 is in the test's name) and fails on that main."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -207,3 +208,47 @@ def test_item1_a_method_that_collapses_is_not_scored(monkeypatch):
     ds = _small()
     with pytest.raises(UserError, match="Collapsing on fold0: the audio test embedding maps"):
         evaluate_split(ds, Collapsing(n_components=2), next(ds.splits()))
+
+
+# -- items 2 and 6: a bad generic .h5 is refused before any notebook, with the real problem -------
+def _generic_file(tmp_path: Path, damage: str) -> Path:
+    import h5py
+
+    from paper_lib.data.formats.generic_h5 import write_generic_h5
+
+    path = write_generic_h5(_small(), tmp_path / "mine.h5")
+    with h5py.File(path, "r+") as f:
+        del f["audio"]
+        if damage == "group":
+            f.create_group("audio")
+        else:
+            f["audio"] = h5py.ExternalLink(str(tmp_path / "gone.h5"), "/audio")
+    return path
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    ("group", "'audio' is an HDF5 group, not a dataset"),
+    ("broken_link", "'audio' is a link (ExternalLink) whose target")])
+def test_item6_audio_that_is_a_group_or_a_broken_link_is_named_so(tmp_path, damage, message):
+    from paper_lib.data.formats.generic_h5 import read_generic_h5
+    from paper_lib.errors import DataError
+
+    path = _generic_file(tmp_path, damage)
+    with pytest.raises(DataError, match=re.escape(message)):
+        read_generic_h5(path)
+
+
+def test_item2_reproduce_checks_a_generic_file_before_the_first_notebook(tmp_path, monkeypatch):
+    from paper_lib.errors import DataError
+    from paper_lib.pipeline import execute
+
+    def no_notebook(*args, **kwargs):
+        raise AssertionError("a notebook started before the dataset was checked")
+
+    monkeypatch.setattr(execute, "run_notebook", no_notebook)
+    monkeypatch.setenv("PAPER_LIB_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("PAPER_LIB_BUILD", str(tmp_path / "build"))
+    path = _generic_file(tmp_path, "group")
+    with pytest.raises(DataError, match="not a dataset"):
+        execute.reproduce(str(path), "quick", log=lambda _: None, workers=1)
+    assert not (tmp_path / "results").exists() and not (tmp_path / "build").exists()

@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from paper_lib.data.dataset import PairedDataset, Split
 from paper_lib.errors import UserError
@@ -34,6 +35,33 @@ from paper_lib.metrics.retrieval import retrieval_report
 #: the columns of the tidy records (one row per fit, direction and metric)
 RECORD_COLUMNS = ["dataset", "method", "setting", "fold", "seed", "dim", "direction", "metric",
                   "value"]
+#: the records' metrics that measure this run on this machine (a fit's wall time and memory)
+#: rather than the method: they differ between two runs of the same code on the same data
+VOLATILE_METRICS = ("wall_time_s", "peak_rss_mb")
+#: summary columns computed from them (e.g. an ablation's mean fit time per cell)
+VOLATILE_COLUMNS = ("fit_s",)
+
+
+def split_volatile(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``table`` without its measurements of this machine (rows whose ``metric`` is one of
+    :data:`VOLATILE_METRICS`, columns of :data:`VOLATILE_COLUMNS`), and those measurements, so
+    that a result file is the same in every run of the same code on the same data.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"method": ["cca"] * 3, "metric": ["map", "wall_time_s", "peak_rss_mb"],
+    ...                   "value": [0.5, 1.2, 30.0]})
+    >>> stable, volatile = split_volatile(t)
+    >>> stable["metric"].tolist(), volatile["metric"].tolist()
+    (['map'], ['wall_time_s', 'peak_rss_mb'])
+    """
+    rows = (table["metric"].isin(VOLATILE_METRICS) if "metric" in table.columns
+            else pd.Series(False, index=table.index))
+    columns = [c for c in table.columns if c in VOLATILE_COLUMNS]
+    stable = table.loc[~rows].drop(columns=columns).reset_index(drop=True)
+    # the measurements whole: the volatile rows, or (with a volatile column) the whole table
+    volatile = table if columns else table.loc[rows]
+    return stable, volatile.reset_index(drop=True)
 
 
 class _PeakRSS:
@@ -204,4 +232,5 @@ def records(result: SplitResult, dataset: str, dim: int, setting: str = "") -> l
     return rows
 
 
-__all__ = ["DIRECTIONS", "RECORD_COLUMNS", "build_estimator", "evaluate_split", "records"]
+__all__ = ["DIRECTIONS", "RECORD_COLUMNS", "VOLATILE_COLUMNS", "VOLATILE_METRICS", "build_estimator",
+           "check_embedding", "evaluate_split", "records", "split_volatile"]

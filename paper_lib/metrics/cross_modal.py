@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from paper_lib.errors import UserError
 from paper_lib.metrics.retrieval import mean_average_precision, retrieval_report
 from paper_lib.metrics.similarity import METRICS, Metric, similarity
 
@@ -23,22 +24,22 @@ DIRECTION_LABELS: dict[str, str] = {"a2v": "A→V", "v2a": "V→A"}
 
 
 def check_direction(direction: str) -> str:
-    """``direction`` if it is one of :data:`DIRECTIONS`, else ``ValueError`` naming them."""
+    """``direction`` if it is one of :data:`DIRECTIONS`, else ``UserError`` naming them."""
     if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        raise UserError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     return direction
 
 
 def check_metric(metric: str) -> Metric:
     """``metric`` as a :data:`~paper_lib.metrics.similarity.Metric` if it is one of
-    :data:`~paper_lib.metrics.similarity.METRICS`, else ``ValueError`` naming them."""
+    :data:`~paper_lib.metrics.similarity.METRICS`, else ``UserError`` naming them."""
     if metric == "cosine":
         return "cosine"
     if metric == "euclidean":
         return "euclidean"
     if metric == "hamming":
         return "hamming"
-    raise ValueError(f"metric must be one of {METRICS}, got {metric!r}.")
+    raise UserError(f"metric must be one of {METRICS}, got {metric!r}.")
 
 
 def audio_visual_scores(Z_audio: np.ndarray, Z_visual: np.ndarray,
@@ -101,7 +102,7 @@ def intra_modal_report(Z: np.ndarray, labels: np.ndarray, ks: tuple[int, ...] = 
     Z = np.asarray(Z)
     labels = np.asarray(labels)
     if Z.ndim != 2 or labels.shape != (Z.shape[0],) or Z.shape[0] < 2:
-        raise ValueError(f"intra_modal_report: need (n, d) embeddings with n >= 2 and (n,) labels, "
+        raise UserError(f"intra_modal_report: need (n, d) embeddings with n >= 2 and (n,) labels, "
                          f"got {Z.shape} and {labels.shape}")
     S = similarity(Z, Z, check_metric(metric))
     n = Z.shape[0]

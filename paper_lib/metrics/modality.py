@@ -15,6 +15,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from paper_lib.errors import UserError
+
 
 def modality_separability(Z_audio: np.ndarray, Z_visual: np.ndarray, *, folds: int = 5,
                           seed: int = 0) -> float:
@@ -33,10 +35,10 @@ def modality_separability(Z_audio: np.ndarray, Z_visual: np.ndarray, *, folds: i
     """
     A, V = np.asarray(Z_audio, dtype=np.float64), np.asarray(Z_visual, dtype=np.float64)
     if A.ndim != 2 or V.ndim != 2 or A.shape[1] != V.shape[1]:
-        raise ValueError(f"Z_audio and Z_visual must be 2-d arrays of the same width, got shapes "
+        raise UserError(f"Z_audio and Z_visual must be 2-d arrays of the same width, got shapes "
                          f"{A.shape} and {V.shape}.")
     if min(A.shape[0], V.shape[0]) < folds:
-        raise ValueError(f"each modality needs at least folds={folds} rows, got {A.shape[0]} "
+        raise UserError(f"each modality needs at least folds={folds} rows, got {A.shape[0]} "
                          f"and {V.shape[0]}.")
     X = np.vstack([A, V])
     y = np.r_[np.zeros(A.shape[0], dtype=int), np.ones(V.shape[0], dtype=int)]

@@ -44,7 +44,7 @@ Protocol (the paper's, made precise; every function here follows it)
   nDCG or reciprocal rank. Per-query functions return NaN for them and *every* label-based
   average (MAP, P@k, R@k, PR curves, 11-point curve, nDCG, MRR) ignores them.
   :func:`count_dropped_queries` returns how many were dropped; :func:`retrieval_report` records
-  it as ``"n_dropped"``. If every query is dropped a ``ValueError`` is raised.
+  it as ``"n_dropped"``. If every query is dropped a ``UserError`` is raised.
 * **k** must be an integer >= 1; ``k > n_g`` is clipped to ``n_g`` (the report keeps the name
   with the requested k).
 * **Implementation.** No metric needs a full argsort of the gallery. Each is a sum over a query's
@@ -71,6 +71,8 @@ from functools import cached_property
 
 import numpy as np
 
+from paper_lib.errors import UserError
+
 #: queries ranked per block (the ``chunk`` argument of every function here).
 #: [choice] 1024 queries per block: for n_g = 6000 one block's int64 ranking (11-point curve,
 #: display order) and its temporaries stay around 50 MB each; any value gives the same numbers.
@@ -92,20 +94,20 @@ def _check_scores(S: object) -> np.ndarray:
     """Return ``S`` as a finite, non-empty 2-d real array (float kept, int/bool -> float64)."""
     A = np.asarray(S)
     if A.dtype == object or np.issubdtype(A.dtype, np.complexfloating):
-        raise ValueError(f"S must hold real scores, got dtype {A.dtype}.")
+        raise UserError(f"S must hold real scores, got dtype {A.dtype}.")
     if not np.issubdtype(A.dtype, np.floating):
         A = A.astype(np.float64)
     if A.ndim != 2:
-        raise ValueError(f"S must be a 2-d (n_queries, n_gallery) score matrix, got shape {A.shape}.")
+        raise UserError(f"S must be a 2-d (n_queries, n_gallery) score matrix, got shape {A.shape}.")
     if A.shape[0] == 0 or A.shape[1] == 0:
-        raise ValueError(f"S is empty (shape {A.shape}).")
+        raise UserError(f"S is empty (shape {A.shape}).")
     # a NaN or an infinity makes the sum non-finite; only then (a sum of finite scores may also
     # overflow) the element-wise test, which allocates an n_q x n_g mask
     with np.errstate(over="ignore", invalid="ignore"):
         suspicious = not np.isfinite(A.sum())
     if suspicious and not np.isfinite(A).all():
         bad = int((~np.isfinite(A)).any(axis=1).sum())
-        raise ValueError(f"S contains NaN or inf scores in {bad} query row(s).")
+        raise UserError(f"S contains NaN or inf scores in {bad} query row(s).")
     return A
 
 
@@ -115,11 +117,11 @@ def _check_label_vector(labels: object, name: str, S_shape: tuple[int, ...], axi
     y = np.asarray(labels)
     length = S_shape[axis]
     if y.ndim != 1 or y.shape[0] != length:
-        raise ValueError(
+        raise UserError(
             f"{name} must be a 1-d label vector of length S.shape[{axis}] = {length}, "
             f"got shape {y.shape}.")
     if not (np.issubdtype(y.dtype, np.integer) or y.dtype == np.bool_):
-        raise ValueError(f"{name} must hold integer class ids, got dtype {y.dtype}.")
+        raise UserError(f"{name} must hold integer class ids, got dtype {y.dtype}.")
     return y.astype(np.int64)
 
 
@@ -135,9 +137,9 @@ def _check_inputs(S: object, q_labels: object, g_labels: object
 def _check_k(k: object, n_gallery: int, name: str = "k") -> int:
     """An integer cut-off >= 1, clipped to the gallery size."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= 1, got {k!r}.")
+        raise UserError(f"{name} must be an integer >= 1, got {k!r}.")
     if k < 1:
-        raise ValueError(f"{name} must be >= 1, got {k}.")
+        raise UserError(f"{name} must be >= 1, got {k}.")
     return int(min(int(k), n_gallery))
 
 
@@ -146,7 +148,7 @@ def _check_chunk(chunk: object) -> int | None:
     if chunk is None:
         return None
     if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
-        raise ValueError(f"chunk must be None or an integer >= 1 (queries per block), got {chunk!r}.")
+        raise UserError(f"chunk must be None or an integer >= 1 (queries per block), got {chunk!r}.")
     return int(chunk)
 
 
@@ -154,19 +156,19 @@ def _check_pair_index(pair_index: object, n_queries: int, n_gallery: int) -> np.
     """Gallery index of each query's true partner; default: query i <-> gallery item i."""
     if pair_index is None:
         if n_queries > n_gallery:
-            raise ValueError(
+            raise UserError(
                 f"pair_index=None pairs query i with gallery item i, which needs n_queries <= "
                 f"n_gallery; got S of shape ({n_queries}, {n_gallery}). Pass pair_index.")
         return np.arange(n_queries, dtype=np.int64)
     p = np.asarray(pair_index)
     if p.ndim != 1 or p.shape[0] != n_queries:
-        raise ValueError(
+        raise UserError(
             f"pair_index must be a 1-d vector of length {n_queries} (one partner per query), "
             f"got shape {p.shape}.")
     if not np.issubdtype(p.dtype, np.integer):
-        raise ValueError(f"pair_index must hold integer gallery indices, got dtype {p.dtype}.")
+        raise UserError(f"pair_index must hold integer gallery indices, got dtype {p.dtype}.")
     if p.size and (p.min() < 0 or p.max() >= n_gallery):
-        raise ValueError(
+        raise UserError(
             f"pair_index values must lie in [0, {n_gallery}) (gallery indices), "
             f"got min {p.min()} and max {p.max()}.")
     return p.astype(np.int64)
@@ -664,7 +666,7 @@ def _mean_over_valid(values: np.ndarray, what: str) -> float:
     """Mean over the queries with R > 0 (NaN entries); error if there are none."""
     valid = ~np.isnan(values)
     if not valid.any():
-        raise ValueError(
+        raise UserError(
             f"cannot compute {what}: no query has a relevant gallery item "
             f"(no query class occurs in g_labels).")
     return float(values[valid].mean())
@@ -728,7 +730,7 @@ class _PRSums:
 
     def curves(self) -> tuple[np.ndarray, np.ndarray]:
         if self.n_valid == 0:
-            raise ValueError("cannot compute the PR curve: no query has a relevant gallery item.")
+            raise UserError("cannot compute the PR curve: no query has a relevant gallery item.")
         ended = np.cumsum(self.stops, axis=1)[:, 1:]          # items whose group ends by rank k
         fractions = self.fractions[:, 1:]
         precision = ((ended.sum(axis=0) + fractions.sum(axis=0))
@@ -791,9 +793,9 @@ def count_dropped_queries(q_labels: np.ndarray, g_labels: np.ndarray) -> int:
     ql = np.asarray(q_labels)
     gl = np.asarray(g_labels)
     if ql.ndim != 1:
-        raise ValueError(f"q_labels must be a 1-d label vector, got shape {ql.shape}.")
+        raise UserError(f"q_labels must be a 1-d label vector, got shape {ql.shape}.")
     if gl.ndim != 1:
-        raise ValueError(f"g_labels must be a 1-d label vector, got shape {gl.shape}.")
+        raise UserError(f"g_labels must be a 1-d label vector, got shape {gl.shape}.")
     return int((~np.isin(ql, gl)).sum())
 
 
@@ -1012,7 +1014,7 @@ def interpolated_pr_11(S: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray
     per_query = _collect(Sa, ql, gl, _check_chunk(chunk), _eleven_point_rows)  # (n_q, 11)
     valid = ~np.isnan(per_query[:, 0])
     if not valid.any():
-        raise ValueError("cannot compute the 11-point curve: no query has a relevant gallery item.")
+        raise UserError("cannot compute the 11-point curve: no query has a relevant gallery item.")
     return RECALL_LEVELS_11.copy(), per_query[valid].mean(axis=0)
 
 

@@ -16,6 +16,8 @@ from typing import Literal
 
 import numpy as np
 
+from paper_lib.errors import UserError
+
 #: the type of a metric name (one of :data:`METRICS`)
 Metric = Literal["cosine", "euclidean", "hamming"]
 #: the scores :func:`similarity` knows: the paper's cosine, the negative Euclidean distance, the
@@ -24,18 +26,18 @@ METRICS: tuple[str, ...] = ("cosine", "euclidean", "hamming")
 
 
 def _check_embeddings(X: object, name: str) -> np.ndarray:
-    """Return ``X`` as a finite, non-empty 2-d float64 array or raise ``ValueError`` naming it."""
+    """Return ``X`` as a finite, non-empty 2-d float64 array or raise ``UserError`` naming it."""
     A = np.asarray(X)
     if A.dtype == object or np.issubdtype(A.dtype, np.complexfloating):
-        raise ValueError(f"{name} must hold real numbers, got dtype {A.dtype}.")
+        raise UserError(f"{name} must hold real numbers, got dtype {A.dtype}.")
     A = A.astype(np.float64, copy=False)
     if A.ndim != 2:
-        raise ValueError(f"{name} must be a 2-d array (n_items, n_features), got shape {A.shape}.")
+        raise UserError(f"{name} must be a 2-d array (n_items, n_features), got shape {A.shape}.")
     if A.shape[0] == 0 or A.shape[1] == 0:
-        raise ValueError(f"{name} is empty (shape {A.shape}).")
+        raise UserError(f"{name} is empty (shape {A.shape}).")
     if not np.isfinite(A).all():
         bad = int((~np.isfinite(A)).any(axis=1).sum())
-        raise ValueError(f"{name} contains NaN or inf values in {bad} row(s).")
+        raise UserError(f"{name} contains NaN or inf values in {bad} row(s).")
     return A
 
 
@@ -66,7 +68,7 @@ def check_codes(X: np.ndarray, name: str) -> np.ndarray:
     """``X`` (already a finite float array) must hold binary codes in {-1, +1}; returned as is."""
     if not np.isin(X, (-1.0, 1.0)).all():
         bad = int((~np.isin(X, (-1.0, 1.0))).any(axis=1).sum())
-        raise ValueError(f"{name} must hold binary codes in {{-1, +1}} for the Hamming metric; "
+        raise UserError(f"{name} must hold binary codes in {{-1, +1}} for the Hamming metric; "
                          f"{bad} row(s) hold other values.")
     return X
 
@@ -103,8 +105,8 @@ def similarity(Q: np.ndarray, G: np.ndarray, metric: Metric = "cosine") -> np.nd
 
     Raises
     ------
-    ValueError
-        For an unknown ``metric``, a non-2-d / empty / non-finite ``Q`` or ``G``, ``Q`` and
+    UserError
+        (a ``ValueError``) for an unknown ``metric``, a non-2-d / empty / non-finite ``Q`` or ``G``, ``Q`` and
         ``G`` of different widths, or (``"hamming"``) values other than -1 and +1.
 
     Examples
@@ -118,11 +120,11 @@ def similarity(Q: np.ndarray, G: np.ndarray, metric: Metric = "cosine") -> np.nd
     array([[-1., -2.]])
     """
     if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}.")
+        raise UserError(f"metric must be one of {METRICS}, got {metric!r}.")
     Qa = _check_embeddings(Q, "Q")
     Ga = _check_embeddings(G, "G")
     if Qa.shape[1] != Ga.shape[1]:
-        raise ValueError(
+        raise UserError(
             f"Q and G must have the same number of columns (one embedding space), "
             f"got Q with {Qa.shape[1]} and G with {Ga.shape[1]}.")
     if metric == "cosine":

@@ -20,6 +20,8 @@ import json
 import multiprocessing
 import os
 import re
+import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -127,6 +129,33 @@ def input_key(source: Path, parameters: dict[str, Any], data_key: str) -> str:
 CELL_TIMEOUT_SECONDS = 7200.0
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: how far it got (the finished notebooks are kept and cached)."""
+
+    def __init__(self, progress: str) -> None:
+        super().__init__(progress)
+        self.progress = progress
+
+
+#: the system temp folder's working folders of notebook runs: ``paper_lib_nb_<pid>_<random>``
+KERNEL_FOLDER_PREFIX = "paper_lib_nb_"
+_KERNEL_FOLDER = re.compile(re.escape(KERNEL_FOLDER_PREFIX) + r"(\d+)_")
+
+
+def remove_interrupted_leftovers(*folders: Path) -> int:
+    """Remove what a killed run left behind: the atomic writers' temporaries under ``folders``
+    (a half-written executed notebook, result or cache file) and the notebook working folders
+    in the system temp folder, each only if the process that made it is gone. Returns how many
+    were removed."""
+    removed = sum(len(atomic.remove_stale_temporaries(folder)) for folder in folders)
+    for path in Path(tempfile.gettempdir()).glob(f"{KERNEL_FOLDER_PREFIX}*"):
+        match = _KERNEL_FOLDER.match(path.name)
+        if match is not None and path.is_dir() and not atomic.pid_alive(int(match.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 def run_notebook(source: Path, output: Path, parameters: dict[str, Any],
                  environment: dict[str, str] | None = None,
                  cell_timeout: float = CELL_TIMEOUT_SECONDS) -> float:
@@ -144,7 +173,7 @@ def run_notebook(source: Path, output: Path, parameters: dict[str, Any],
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="paper_lib_nb_") as tmp, \
+    with tempfile.TemporaryDirectory(prefix=f"{KERNEL_FOLDER_PREFIX}{os.getpid()}_") as tmp, \
             _environment(environment or {}):
         src_ipynb = Path(tmp) / f"{source.stem}.ipynb"
         jupytext.write(nb, src_ipynb)
@@ -212,13 +241,16 @@ def _prepare_page(path: Path, stem: str) -> None:
 
 
 def check_data_present(dataset: str, data_dir: str) -> None:
-    """Stop before any notebook runs when a real dataset's files are missing, with the data
-    layer's message (which file, where it looked, how to obtain it)."""
+    """Stop before any notebook runs when a real dataset's files are missing or a given file or
+    folder is not a readable dataset, with the data layer's message (which file, where it looked,
+    what is wrong, how to obtain it)."""
     from paper_lib.data.registry import EMBEDDED as EMBEDDED_DATASETS
 
-    if dataset in EMBEDDED_DATASETS or Path(dataset).is_file():
+    if dataset in EMBEDDED_DATASETS:
         return
-    if Path(dataset).is_dir():           # a per-clip folder: load it (every reader check)
+    if Path(dataset).is_file() or Path(dataset).is_dir():
+        # a generic .h5 file or a per-clip folder: load it now (every reader check), so that a
+        # bad file stops the run before the first notebook writes anything
         from paper_lib.data.registry import load_dataset
 
         load_dataset(dataset)
@@ -240,8 +272,11 @@ class _Job:
 
 
 def _init_worker(environment: dict[str, str]) -> None:
-    """A pool worker's environment, inherited by the kernels it starts: its thread share."""
+    """A pool worker's environment, inherited by the kernels it starts: its thread share. A
+    worker ignores Ctrl-C: the build's process handles it (one line, not one traceback per
+    worker), and the kernels, which get it too, stop their cells."""
     os.environ.update(environment)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _plan(sources: list[Path], parameters: dict[str, Any], data_key: str, out_dir: Path,
@@ -340,6 +375,9 @@ def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, A
             raise ParamError(f"notebook: unknown notebook {unknown[0]!r}; allowed: "
                              f"{', '.join(s.stem for s in sources)}")
         sources = [s for s in sources if s.stem in only]
+    stale = remove_interrupted_leftovers(paths.build_dir(), paths.results_dir(), paths.cache_dir())
+    if stale:
+        log(f"removed {stale} temporary file(s) or folder(s) left by an interrupted run")
     deps = dependencies(sources, known=[s.stem for s in all_sources])
     parameters = {"dataset": dataset, "profile": profile, "data_dir": data_dir, **(extra or {})}
     out_dir = executed_dir(dataset, profile)
@@ -355,7 +393,13 @@ def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, A
         # only notebook to execute
         alone = {name: resolve_workers(workers, threads.available_cores())
                  for name in runs_alone(sources)}
-        executed = _execute(jobs, deps, parameters, n_workers, log, alone, cell_timeout)
+        done: list[Outcome] = []
+        try:
+            executed = _execute(jobs, deps, parameters, n_workers, log, alone, cell_timeout,
+                                done)
+        except KeyboardInterrupt:
+            raise Interrupted(f"{len(cached) + len(done)} of {len(sources)} notebooks done") \
+                from None
         atomic.write_json(out_dir / RUN_RECORD, {
             "seconds": round(time.perf_counter() - t0, 2), "workers": n_workers,
             "threads_per_worker": threads.policy_threads(n_workers), "executed": len(executed),
@@ -368,7 +412,8 @@ def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, A
 def _execute(jobs: list[_Job], deps: dict[str, list[str]], parameters: dict[str, Any],
              n_workers: int, log: Callable[[str], None],
              alone: dict[str, int] | None = None,
-             cell_timeout: float = CELL_TIMEOUT_SECONDS) -> list[Outcome]:
+             cell_timeout: float = CELL_TIMEOUT_SECONDS,
+             outcomes: list[Outcome] | None = None) -> list[Outcome]:
     """Run the jobs, each once its dependencies have finished, ``n_workers`` at a time; a
     notebook of ``alone`` runs by itself, with that many workers of its own
     (:func:`paper_lib.threads.own_workers_environment`)."""
@@ -383,7 +428,7 @@ def _execute(jobs: list[_Job], deps: dict[str, list[str]], parameters: dict[str,
     # notebooks not executed in this run (current, or outside --only) count as finished
     finished = {d for ds in deps.values() for d in ds} - set(names)
     pending: list[str] = list(names)
-    outcomes: list[Outcome] = []
+    outcomes = [] if outcomes is None else outcomes
     t_start, total = time.perf_counter(), len(jobs)
     share = threads.policy_threads(n_workers)
     log(f"executing {total} notebook(s) on {n_workers} worker(s), {share} thread(s) each")

@@ -16,6 +16,7 @@ Every file is written atomically, and ``provenance.json`` lists every file the r
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from paper_lib import atomic, paths, threads
 from paper_lib._optional import MissingExtraError, require
 from paper_lib.data.dataset import PairedDataset
 from paper_lib.errors import ParamError
+from paper_lib.experiment.evaluate import split_volatile
 from paper_lib.experiment.knobs import Knob
 from paper_lib.pipeline import present, provenance
 from paper_lib.pipeline.params import RunParams, resolve
@@ -60,6 +62,7 @@ class NotebookRun:
         self._dataset: PairedDataset | None = None
         self._files: list[str] = []
         self._glued: dict[str, Any] = {}
+        self._measurements: dict[str, Any] = {}
         self._knobs: dict[str, Any] = {}
 
     # -- data ----------------------------------------------------------------------------------
@@ -80,12 +83,23 @@ class NotebookRun:
         return resolved
 
     # -- results -------------------------------------------------------------------------------
-    def save_table(self, df: pd.DataFrame, name: str) -> None:
+    def save_table(self, df: pd.DataFrame, name: str, *, measurement: bool = False) -> None:
         """Write a tidy table as CSV (atomically) and record it in the provenance.
 
-        Returns nothing, like :meth:`save_figure`: a cell ending with it prints no path."""
+        A result file must be the same in every build of the same commit on the same machine,
+        so what measures the run rather than the method goes into ``provenance.json`` only
+        (under ``measurements``): the rows and columns of
+        :func:`~paper_lib.experiment.evaluate.split_volatile` (fit wall times and memory), or
+        the whole table when ``measurement`` (e.g. a table of timings). Returns nothing, like
+        :meth:`save_figure`: a cell ending with it prints no path."""
+        stable, volatile = (df.iloc[:0], df) if measurement else split_volatile(df)
+        if len(volatile):
+            self._measurements[name] = json.loads(volatile.to_json(orient="records"))
+        if measurement:
+            self._write_provenance()
+            return
         path = self._path(name, ".csv")
-        atomic.write_text(path, df.to_csv(index=False))
+        atomic.write_text(path, stable.to_csv(index=False))
         self._wrote(path)
 
     def save_figure(self, fig: Any, name: str) -> None:
@@ -93,12 +107,16 @@ class NotebookRun:
 
         Returns nothing, so that a cell ending with this call prints no value (a list of the
         build machine's paths) under the figure."""
+        matplotlib = require("matplotlib", extra="book")
         for ext in (".png", ".svg"):
             path = self._path(name, ext)
 
             def write(tmp: Path, ext: str = ext) -> None:
-                fig.savefig(tmp, format=ext[1:], dpi=120, bbox_inches="tight",
-                            metadata=_fig_metadata(ext))
+                # the SVG's element ids are hashes salted by this fixed text, not by a random
+                # number: the same figure gives the same file (with no creation date either)
+                with matplotlib.rc_context({"svg.hashsalt": f"{self.notebook}/{name}"}):
+                    fig.savefig(tmp, format=ext[1:], dpi=120, bbox_inches="tight",
+                                metadata=_fig_metadata(ext))
 
             atomic.write_with(path, write)
             self._wrote(path)
@@ -131,23 +149,25 @@ class NotebookRun:
 
     def table(self, df: pd.DataFrame, name: str, caption: str, *, reproduces: str | None,
               over: str = "", data: str | None = None, shown: pd.DataFrame | None = None,
-              digits: int | dict[str, int] = 3, best: dict[str, str] | None = None) -> None:
+              digits: int | dict[str, int] = 3, best: dict[str, str] | None = None,
+              measurement: bool = False) -> None:
         """Save ``df`` (CSV) and show it as a numbered table: ``shown`` (default ``df``: the
         reader's view, with display names and formatted cells) as a Markdown table with every
         row and no index (``digits`` decimals, the ``best`` value of chosen columns in bold),
         its caption, the setting (:meth:`setting` of ``over`` and ``data``), the paper artefact
         it ``reproduces`` (``None``: not in the paper) and links to its files. Label:
-        ``present.label("tbl", notebook, name)``."""
+        ``present.label("tbl", notebook, name)``. A ``measurement`` (timings of this run) is
+        kept in the provenance, not as a CSV (see :meth:`save_table`)."""
         from paper_lib.report.tables import markdown_table  # the book extra (matplotlib)
 
-        self.save_table(df, name)
+        self.save_table(df, name, measurement=measurement)
         view = df if shown is None else shown
+        csv = [] if measurement else [("CSV", self._staged(f"{name}.csv"))]
         self._show(present.table_block(
             markdown_table(view, digits=digits, best=best),
             present.label("tbl", self.notebook, name),
             present.caption_text(caption, self.setting(over, data), reproduces),
-            [("CSV", self._staged(f"{name}.csv")),
-             ("provenance", self._staged("provenance.json"))]))
+            csv + [("provenance", self._staged("provenance.json"))]))
 
     def _staged(self, filename: str) -> str:
         return present.staged_path(self.out_dir.parent.name, self.notebook, filename)
@@ -209,7 +229,8 @@ class NotebookRun:
             dataset_checksum=ds.checksum() if ds else "not loaded",
             wall_time_s=time.perf_counter() - self._t0,
             extra={"notebook": self.notebook, "files": sorted(self._files),
-                   "glued": self._glued, "dataset_source": ds.source if ds else ""})
+                   "glued": self._glued, "measurements": self._measurements,
+                   "dataset_source": ds.source if ds else ""})
         return atomic.write_json(self.out_dir / "provenance.json", rec)
 
 

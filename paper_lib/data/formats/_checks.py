@@ -48,24 +48,39 @@ def require_path(path: Path, what: str, hint: str = "", *, directory: bool = Fal
 def open_h5(path: Path, what: str, hint: str = "") -> Iterator[h5py.File]:
     """Open an HDF5 file read-only; a missing, truncated or corrupt file becomes a DataError.
 
-    h5py reports a damaged file as ``OSError`` (at open time or when a dataset is read), so
-    the whole ``with`` body is covered.
+    h5py reports a damaged file as ``OSError`` at open time, and as ``OSError``,
+    ``RuntimeError``, ``KeyError``, ``ValueError`` or ``TypeError`` when a damaged object is reached (found by
+    fuzzing: ``tests/test_fuzz.py``), so the whole ``with`` body is covered; the readers' own
+    :class:`~paper_lib.errors.DataError` passes through unchanged.
     """
     require_path(path, what, hint)
     try:
         with h5py.File(path, "r") as f:
             yield f
-    except OSError as exc:
+    except DataError:
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
         raise DataError(f"{path}: cannot read {what} as HDF5 (truncated or corrupt file?): "
-                        f"{exc}") from exc
+                        f"{type(exc).__name__}: {exc}") from exc
 
 
 def h5_dataset(f: h5py.File, key: str, path: Path) -> h5py.Dataset:
     """The dataset ``key`` of an open file, or a DataError listing the keys that do exist."""
-    obj = f.get(key)
-    if not isinstance(obj, h5py.Dataset):
+    link = f.get(key, getlink=True)
+    if link is None:
         have = ", ".join(sorted(f.keys())) or "none"
-        raise DataError(f"{path}: dataset {key!r} not found (datasets in the file: {have})")
+        raise DataError(f"{path}: dataset {key!r} not found (entries in the file: {have})")
+    try:
+        obj = f.get(key)
+    except (OSError, KeyError) as exc:   # an external or soft link whose target is missing
+        raise DataError(f"{path}: {key!r} is a link ({type(link).__name__}) whose target cannot "
+                        f"be read ({exc})") from exc
+    if obj is None:
+        raise DataError(f"{path}: {key!r} is a link ({type(link).__name__}) whose target does "
+                        f"not exist")
+    if not isinstance(obj, h5py.Dataset):
+        raise DataError(f"{path}: {key!r} is an HDF5 {type(obj).__name__.lower()}, not a dataset "
+                        f"(an array of features)")
     return obj
 
 
