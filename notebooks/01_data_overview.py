@@ -14,15 +14,17 @@
 # %% [markdown]
 # # The dataset this book was built on
 #
-# This chapter says what the book's default dataset, `avdigits`, is, read from the code that
-# makes it (`paper_lib/data/avdigits.py` and the audio front-end `paper_lib/extract/logmel.py`):
-# how one clip is rendered, how its sound is paired with an image, what the audio and the
-# visual features are, and how the folds are cut. The later sections (class counts, feature
-# statistics, folds) are computed from the dataset this build loaded. Every number below comes
-# from the code's constants or from the data. Notation: {doc}`../book/notation`.
+# This chapter says what the clips of the book's datasets are, read from the code that makes
+# them (`paper_lib/data/avdigits.py` and the audio front-end `paper_lib/extract/logmel.py`): how
+# one clip is rendered, how its sound is paired with an image, what the raw audio and visual
+# features of `avdigits` are, what the pretrained feature stage of the default dataset,
+# `avdigits-pretrained`, adds (the same clips, pairs and folds), and how the folds are cut. The
+# later sections (class counts, feature statistics, folds) are computed from the raw-feature
+# clips. Every number below comes from the code's constants or from the data. Notation:
+# {doc}`../book/notation`.
 
 # %% tags=["parameters"]
-dataset = "avdigits"
+dataset = "avdigits-pretrained"
 profile = "quick"
 seed = 0
 folds = "all"
@@ -34,13 +36,17 @@ import numpy as np
 from IPython.display import Audio, Markdown, display
 
 from paper_lib.data.avdigits import load_mnist_images
+from paper_lib.data.avdigits_pretrained import PRETRAINING_BUDGET_SECONDS, pretraining_reports
+from paper_lib.data.pretraining.letters import make_letter_corpus
+from paper_lib.data.registry import load_dataset
 from paper_lib.pipeline.notebook import start
 from paper_lib.report import data_overview as ov
+from paper_lib.report import pretraining as pt
 
 run = start("data_overview", dataset=dataset, profile=profile, seed=seed, folds=folds,
             data_dir=data_dir)
 n_repairings = run.knob(ov.REPAIRINGS, data_overview_repairings)
-ds = run.dataset()
+ds = run.raw_features_dataset()  # the clips themselves (raw-feature avdigits)
 run.glue("n_clips", ds.n_clips)
 run.glue("n_classes", ds.n_classes)
 run.glue("audio_dims", ds.audio.shape[1])
@@ -267,6 +273,79 @@ run.glue("data_overview_front_end_max_diff", max_diff)
 # {glue:text}`visual_dims`. No network is fitted or applied to it (the paper uses Inception V3
 # features of video frames instead).
 #
+# ## The pretrained feature stage (avdigits-pretrained)
+#
+# The paper never feeds these raw views to its methods: its features come from networks
+# pretrained on other data with other labels. The book's default dataset, `avdigits-pretrained`,
+# gives the same clips such a stage (`paper_lib/data/avdigits_pretrained.py`), trained in the
+# build on data that share no class with the digits:
+#
+# - an **audio network**, a VGGish-style CNN on the same 0.96 s log-mel patches as VGGish,
+#   trained to recognise {glue:text}`data_overview_n_words` spoken English words that are neither
+#   a digit nor sound like one ({glue:text}`data_overview_words`), rendered by eSpeak NG with the
+#   voices, rates, pitches and noise levels of the clips above;
+# - an **image network**, a small CNN trained to recognise {glue:text}`data_overview_n_letters`
+#   letters that do not look like a digit ({glue:text}`data_overview_letters`), rendered with the
+#   fonts that ship with matplotlib at random sizes, strokes, rotations and slants, then
+#   size-normalised and centred as MNIST's digits are ({numref}`fig-data-overview-letters`).
+#
+# Each network's penultimate layer (128 units) is the feature: one audio vector per second of a
+# clip (one patch), one visual vector per image. As for VEGAS's released features, a whitening
+# PCA (fitted on the pretraining corpus's features, never on AV-digits) and one byte per value
+# follow; the features are written in the per-clip layout of `paper-lib extract` and read back
+# by its reader. {numref}`tbl-data-overview-pretraining` gives each network's accuracy on the
+# part of its corpus held out from its training.
+
+# %% tags=["remove-input"]
+pretrained_ds = load_dataset("avdigits-pretrained", seed=seed)
+reports = pretraining_reports(pretrained_ds)
+networks = pt.reports_table(reports)
+run.save_table(networks, "pretraining")
+run.glue("data_overview_n_words", len(reports["audio"]["classes"]))
+run.glue("data_overview_words", ", ".join(reports["audio"]["classes"]))
+run.glue("data_overview_n_letters", len(reports["visual"]["classes"]))
+run.glue("data_overview_letters", " ".join(reports["visual"]["classes"]))
+for _, row in networks.iterrows():
+    run.glue(f"data_overview_{row['view']}_held_out_accuracy", float(row["held_out_accuracy"]))
+# the wall time of corpus + training when the weights were computed (a measurement of that
+# machine, kept in the cached report; not a result)
+run.glue("data_overview_pretraining_seconds",
+         float(sum(r.get("seconds", 0.0) for r in reports.values() if isinstance(r, dict))))
+run.glue("data_overview_pretraining_budget", PRETRAINING_BUDGET_SECONDS)
+run.table(networks, "pretraining", "The two feature networks of avdigits-pretrained: the corpus "
+          "each was pretrained on (no digit in either), its classes, the items it was trained on "
+          "and those held out from its training, the epochs, and the accuracy on the held-out "
+          "and the training items; the last column names the network of the paper it stands "
+          "for.", reproduces=None, shown=pt.reports_view(networks), digits=3,
+          data=f"avdigits-pretrained, {run.params.profile} profile")
+letter_corpus = make_letter_corpus(seed=pretrained_ds.provenance()["pretraining"]["visual"]
+                                   ["spec"]["seed"], n_per_letter=3)
+run.figure(pt.plot_letter_samples(letter_corpus.images, letter_corpus.labels,
+                                  letter_corpus.letters), "letters",
+           "Three rendered images of every letter class of the image network's pretraining "
+           "corpus (columns), each 28 × 28, white on black, size-normalised and centred by its "
+           "centre of mass as MNIST's digits are.", reproduces=None,
+           data="the image network's pretraining corpus")
+
+# %% [markdown]
+# The held-out accuracies are {glue:text}`data_overview_audio_held_out_accuracy:.3f` (audio) and
+# {glue:text}`data_overview_visual_held_out_accuracy:.3f` (images): both networks learned their
+# own task, which never mentions a digit. Making both corpora and training both networks took
+# {glue:text}`data_overview_pretraining_seconds:.0f` s on the machine that computed the cached
+# weights (budget: {glue:text}`data_overview_pretraining_budget` s on the 2-core build machine);
+# a rebuild reads the weights from the cache. Whether what they learned transfers to the digits is
+# what {numref}`fig-data-overview-pretrained-class-means` lets one see: the class-mean profiles
+# of the pretrained features, as {numref}`fig-data-overview-class-means` below shows those of
+# the raw ones.
+
+# %% tags=["remove-input"]
+run.figure(ov.plot_feature_means(pretrained_ds), "pretrained_class_means",
+           "Class-mean profiles of the pretrained features (avdigits-pretrained): the mean of "
+           "every feature dimension (columns) over the clips of each digit (rows), audio (top) "
+           "and visual (bottom); the colour bar gives the value.", reproduces=None,
+           data=f"avdigits-pretrained, {run.params.profile} profile")
+
+# %% [markdown]
 # ## Class counts
 #
 # {numref}`tbl-data-overview-class-counts` and {numref}`fig-data-overview-class-counts` give the

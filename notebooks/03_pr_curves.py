@@ -28,7 +28,7 @@
 # The 11-point curves share their recall levels and are averaged directly.
 
 # %% tags=["parameters"]
-dataset = "avdigits"
+dataset = "avdigits-pretrained"
 profile = "quick"
 seed = 0
 folds = "all"
@@ -40,10 +40,12 @@ seeds = None
 # paper_lib: after 02_main_table (reads the main table's fits from the experiment cache)
 from IPython.display import Markdown, display
 
+from paper_lib.data.registry import load_dataset
 from paper_lib.experiment import run_configs
 from paper_lib.pipeline.notebook import start
 from paper_lib.report import main_table as mt
 from paper_lib.report import pr_curves as pr
+from paper_lib.report import regimes
 
 run = start("pr_curves", dataset=dataset, profile=profile, seed=seed, folds=folds,
             data_dir=data_dir, epochs=epochs, seeds=seeds)
@@ -79,6 +81,29 @@ run.figure(pr.plot_pr_curves(curves, ds.name, kind="11pt"), "pr_curves_11pt",
            "V→A (right): at each recall level 0, 0.1, ..., 1 the best precision at that recall "
            "or beyond, averaged over folds and seeds.",
            reproduces="precision-recall curves, in their interpolated form", over=over)
+
+# %% [markdown]
+# ## The other feature regime
+#
+# The same curves for the same AV-digits clips in the other feature regime (pretrained features
+# against raw ones; see the two-regime section of {doc}`02_main_table`), from the fits of the
+# main table on that dataset.
+
+# %% tags=["hide-input"]
+other_name = regimes.companion(ds.name)
+if other_name is None:
+    display(Markdown(f"*{ds.name} has no companion in another feature regime.*"))
+else:
+    other_ds = load_dataset(other_name, seed=seed)
+    _, other_results = run_configs(other_ds, mt.main_configs(p.epochs), folds=fold_list,
+                                   seeds=fit_seeds, cache=True)
+    other_curves = pr.average_curves(other_results)
+    run.save_table(other_curves, f"pr_curves_{other_name}")
+    run.figure(pr.plot_pr_curves(other_curves, other_name, kind="raw"), "pr_curves_other_regime",
+               f"Precision against recall for every method of the main comparison on "
+               f"{other_name}, the same clips with {regimes.regime_label(other_name)}, A→V "
+               f"(left) and V→A (right), drawn as the first figure of this page.",
+               reproduces="precision-recall curves", over=over)
 
 # %% [markdown]
 # ## Where the curves start and end

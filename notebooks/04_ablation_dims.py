@@ -23,7 +23,7 @@
 # ends at 10 units), so only the C-CCA stage, the branches' input, changes.
 
 # %% tags=["parameters"]
-dataset = "avdigits"
+dataset = "avdigits-pretrained"
 profile = "quick"
 seed = 0
 folds = "all"

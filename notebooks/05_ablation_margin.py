@@ -22,7 +22,7 @@
 # α = 0.5 cell *is* the main table's TNN-C-CCA (same fits, read from the cache).
 
 # %% tags=["parameters"]
-dataset = "avdigits"
+dataset = "avdigits-pretrained"
 profile = "quick"
 seed = 0
 folds = "all"

@@ -24,7 +24,7 @@
 # paper's batch number; the top axis shows clips per batch.
 
 # %% tags=["parameters"]
-dataset = "avdigits"
+dataset = "avdigits-pretrained"
 profile = "quick"
 seed = 0
 folds = "all"

@@ -25,7 +25,7 @@
 # the main table's C-CCA and TNN-C-CCA.
 
 # %% tags=["parameters"]
-dataset = "avdigits"
+dataset = "avdigits-pretrained"
 profile = "quick"
 seed = 0
 folds = "all"

@@ -26,7 +26,7 @@
 # design, not for its numbers: its features and dataset differ from ours.
 
 # %% tags=["parameters"]
-dataset = "avdigits"
+dataset = "avdigits-pretrained"
 profile = "quick"
 seed = 0
 folds = "all"

@@ -24,7 +24,7 @@
 # the k-NN class purity and, for the joint panels, a modality-mixing score.
 
 # %% tags=["parameters"]
-dataset = "avdigits"
+dataset = "avdigits-pretrained"
 profile = "quick"
 seed = 0
 folds = "all"

@@ -26,7 +26,7 @@
 # main table's fits (seed {glue:text}`ablation_adversary_seed`), read back from the cache.
 
 # %% tags=["parameters"]
-dataset = "avdigits"
+dataset = "avdigits-pretrained"
 profile = "quick"
 seed = 0
 folds = "all"

@@ -26,7 +26,7 @@
 # - **class nDCG@30** (AVE-Net's protocol), across modalities and within one (A→A, V→V).
 
 # %% tags=["parameters"]
-dataset = "avdigits"
+dataset = "avdigits-pretrained"
 profile = "quick"
 seed = 0
 folds = "all"

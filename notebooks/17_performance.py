@@ -32,7 +32,7 @@
 # Gram matrix): how close ours comes to it measures what is left to gain.
 
 # %% tags=["parameters"]
-dataset = "avdigits"
+dataset = "avdigits-pretrained"
 profile = "quick"
 seed = 0
 folds = "all"

@@ -52,7 +52,7 @@
 # built from the full profile, is not changed).
 
 # %% tags=["parameters"]
-dataset = "avdigits"
+dataset = "avdigits-pretrained"
 profile = "quick"
 seed = 0
 folds = "all"
@@ -75,7 +75,7 @@ from paper_lib.report.teach_triplets import plot_pipeline_diagram
 
 run = start("teach_cca_2d", dataset=dataset, profile=profile, seed=seed, folds=folds,
             data_dir=data_dir)
-ds = run.dataset()
+ds = run.raw_features_dataset()  # the raw-feature avdigits (pixels a reader can see)
 p = run.params
 folds = p.fold_list(ds.n_folds)
 N_POINTS = run.knob(tc.CCA2D_N_POINTS, cca2d_n_points)

@@ -54,7 +54,7 @@
 # `betas` (the values of β swept).
 
 # %% tags=["parameters"]
-dataset = "avdigits"
+dataset = "avdigits-pretrained"
 profile = "quick"
 seed = 0
 folds = "all"
@@ -77,7 +77,7 @@ from paper_lib.report.spectrum import canonical_spectrum
 
 run = start("teach_cluster_cca", dataset=dataset, profile=profile, seed=seed, folds=folds,
             data_dir=data_dir)
-ds = run.dataset()
+ds = run.raw_features_dataset()  # the raw-feature avdigits (pixels a reader can see)
 p = run.params
 folds = p.fold_list(ds.n_folds)
 

@@ -57,7 +57,7 @@
 # The "Try this" boxes say what to expect.
 
 # %% tags=["parameters"]
-dataset = "avdigits"
+dataset = "avdigits-pretrained"
 profile = "quick"
 seed = 0
 folds = "all"
@@ -80,7 +80,7 @@ from paper_lib.report._teaching_common import TOY_SETTING
 
 run = start("teach_triplets", dataset=dataset, profile=profile, seed=seed, folds=folds,
             data_dir=data_dir, epochs=epochs)
-ds = run.dataset()
+ds = run.raw_features_dataset()  # the raw-feature avdigits (pixels a reader can see)
 p = run.params
 folds = p.fold_list(ds.n_folds)
 epochs = p.epochs

@@ -59,7 +59,7 @@
 # this page ran with.
 
 # %% tags=["parameters"]
-dataset = "avdigits"
+dataset = "avdigits-pretrained"
 profile = "quick"
 seed = 0
 folds = "all"
@@ -83,7 +83,7 @@ from paper_lib.report import teach_protocol as tc
 
 run = start("teach_protocol", dataset=dataset, profile=profile, seed=seed, folds=folds,
             data_dir=data_dir)
-ds = run.dataset()
+ds = run.raw_features_dataset()  # the raw-feature avdigits (pixels a reader can see)
 p = run.params
 epochs = p.epochs
 cutoff = run.knob(tc.PROTOCOL_CUTOFF, protocol_cutoff)

@@ -148,15 +148,36 @@ def check_writable_file(target: str | Path, name: str) -> Path:
     path = Path(target).expanduser()
     if path.is_dir():
         raise UserError(f"{name}: {str(target)!r} is a folder; give a file name")
-    folder = path.parent
-    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
-    if existing is None or not existing.is_dir():
-        raise UserError(f"{name}: cannot make the folder of {str(target)!r} "
-                        f"({str(existing)!r} is not a folder)")
-    if not os.access(existing, os.W_OK | os.X_OK) or (path.exists()
-                                                      and not os.access(path, os.W_OK)):
+    check_can_create(path, name)
+    if path.exists() and not os.access(path, os.W_OK):
         raise UserError(f"{name}: {str(target)!r} is not writable (permission denied)")
     return path
+
+
+def check_can_create(target: str | Path, name: str) -> None:
+    """Check, before any work, that ``target`` (a file or a folder) can be created: its deepest
+    existing ancestor is a folder in which a probe folder can be made and removed (the probe
+    catches what permission bits do not: read-only and virtual file systems, or running as
+    root). ``UserError`` naming the argument ``name`` otherwise; nothing is left behind.
+
+    >>> check_can_create("/proc/no/such/place", "out")
+    Traceback (most recent call last):
+    ...
+    paper_lib.errors.UserError: out: cannot create '/proc/no/such/place' (nothing can be created in '/proc')
+    """
+    from paper_lib.errors import UserError
+
+    path = Path(target).expanduser()
+    existing = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        raise UserError(f"{name}: cannot create {str(target)!r} ({str(existing)!r} is not a "
+                        f"folder)")
+    try:
+        probe = tempfile.mkdtemp(prefix=temporary_prefix(".probe"), dir=existing)
+    except OSError:
+        raise UserError(f"{name}: cannot create {str(target)!r} (nothing can be created in "
+                        f"{str(existing)!r})") from None
+    os.rmdir(probe)
 
 
 _log = logging.getLogger("paper_lib.cache")

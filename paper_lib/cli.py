@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from paper_lib import __version__
+from paper_lib.data.registry import DEFAULT_DATASET
 from paper_lib.errors import UserError
 from paper_lib.experiment.knobs import PROFILES
 
@@ -32,7 +33,7 @@ def _parse_param(text: str) -> tuple[str, Any]:
 
 
 def _add_pipeline_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", default="avdigits",
+    p.add_argument("--dataset", default=DEFAULT_DATASET,
                    help="dataset name (see `paper-lib data list`) or a path to a generic .h5 file")
     p.add_argument("--profile", default="full", help=f"parameter profile: {', '.join(PROFILES)}")
     p.add_argument("--data-dir", default="", help="root folder of real datasets")

@@ -135,8 +135,19 @@ def _set_torch_threads(n: int) -> None:
 def single_threaded() -> Iterator[None]:
     """One BLAS/OpenMP thread inside a block, whatever the policy: for computations whose result
     depends on the order of a parallel reduction (e.g. scikit-learn's Barnes-Hut t-SNE), so that
-    they give the same numbers on every machine."""
+    they give the same numbers on every machine. torch's own intra-op pool too, when torch is
+    loaded (a pretraining's convolution gradients, :mod:`paper_lib.extract.pretrain`)."""
+    import sys
+
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1):
-        yield
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    try:
+        if torch is not None:
+            torch.set_num_threads(1)
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        if torch is not None and before is not None:
+            torch.set_num_threads(before)

@@ -72,7 +72,7 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     return dirs
 
 
-E2E_DATASET = "avdigits"  # the book's default dataset
+E2E_DATASET = "avdigits-pretrained"  # the book's default dataset
 
 
 @pytest.fixture(scope="session")

@@ -306,7 +306,7 @@ def test_the_shared_knob_example_is_taken_by_both_notebooks():
 
 def test_every_results_path_is_a_file_a_chapter_writes():
     by_start = {nb.start: nb for nb in _notebooks().values()}
-    paths = re.findall(r"results/avdigits-(?:quick|full)/(\w+)/(?:(\w+)\.(png|svg|csv))?",
+    paths = re.findall(r"results/avdigits-pretrained-(?:quick|full)/(\w+)/(?:(\w+)\.(png|svg|csv))?",
                        _text())
     assert len(paths) >= 3
     for folder, name, ext in paths:

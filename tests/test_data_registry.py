@@ -28,7 +28,8 @@ def data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_names():
-    assert dataset_names() == ["synthetic", "avdigits", "vegas", "mv10k", "ave"]
+    assert dataset_names() == ["synthetic", "avdigits", "avdigits-pretrained", "vegas", "mv10k",
+                               "ave"]
 
 
 def test_unknown_name_lists_allowed_names_and_generic_files():

@@ -270,7 +270,8 @@ def test_cli_list(data_root: Path, capsys):
     write_vegas_h5(data_root / "vegas" / "vegas_feature.h5")
     code, out = _run(capsys, "list")
     assert code == 0
-    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:6]}
+    rows = {line.split()[0]: line.split()
+            for line in out.splitlines()[1:1 + len(dataset_names())]}
     assert set(rows) == set(dataset_names())
     assert rows["vegas"][1:4] == ["real", "yes", "vegas_h5"]
     assert rows["mv10k"][1:3] == ["real", "no"]

@@ -160,7 +160,7 @@ def _small():
 
 
 @pytest.mark.parametrize("method", ["cca", "c_cca", "dcca", "tnn_c_cca"])
-@pytest.mark.parametrize("damage", ["huge", "constant", "zero"])
+@pytest.mark.parametrize("damage", ["huge", "tiny", "constant", "zero"])
 def test_item1_an_unusable_view_is_refused_by_every_method(method, damage):
     """`dcca` scored 1e300-scaled features as the all-tied MAP (.4215), and a constant or
     all-zero view was accepted by every method (MAP then reflected only the row order)."""
@@ -170,12 +170,14 @@ def test_item1_an_unusable_view_is_refused_by_every_method(method, damage):
     audio = ds.audio.copy()
     if damage == "huge":
         audio *= 1e300
+    elif damage == "tiny":          # CCA gave all-zero embeddings, KCCA a PLS-like answer
+        audio *= 1e-200
     elif damage == "constant":
         audio[:] = 3.0
     else:
         audio[:] = 0.0
     bad = dataclasses.replace(ds, audio=audio)
-    expected = {"huge": "in magnitude", "constant": "is constant", "zero": "is all zero"}[damage]
+    expected = {"huge": "in magnitude", "tiny": "in magnitude: below", "constant": "is constant", "zero": "is all zero"}[damage]
     with pytest.raises(UserError, match=f"X_audio .*{expected}"):
         evaluate_split(bad, method, next(bad.splits()), dim=2, epochs=1)
 
@@ -252,3 +254,51 @@ def test_item2_reproduce_checks_a_generic_file_before_the_first_notebook(tmp_pat
     with pytest.raises(DataError, match="not a dataset"):
         execute.reproduce(str(path), "quick", log=lambda _: None, workers=1)
     assert not (tmp_path / "results").exists() and not (tmp_path / "build").exists()
+
+
+# -- item 2 for `fit` and `extract`: the output and the arguments are checked before any work ----
+def test_item2_fit_checks_out_and_dim_before_fitting(capsys, tmp_path, monkeypatch):
+    from paper_lib.methods.cca import CCA
+
+    def no_fit(self, *args, **kwargs):
+        raise AssertionError("a fit started before the arguments were checked")
+
+    monkeypatch.setattr(CCA, "fit", no_fit)
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("someone's folder")
+
+    def fit(*argv: str) -> tuple[int, str]:
+        status = main(["fit", "--dataset", "synthetic", "--method", "cca", *argv])
+        return status, capsys.readouterr().err
+
+    status, err = fit("--out", str(taken))
+    assert status == 2 and "--out:" in err and "already exists" in err and "--overwrite" in err
+    status, err = fit("--out", str(taken), "--overwrite")
+    assert status == 2 and "is not a model directory" in err
+    assert (taken / "notes.txt").read_text() == "someone's folder"      # never replaced
+    status, err = fit("--out", str(tmp_path / "m"), "--dim", "2001")     # 2,000 synthetic clips
+    assert status == 2 and "--dim: 2001 is larger than the 2000 training rows of every clip" in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_can_create_probes_the_folder_rather_than_the_mode_bits(tmp_path: Path):
+    # /proc refuses new entries even to root, for whom the mode bits say "writable"
+    if not Path("/proc/self").exists():
+        pytest.skip("no /proc on this platform")
+    with pytest.raises(UserError, match=r"out: cannot create '/proc/x/y' \(nothing can be "
+                                        r"created in '/proc'\)"):
+        atomic.check_can_create("/proc/x/y", "out")
+    atomic.check_can_create(tmp_path / "a" / "b", "out")
+    assert list(tmp_path.iterdir()) == []             # the probe leaves nothing behind
+
+
+def test_item2_extract_refuses_a_bad_fold_count_before_any_clip(capsys, tmp_path):
+    (tmp_path / "videos" / "dog").mkdir(parents=True)
+    (tmp_path / "videos" / "dog" / "clip.mp4").write_bytes(b"not a video")
+    out = tmp_path / "out"
+    status = main(["extract", str(tmp_path / "videos"), str(out), "--weights", "random",
+                   "--folds", "1", "--serial", "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 2 and "n_folds (--folds) must be an integer of at least 2, got 1" in err
+    assert not out.exists()

@@ -214,7 +214,7 @@ def test_the_page_has_overview_summary_and_at_least_five_exercises_with_solution
     first_map = text.index("MAP", text.index("## The geometry"))
     assert 0 < text.index("{doc}`23_teach_protocol`", first_map) - first_map < 400
     # the knobs of the parameter cell are the module's
-    params = _cell(text, 'dataset = "avdigits"')
+    params = _cell(text, 'dataset = "avdigits-pretrained"')
     for knob in (T.TRIPLET_MARGIN, T.TRIPLET_MARGINS, T.TRIPLET_BATCH_SIZE,
                  T.TRIPLET_TOY_PER_CLASS, T.TRIPLET_TOY_FAR):
         assert f"{knob.name} = None" in params

@@ -7,6 +7,7 @@ classes, a view width or equal class sizes.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -154,6 +155,13 @@ class PairedDataset:
                         np.flatnonzero(self.folds == k))
 
     # -- identity ------------------------------------------------------------------------------
+    def provenance(self) -> dict[str, Any]:
+        """What the dataset records of how it was made: the JSON object in
+        ``media["provenance"]`` (e.g. the pretraining accuracies of ``avdigits-pretrained``),
+        recorded in every notebook's ``provenance.json``; empty when there is none."""
+        text = (self.media or {}).get("provenance")
+        return dict(json.loads(text)) if isinstance(text, str) else {}
+
     def checksum(self) -> str:
         """sha256 over every array and name that defines the data (for provenance and caching).
 

@@ -7,6 +7,13 @@ import numpy as np
 from paper_lib.data.dataset import DataError
 
 
+def check_n_folds(n_folds: int, name: str = "n_folds") -> None:
+    """A number of folds the protocol can use (at least 2: one to test, the rest to train);
+    :class:`DataError` naming the argument ``name`` otherwise."""
+    if isinstance(n_folds, bool) or not isinstance(n_folds, int | np.integer) or n_folds < 2:
+        raise DataError(f"{name} must be an integer of at least 2, got {n_folds!r}")
+
+
 def make_folds(labels: np.ndarray, n_folds: int = 5, seed: int = 0) -> np.ndarray:
     """Assign each clip a fold id so that every class is spread evenly over the folds.
 
@@ -16,8 +23,7 @@ def make_folds(labels: np.ndarray, n_folds: int = 5, seed: int = 0) -> np.ndarra
     Raises :class:`DataError` if a class has fewer members than folds.
     """
     labels = np.asarray(labels)
-    if n_folds < 2:
-        raise DataError(f"n_folds must be at least 2, got {n_folds}")
+    check_n_folds(n_folds)
     counts = np.bincount(labels)
     small = [c for c in np.flatnonzero(counts) if counts[c] < n_folds]
     if small:

@@ -45,7 +45,7 @@ import numpy as np
 
 from paper_lib import __version__
 from paper_lib.atomic import write_json, write_text, write_with
-from paper_lib.data.folds import make_folds
+from paper_lib.data.folds import check_n_folds, make_folds
 from paper_lib.engine import run_tasks
 from paper_lib.errors import DataError, ParamError
 from paper_lib.extract.clip import ClipFailure, ClipFeatures, ExtractorSpec, extract_clip
@@ -179,6 +179,7 @@ def extract_corpus(video_dir: str | Path, out_dir: str | Path, spec: ExtractorSp
         ``progress(done, total, video_seconds)`` after each clip.
     """
     video_root, out = Path(video_dir), Path(out_dir)
+    check_n_folds(n_folds, "n_folds (--folds)")      # before any work, not after every clip
     clips, classes = list_clips(video_root)
     _check_out_dir(out, video_root)
     start = time.perf_counter()

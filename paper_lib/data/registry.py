@@ -2,8 +2,9 @@
 
 Names (see ``data_manifest/<name>.yaml``):
 
-- ``synthetic``, ``avdigits``: embedded, generated from ``seed`` (``make_synthetic`` /
-  ``make_avdigits``; ``options`` go to the generator);
+- ``synthetic``, ``avdigits``, ``avdigits-pretrained``: embedded, generated from ``seed``
+  (``make_synthetic`` / ``make_avdigits`` / ``make_avdigits_pretrained``; ``options`` go to the
+  generator);
 - ``vegas``: the per-clip arrays with the paper's 5 folds if present, else ``vegas_feature.h5``
   (one fixed split); ``format="h5"`` or ``format="clips"`` forces one;
 - ``mv10k``: the per-clip arrays;
@@ -31,7 +32,9 @@ from paper_lib.data.locate import dataset_dir
 from paper_lib.data.manifest import load_manifest
 from paper_lib.errors import DataError, ParamError
 
-EMBEDDED = ("synthetic", "avdigits")
+EMBEDDED = ("synthetic", "avdigits", "avdigits-pretrained")
+#: the book's default dataset: the AV-digits clips in the paper's regime (pretrained features)
+DEFAULT_DATASET = "avdigits-pretrained"
 REAL = ("vegas", "mv10k", "ave")
 
 
@@ -131,6 +134,10 @@ def _load_embedded(name: str, seed: int, options: dict[str, Any]) -> PairedDatas
         from paper_lib.data.synthetic import make_synthetic
 
         return _call(make_synthetic, name, options, seed=seed)
+    if name == "avdigits-pretrained":
+        from paper_lib.data.avdigits_pretrained import make_avdigits_pretrained
+
+        return _call(make_avdigits_pretrained, name, options, seed=seed)
     from paper_lib.data.avdigits import make_avdigits
 
     return _call(make_avdigits, name, options, seed=seed)

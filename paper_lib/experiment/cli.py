@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from paper_lib import atomic
+from paper_lib.data.registry import DEFAULT_DATASET
 from paper_lib.errors import ParamError, UserError
 
 #: estimator parameters the command sets from its own options (``--dim``, ``--seed(s)``,
@@ -25,7 +26,7 @@ RESERVED = {"n_components": "--dim", "random_state": "--seed/--seeds", "epochs":
 def add_run_parser(sub: Any) -> None:
     """Add the ``run`` subcommand and its options to the ``paper-lib`` subparsers ``sub``."""
     p = sub.add_parser("run", help="cross-validate methods on a dataset; print MAP, write CSV")
-    p.add_argument("--dataset", default="avdigits",
+    p.add_argument("--dataset", default=DEFAULT_DATASET,
                    help="dataset name or a path to a generic .h5 file")
     p.add_argument("--data-dir", default="", help="root folder of real datasets")
     p.add_argument("--method", action="append", metavar="NAME",
@@ -93,6 +94,19 @@ def settable_params(method: str) -> list[str]:
     from paper_lib.experiment.evaluate import build_estimator
 
     return sorted(set(build_estimator(method, 1, 0, 1).get_params()) - set(RESERVED))
+
+
+def check_dim(dim: int, ds: Any, n_train: int, rows: str, name: str, *,
+              columns: bool = True) -> None:
+    """Before any fit: ``dim`` correlation components need as many training rows (``n_train``,
+    described by ``rows``) and, with ``columns``, as many columns in the narrower view (a linear
+    method's directions live in the views' columns; a kernel or network method's need not).
+    ``ParamError`` naming the argument ``name`` otherwise."""
+    narrow = min(ds.audio.shape[1], ds.visual.shape[1])
+    if columns and dim > narrow:
+        raise ParamError(f"{name}: {dim} is larger than the narrower view ({narrow} columns)")
+    if dim > n_train:
+        raise ParamError(f"{name}: {dim} is larger than the {n_train} training rows of {rows}")
 
 
 def check_settings(method: str, hyper: dict[str, Any], dim: int, seed: int,
@@ -171,13 +185,8 @@ def run_command(args: argparse.Namespace) -> int:
     folds = None if folds_text == "all" else [int(f) for f in folds_text.split(",")]
     if folds is not None and any(not 0 <= f < n_avail for f in folds):
         raise ParamError(f"folds: allowed fold numbers are 0..{n_avail - 1}")
-    narrow = min(ds.audio.shape[1], ds.visual.shape[1])
-    if args.dim > narrow:
-        raise ParamError(f"dim: {args.dim} is larger than the narrower view ({narrow} columns)")
     smallest = min(ds.splits(folds), key=lambda split: split.train.size)
-    if args.dim > smallest.train.size:
-        raise ParamError(f"dim: {args.dim} is larger than the {smallest.train.size} training "
-                         f"rows of split {smallest.name}")
+    check_dim(args.dim, ds, smallest.train.size, f"split {smallest.name}", "dim")
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

@@ -158,13 +158,26 @@ def _check_finite(A: np.ndarray, name: str, valid: np.ndarray | None = None) -> 
 MAX_ABS_VALUE = 1e15
 
 
+#: the smallest largest-magnitude a (not all-zero) view may have: below it the covariances
+#: (~1e-30) vanish beside every ridge and numerical tolerance (an absolute r = 1e-4 already
+#: turns CCA into PLS at magnitudes ~1e-5, see the ridge in the teaching chapter), and the
+#: squared distances of the kernel methods underflow; features that small are a unit error
+MIN_ABS_VALUE = 1e-15
+
+
 def _check_magnitude(A: np.ndarray, name: str) -> None:
-    """No value beyond :data:`MAX_ABS_VALUE` (NaN/inf are checked before)."""
-    peak = float(np.abs(A).max())
+    """Values within :data:`MIN_ABS_VALUE` .. :data:`MAX_ABS_VALUE` in magnitude (an all-zero
+    view is refused by :func:`_check_not_constant`; NaN/inf are checked before)."""
+    peak = float(np.abs(A).max()) if A.size else 0.0
     if peak > MAX_ABS_VALUE:
         raise UserError(f"{name} has values up to {peak:.3g} in magnitude: beyond "
                         f"{MAX_ABS_VALUE:.0e} the covariances and distances overflow; rescale the "
                         f"features (e.g. z-score each column) first.")
+    if 0.0 < peak < MIN_ABS_VALUE:
+        raise UserError(f"{name} has values of at most {peak:.3g} in magnitude: below "
+                        f"{MIN_ABS_VALUE:.0e} the covariances vanish beside the ridge and the "
+                        f"numerical tolerances; rescale the features (e.g. z-score each column) "
+                        f"first.")
 
 
 def _check_not_constant(A: np.ndarray, name: str) -> None:

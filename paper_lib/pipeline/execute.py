@@ -262,6 +262,23 @@ def check_data_present(dataset: str, data_dir: str) -> None:
         load_dataset(dataset, data_dir=data_dir or None)  # raises DataError naming the files
 
 
+def prepare_embedded(dataset: str, seed: int, log: Callable[[str], None]) -> None:
+    """Generate (or read from the cache) an embedded dataset, and the same clips in the other
+    feature regime (which the main table and the data chapter read too), once, before the
+    notebooks run: parallel notebooks then all read the cached arrays, instead of each
+    generating them at the same time (``avdigits-pretrained`` pretrains two networks)."""
+    from paper_lib.data.registry import EMBEDDED as EMBEDDED_DATASETS
+    from paper_lib.data.registry import load_dataset
+    from paper_lib.report.regimes import companion
+
+    other = companion(dataset)
+    for name in (dataset, *([other] if other else [])):
+        if name in EMBEDDED_DATASETS:
+            t0 = time.perf_counter()
+            load_dataset(name, seed=seed)
+            log(f"dataset {name} (seed {seed}) ready in {time.perf_counter() - t0:.1f} s")
+
+
 @dataclass
 class _Job:
     """A notebook to execute: where from, where to, and its cache key."""
@@ -389,6 +406,7 @@ def reproduce(dataset: str, profile: str, data_dir: str = "", extra: dict[str, A
     executed: list[Outcome] = []
     if jobs:
         t0 = time.perf_counter()
+        prepare_embedded(dataset, int((extra or {}).get("seed") or 0), log)
         # a notebook that runs alone gets every worker the build may use, even when it is the
         # only notebook to execute
         alone = {name: resolve_workers(workers, threads.available_cores())

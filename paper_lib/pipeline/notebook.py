@@ -75,6 +75,21 @@ class NotebookRun:
                                          seed=self.params.seed)
         return self._dataset
 
+    def raw_features_dataset(self) -> PairedDataset:
+        """The dataset a page that shows the signals themselves uses (the teaching chapters, the
+        data chapter): on either regime of the AV-digits clips, the raw-feature ``avdigits``,
+        whose views are pixels and log-mel statistics a reader can look at
+        (:func:`paper_lib.report.regimes.raw_regime`); the run's dataset otherwise. Recorded in
+        the provenance as the run's dataset."""
+        from paper_lib.report.regimes import raw_regime
+
+        name = raw_regime(self.params.dataset)
+        if name != self.params.dataset and (self._dataset is None or self._dataset.name != name):
+            from paper_lib.data.registry import load_dataset
+
+            self._dataset = load_dataset(name, seed=self.params.seed)
+        return self.dataset()
+
     def knob(self, knob: Knob, value: Any = None) -> Any:
         """The notebook's own knob (e.g. an ablation's levels): ``value`` from the parameter cell
         if given, else the profile's; checked, and recorded in the provenance."""
@@ -230,7 +245,8 @@ class NotebookRun:
             wall_time_s=time.perf_counter() - self._t0,
             extra={"notebook": self.notebook, "files": sorted(self._files),
                    "glued": self._glued, "measurements": self._measurements,
-                   "dataset_source": ds.source if ds else ""})
+                   "dataset_source": ds.source if ds else "",
+                   "dataset_provenance": ds.provenance() if ds else {}})
         return atomic.write_json(self.out_dir / "provenance.json", rec)
 
 

@@ -15,6 +15,7 @@ import pkgutil
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from paper_lib.data.registry import DEFAULT_DATASET
 from paper_lib.errors import ParamError
 from paper_lib.experiment.knobs import (
     EPOCHS,
@@ -63,7 +64,7 @@ class RunParams:
         return chosen
 
 
-def resolve(dataset: str = "avdigits", profile: str = "quick", seed: int = 0,
+def resolve(dataset: str = DEFAULT_DATASET, profile: str = "quick", seed: int = 0,
             folds: str = "all", data_dir: str = "", **overrides: Any) -> RunParams:
     """Check the common parameters and fill the knobs left at ``None`` from the profile."""
     check_profile(profile)

@@ -256,11 +256,11 @@ KERNEL_METHODS: tuple[str, ...] = ("kcca", "c_kcca")
 #: :class:`PairFinding`, each with the short statement the reversal table prints (the pages give
 #: the full reasons)
 REASONS: dict[str, str] = {
-    "kernel": "an RBF kernel on low-level features separates the classes (KCCA, C-KCCA)",
+    "kernel": "an RBF kernel on this build's features separates the classes (KCCA, C-KCCA)",
     "dcca": "this book's DCCA network and training, not the authors'",
     "lstm_supervised": "this book trains lstm_C-CCA's LSTMs as supervised classifiers",
     "short_training": "deep methods trained for fewer epochs than the paper's",
-    "regime": "raw pixels and log-mel statistics instead of pretrained features",
+    "regime": "this build's clips and features, not VEGAS's videos through VGGish/Inception",
 }
 #: the pairs both pages discuss, (method, other): the two the paper's claims rest on (C-CCA
 #: (β = 0.2) over CCA, TNN-C-CCA (batch-all) over its C-CCA input), then the reversals a student

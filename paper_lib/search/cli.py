@@ -36,8 +36,10 @@ from typing import Any
 
 import numpy as np
 
+from paper_lib import atomic
+from paper_lib.data.registry import DEFAULT_DATASET
 from paper_lib.errors import UserError
-from paper_lib.experiment.cli import parse_settings
+from paper_lib.experiment.cli import check_dim, parse_settings
 from paper_lib.experiment.evaluate import method_inputs
 
 #: the subcommands :func:`run_model_command` runs (``args.command``)
@@ -48,7 +50,7 @@ RESERVED = {"n_components": "--dim", "random_state": "--seed", "epochs": "--epoc
 
 # -- parsers -------------------------------------------------------------------------------------
 def _add_data_args(p: argparse.ArgumentParser, required: bool) -> None:
-    p.add_argument("--dataset", required=required, default=None if required else "avdigits",
+    p.add_argument("--dataset", required=required, default=None if required else DEFAULT_DATASET,
                    help="dataset name (see `paper-lib data list`) or a path to a generic .h5 file")
     p.add_argument("--data-dir", default="", help="root folder of real datasets")
     p.add_argument("--data-option", action="append", default=[], metavar="KEY=VALUE",
@@ -200,6 +202,18 @@ def _load(model_dir: str, option: str) -> tuple[Any, dict[str, Any]]:
 
 
 # -- commands ------------------------------------------------------------------------------------
+def _check_model_out(out: Path, overwrite: bool) -> None:
+    """``--out``: a model directory that may be (re)placed there, in a writable folder."""
+    from paper_lib.described_folder import check_replaceable
+    from paper_lib.methods.persist import MODEL_FILE
+
+    try:
+        check_replaceable(out, MODEL_FILE, "a model directory", overwrite)
+    except UserError as err:
+        raise UserError(f"--out: {err}".replace("overwrite=True", "--overwrite")) from None
+    atomic.check_can_create(out, "--out")
+
+
 def fit_command(args: argparse.Namespace) -> int:
     """``paper-lib fit``: fit a registered method on a dataset (or a fold's training rows)."""
     from paper_lib.methods.persist import save_model
@@ -217,8 +231,14 @@ def fit_command(args: argparse.Namespace) -> int:
                         f"{', '.join(p for p in allowed if p not in RESERVED)}")
     est = spec.build(args.dim, args.seed, args.epochs, **hyper).check_hyperparameters()
     fold = _fold(args.fold)
+    _check_model_out(Path(args.out), args.overwrite)      # before any work, not after the fit
     ds = _load_data(args)
     rows = _rows(ds, fold, "train")
+    if est.retrieval_metric != "hamming":      # a hashing method's size is its code length
+        # the training rows bound every method's components; the columns are checked by the
+        # estimator itself, which knows whether its directions live in them
+        check_dim(args.dim, ds, int(rows.size),
+                  "every clip" if fold is None else f"fold {fold}", "--dim", columns=False)
     Xa, Xv, kw = method_inputs(ds, rows, est)
     est.fit(Xa, Xv, ds.labels[rows], **kw)
     metadata = {"command": "paper-lib fit", "method": args.method, "dataset": ds.name,
@@ -237,7 +257,6 @@ def fit_command(args: argparse.Namespace) -> int:
 
 def embed_command(args: argparse.Namespace) -> int:
     """``paper-lib embed``: embed one view's features with a saved model; write Z (.npy)."""
-    from paper_lib import atomic
 
     model, _ = _load(args.model, "MODEL_DIR")
     view, option, X, kw = _query(args)
