@@ -99,8 +99,9 @@ def _torch_version() -> str:
 
 def audio_network(pretrain_seed: int = 0, use_cache: bool = True
                   ) -> tuple[Any, PretrainReport, np.ndarray]:
-    """The pretrained audio network, its report, and the word corpus's training embeddings
-    (for the whitening PCA): the network from the cache when it is there."""
+    """The pretrained audio network, its report, and the embeddings of the whole word corpus
+    (training and held-out parts, for the whitening PCA; never an AV-digits clip): the network
+    from the cache when it is there."""
     corpus_params = {"seed": pretrain_seed, "n_per_word": N_PER_WORD}
     cache: dict[str, np.ndarray] = {}
 
