@@ -36,7 +36,11 @@ import numpy as np
 from IPython.display import Audio, Markdown, display
 
 from paper_lib.data.avdigits import load_mnist_images
-from paper_lib.data.avdigits_pretrained import PRETRAINING_BUDGET_SECONDS, pretraining_reports
+from paper_lib.data.avdigits_pretrained import (
+    N_PER_LETTER,
+    PRETRAINING_BUDGET_SECONDS,
+    pretraining_reports,
+)
 from paper_lib.data.pretraining.letters import make_letter_corpus
 from paper_lib.data.registry import load_dataset
 from paper_lib.pipeline.notebook import start
@@ -318,8 +322,9 @@ run.table(networks, "pretraining", "The two feature networks of avdigits-pretrai
           "and the training items; the last column names the network of the paper it stands "
           "for.", reproduces=None, shown=pt.reports_view(networks), digits=3,
           data=f"avdigits-pretrained, {run.params.profile} profile")
-letter_corpus = make_letter_corpus(seed=pretrained_ds.provenance()["pretraining"]["visual"]
-                                   ["spec"]["seed"], n_per_letter=3)
+# the corpus itself (as the pretraining drew it), of which the figure shows each class's first images
+letter_corpus = make_letter_corpus(seed=reports["visual"]["spec"]["seed"],
+                                   n_per_letter=N_PER_LETTER)
 run.figure(pt.plot_letter_samples(letter_corpus.images, letter_corpus.labels,
                                   letter_corpus.letters), "letters",
            "Three rendered images of every letter class of the image network's pretraining "

@@ -202,13 +202,6 @@ if other_name is not None:  # the same clips in the other regime: the same grid 
 both_regimes = regimes.regimes_table(tables)
 agreement = regimes.agreement_table(tables)
 run.save_table(agreement, "regime_agreement")
-for _, row in agreement.iterrows():
-    key = "pretrained" if row["dataset"] == "avdigits-pretrained" else "raw"
-    for d in ("a2v", "v2a"):
-        run.glue(f"main_table_regime_{key}_rho_{d}", float(row[f"rho_{d}"]))
-    run.glue(f"main_table_regime_{key}_best", str(row["best"]))
-    run.glue(f"main_table_regime_{key}_tnn_rank", int(row["tnn_c_cca_rank"]))
-run.glue("main_table_n_regimes", len(tables))
 run.glue("main_table_regimes_lesson", regimes.lesson(tables))
 run.table(both_regimes, "regimes", regimes.regimes_caption(list(tables)),
           reproduces="main comparison of MAP A→V and V→A of every method", over=over,

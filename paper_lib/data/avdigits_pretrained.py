@@ -88,7 +88,7 @@ def _code_version() -> str:
     return modules_fingerprint(
         sys.modules[__name__], words_module, letters_module, audio_net, image_net, pretrain,
         postprocess,
-        extra=f"avdigits {avdigits_module._code_version()}; {renderer}; torch {_torch_version()}")
+        extra=f"avdigits {avdigits_module.code_version()}; {renderer}; torch {_torch_version()}")
 
 
 def _torch_version() -> str:

@@ -43,8 +43,8 @@ import torch
 from numpy.typing import ArrayLike
 from torch import Tensor, nn
 
-from paper_lib.errors import ParamError
-from paper_lib.extract.logmel import EXAMPLE_FRAMES, NUM_MEL_BINS
+from paper_lib.errors import ParamError, check_int
+from paper_lib.extract.logmel import EXAMPLE_FRAMES, NUM_MEL_BINS, check_patches
 
 #: output channels of the four 3x3 convolutions, each followed by a ReLU and a 2x2 max-pool
 CHANNELS = (16, 32, 64, 64)
@@ -62,10 +62,6 @@ LOGMEL_CENTRE = -1.0
 LOGMEL_SCALE = 1.1
 
 
-def _check_int(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ParamError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 class AudioNet(nn.Module):
@@ -91,9 +87,9 @@ class AudioNet(nn.Module):
     """
 
     def __init__(self, n_classes: int, embed_dim: int = DEFAULT_EMBED_DIM, seed: int = 0) -> None:
-        n_classes = _check_int("n_classes", n_classes, 2)
-        embed_dim = _check_int("embed_dim", embed_dim, 1)
-        seed = _check_int("seed", seed, 0)
+        n_classes = check_int(n_classes, "n_classes", 2)
+        embed_dim = check_int(embed_dim, "embed_dim", 1)
+        seed = check_int(seed, "seed", 0)
         super().__init__()
         with torch.device("meta"):
             layers: list[nn.Module] = []
@@ -187,17 +183,8 @@ def embed_patches(net: AudioNet, patches: ArrayLike, batch_size: int = 256,
     paper_lib.errors.ParamError
         ``patches`` of the wrong shape or dtype, with NaN or inf, or a bad ``batch_size``.
     """
-    batch_size = _check_int("batch_size", batch_size, 1)
-    arr = np.asarray(patches)
-    if arr.ndim == 4 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 3 or arr.shape[1:] != (EXAMPLE_FRAMES, NUM_MEL_BINS):
-        raise ParamError(f"patches: expected shape (N, {EXAMPLE_FRAMES}, {NUM_MEL_BINS}), got "
-                         f"{arr.shape}")
-    if not np.issubdtype(arr.dtype, np.floating):
-        raise ParamError(f"patches: expected float log-mel values, got dtype {arr.dtype}")
-    if not np.isfinite(arr).all():
-        raise ParamError("patches: contains NaN or inf")
+    batch_size = check_int(batch_size, "batch_size", 1)
+    arr = check_patches(patches)
     out = np.empty((arr.shape[0], net.embed_dim), dtype=np.float32)
     was_training = net.training
     net.eval()

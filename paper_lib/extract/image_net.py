@@ -49,7 +49,7 @@ import torch
 from numpy.typing import ArrayLike
 from torch import Tensor, nn
 
-from paper_lib.errors import ParamError
+from paper_lib.errors import ParamError, check_int
 
 IMAGE_SIDE = 28                         # MNIST's 28 x 28 frame
 DEFAULT_EMBED_DIM = 128                 # [choice] as VGGish's 128-d embedding
@@ -58,17 +58,8 @@ FLAT_DIM = CONV_CHANNELS[-1] * (IMAGE_SIDE // 4) ** 2    # 64 x 7 x 7 = 3136
 DEFAULT_BATCH_SIZE = 512
 
 
-def _check_positive(value: object, name: str) -> int:
-    """``value`` as a positive int, or a :class:`paper_lib.errors.ParamError` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ParamError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
-def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ParamError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
 
 
 class ImageNet(nn.Module):
@@ -100,11 +91,9 @@ class ImageNet(nn.Module):
 
     def __init__(self, n_classes: int, embed_dim: int = DEFAULT_EMBED_DIM, seed: int = 0) -> None:
         super().__init__()
-        if isinstance(n_classes, bool) or not isinstance(n_classes, int | np.integer) \
-                or n_classes < 2:
-            raise ParamError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-        embed_dim = _check_positive(embed_dim, "embed_dim")
-        seed = _check_seed(seed)
+        n_classes = check_int(n_classes, "n_classes", 2)
+        embed_dim = check_int(embed_dim, "embed_dim", 1)
+        seed = check_int(seed, "seed", 0)
         self.n_classes, self.embed_dim, self.seed = int(n_classes), embed_dim, seed
         c1, c2, c3 = CONV_CHANNELS
         with torch.device("meta"):         # allocate without the default (global-RNG) init
@@ -181,7 +170,7 @@ def embed_images(net: ImageNet, images: ArrayLike,
         If ``images`` is not a uint8 array of shape (N, 28, 28) or ``batch_size`` is not a
         positive integer.
     """
-    batch_size = _check_positive(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size", 1)
     arr = np.asarray(images)
     if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise ParamError(f"images: expected a uint8 array of shape (N, {IMAGE_SIDE}, "

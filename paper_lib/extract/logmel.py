@@ -34,6 +34,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.signal import resample_poly
 
+from paper_lib.errors import ParamError
+
 # --- VGGish front-end constants (vggish_params.py) ---------------------------------------------
 SAMPLE_RATE = 16_000          # Hz
 WINDOW_SECONDS = 0.025        # STFT window, 25 ms -> 400 samples
@@ -263,6 +265,24 @@ def frame_examples(logmel: np.ndarray, n_frames: int = EXAMPLE_FRAMES,
     if logmel.shape[0] < n_frames:
         return np.zeros((0, n_frames, logmel.shape[1]), dtype=logmel.dtype)
     return np.ascontiguousarray(frame(logmel, n_frames, hop))
+
+
+def check_patches(patches: ArrayLike) -> np.ndarray:
+    """VGGish input patches as (N, 96, 64) floats: (N, 1, 96, 64) is accepted; a
+    :class:`paper_lib.errors.ParamError` for another shape, a non-float dtype, NaN or inf. The
+    check of every network that embeds them (:func:`paper_lib.extract.vggish.embed`,
+    :func:`paper_lib.extract.audio_net.embed_patches`)."""
+    arr = np.asarray(patches)
+    if arr.ndim == 4 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 3 or arr.shape[1:] != (EXAMPLE_FRAMES, NUM_MEL_BINS):
+        raise ParamError(f"patches: expected shape (N, {EXAMPLE_FRAMES}, {NUM_MEL_BINS}), got "
+                         f"{arr.shape}")
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise ParamError(f"patches: expected float log-mel values, got dtype {arr.dtype}")
+    if not np.isfinite(arr).all():
+        raise ParamError("patches: contains NaN or inf")
+    return arr
 
 
 def waveform_features(waveform: ArrayLike, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from paper_lib import atomic, paths, threads
-from paper_lib.errors import DataError, ParamError
+from paper_lib.errors import DataError, ParamError, check_int
 
 #: sub-folder of the cache directory holding the trained weights
 CACHE_SUBDIR = "pretrained"
@@ -72,10 +72,9 @@ class TrainingSpec:
 
     def check(self) -> TrainingSpec:
         """This spec, or a :class:`~paper_lib.errors.ParamError` naming a bad field."""
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ParamError(f"{name} must be a positive integer, got {value!r}")
+        check_int(self.epochs, "epochs", 1)
+        check_int(self.batch_size, "batch_size", 1)
+        check_int(self.seed, "seed", 0)
         if not self.lr > 0:
             raise ParamError(f"lr must be positive, got {self.lr!r}")
         if not self.weight_decay >= 0:
@@ -83,8 +82,6 @@ class TrainingSpec:
         if not 0.0 < self.held_out_fraction < 1.0:
             raise ParamError(f"held_out_fraction must lie in (0, 1), got "
                              f"{self.held_out_fraction!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ParamError(f"seed must be a non-negative integer, got {self.seed!r}")
         return self
 
 

@@ -81,6 +81,7 @@ from paper_lib.extract.logmel import (
     NUM_MEL_BINS,
     SAMPLE_RATE,
     WINDOW_SAMPLES,
+    check_patches,
     log_mel_many,
 )
 from paper_lib.extract.postprocess import PcaProjection
@@ -293,16 +294,7 @@ def embed(model: VGGish, patches: ArrayLike, batch_size: int = 64) -> np.ndarray
     """(N, 128) float32 embeddings of (N, 96, 64) or (N, 1, 96, 64) log-mel ``patches``, in
     batches of ``batch_size`` under ``torch.no_grad``."""
     batch_size = _check_batch_size(batch_size)
-    arr = np.asarray(patches)
-    if arr.ndim == 4 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 3 or arr.shape[1:] != (NUM_FRAMES, NUM_BANDS):
-        raise ParamError(f"patches: expected shape (N, {NUM_FRAMES}, {NUM_BANDS}), got "
-                         f"{arr.shape}")
-    if not np.issubdtype(arr.dtype, np.floating):
-        raise ParamError(f"patches: expected float log-mel values, got dtype {arr.dtype}")
-    if not np.isfinite(arr).all():
-        raise ParamError("patches: contains NaN or inf")
+    arr = check_patches(patches)
     out = np.empty((arr.shape[0], EMBEDDING_DIM), dtype=np.float32)
     with torch.no_grad():
         for start in range(0, arr.shape[0], batch_size):

@@ -67,7 +67,7 @@ from typing import Any
 import numpy as np
 
 from paper_lib._optional import require
-from paper_lib.errors import DataError, ParamError
+from paper_lib.errors import DataError, ParamError, check_int
 
 #: [choice] the 20 classes: 16 capitals and 4 lower-case letters, one case per letter, none a
 #: digit or a look-alike (:data:`paper_lib.data.pretraining.letters.EXCLUDED`). Only one case of a
@@ -238,10 +238,6 @@ def _font(path: str, size: int) -> Any:
         raise DataError(f"font file {path} cannot be read: {err}") from err
 
 
-def _check_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ParamError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _render_glyph(letter: str, font_path: str, size: int, stroke: int, rotation: float,
@@ -372,8 +368,8 @@ def make_letter_corpus(seed: int = 0, n_per_letter: int = DEFAULT_N_PER_LETTER, 
         (:func:`paper_lib.data.pretraining.letters.check_disjoint`), or a font file is missing or
         unreadable (naming it).
     """
-    seed = _check_int(seed, "seed", 0)
-    n_per_letter = _check_int(n_per_letter, "n_per_letter", 1)
+    seed = check_int(seed, "seed", 0)
+    n_per_letter = check_int(n_per_letter, "n_per_letter", 1)
     letters = tuple(letters)
     check_disjoint(letters)
     if not letters:

@@ -39,7 +39,7 @@ from paper_lib.data.speech import (
     SNR_DB,
     synthesise,
 )
-from paper_lib.errors import DataError, ParamError
+from paper_lib.errors import DataError, ParamError, check_int
 from paper_lib.extract.logmel import EXAMPLE_FRAMES, NUM_MEL_BINS, frame_examples, log_mel_many
 
 # [choice] The ten Speech Commands command words that are not digits, plus ten of its auxiliary
@@ -106,10 +106,6 @@ def _check_words(words: Sequence[str]) -> tuple[str, ...]:
     return tuple(words)
 
 
-def _check_count(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ParamError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,8 +161,8 @@ def make_word_corpus(seed: int = 0, n_per_word: int = DEFAULT_N_PER_WORD,
     paper_lib.data.speech.EspeakError
         eSpeak NG cannot synthesise (e.g. an unknown voice, named).
     """
-    seed = _check_count("seed", seed, 0)
-    n_per_word = _check_count("n_per_word", n_per_word, 1)
+    seed = check_int(seed, "seed", 0)
+    n_per_word = check_int(n_per_word, "n_per_word", 1)
     words = _check_words(words)
     speech.check_rendering_args(voices, rate_range, pitch_range, snr_db, (WORD_CLIP_SECONDS,))
     plan_rng, noise_rng = (np.random.default_rng(s)
